@@ -1,0 +1,7 @@
+import { UserId } from '@app/contracts';
+
+/** Who a verified access token speaks for. Set as `request.user` by the `jwt` strategy. */
+export interface AuthenticatedUser {
+  userId: UserId;
+  isAdmin: boolean;
+}

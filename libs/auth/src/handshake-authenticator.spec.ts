@@ -1,0 +1,87 @@
+import { Test } from '@nestjs/testing';
+import { ConfigModule, parseAppConfig } from '@app/config';
+import { generateKeyPairSync } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import jwt from 'jsonwebtoken';
+import { AuthModule } from './auth.module';
+import { HandshakeAuthenticator } from './handshake-authenticator';
+
+const SECRET = 'unit-test-secret';
+
+async function authenticatorFor(env: Record<string, string>) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(parseAppConfig(env)), AuthModule],
+  }).compile();
+  return moduleRef.get(HandshakeAuthenticator);
+}
+
+function upgradeRequest(url: string, headers: Record<string, string> = {}): IncomingMessage {
+  return { url, headers, method: 'GET' } as unknown as IncomingMessage;
+}
+
+describe('HandshakeAuthenticator (HS256)', () => {
+  let authenticator: HandshakeAuthenticator;
+  const sign = (claims: object, options: jwt.SignOptions = {}) => jwt.sign(claims, SECRET, { expiresIn: 60, ...options });
+
+  beforeAll(async () => {
+    authenticator = await authenticatorFor({ JWT_SECRET: SECRET });
+  });
+
+  it('reads the user from a query-string token', async () => {
+    const user = await authenticator.authenticate(upgradeRequest(`/ws/notifications/?token=${sign({ user_id: 42 })}`));
+    expect(user).toEqual({ userId: '42', isAdmin: false });
+  });
+
+  it('reads an Authorization: Bearer header and falls back to sub', async () => {
+    const user = await authenticator.authenticate(upgradeRequest('/ws', { authorization: `Bearer ${sign({ sub: 'alice' })}` }));
+    expect(user).toEqual({ userId: 'alice', isAdmin: false });
+  });
+
+  it('reads the bearer subprotocol pair', async () => {
+    const user = await authenticator.authenticate(upgradeRequest('/ws', { 'sec-websocket-protocol': `bearer, ${sign({ user_id: 7 })}` }));
+    expect(user?.userId).toBe('7');
+  });
+
+  it.each([
+    ['is_staff', { user_id: 1, is_staff: true }],
+    ['role', { user_id: 1, role: 'admin' }],
+    ['roles', { user_id: 1, roles: ['viewer', 'admin'] }],
+  ])('marks admins by %s', async (_, claims) => {
+    const user = await authenticator.authenticate(upgradeRequest(`/ws?token=${sign(claims)}`));
+    expect(user?.isAdmin).toBe(true);
+  });
+
+  const refused: Array<[string, () => string]> = [
+    ['no token', () => ''],
+    ['a malformed token', () => 'not.a.jwt'],
+    ['a wrong signature', () => jwt.sign({ user_id: 1 }, 'another-secret')],
+    ['alg none', () => jwt.sign({ user_id: 1 }, '', { algorithm: 'none' })],
+    ['an expired token', () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 10 }, SECRET)],
+    ['a token with no user id', () => sign({ name: 'x' })],
+    ['an object user id', () => sign({ user_id: { id: 1 } })],
+    ['a user id that would escape the group name', () => sign({ user_id: '1 OR *' })],
+    ['a simplejwt refresh token', () => sign({ user_id: 1, token_type: 'refresh' })],
+    ['HS512 when HS256 is configured', () => jwt.sign({ user_id: 1 }, SECRET, { algorithm: 'HS512' })],
+  ];
+  it.each(refused)('refuses %s', async (_, token) => {
+    expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${token()}`))).toBeNull();
+  });
+
+  it('accepts a simplejwt access token', async () => {
+    const user = await authenticator.authenticate(upgradeRequest(`/ws?token=${sign({ user_id: 3, token_type: 'access', jti: 'j' })}`));
+    expect(user?.userId).toBe('3');
+  });
+});
+
+describe('HandshakeAuthenticator (RS256)', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
+  it('verifies with the public key and refuses an HS256 token signed with that key as secret', async () => {
+    const authenticator = await authenticatorFor({ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: publicPem });
+    const good = jwt.sign({ user_id: 5 }, privateKey, { algorithm: 'RS256' });
+    expect((await authenticator.authenticate(upgradeRequest(`/ws?token=${good}`)))?.userId).toBe('5');
+    const confused = jwt.sign({ user_id: 5 }, Buffer.from(publicPem), { algorithm: 'HS256' });
+    expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${confused}`))).toBeNull();
+  });
+});

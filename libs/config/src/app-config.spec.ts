@@ -1,0 +1,31 @@
+import { InvalidConfigError, parseAppConfig } from './app-config';
+
+describe('parseAppConfig', () => {
+  it('gives defaults that point at the local services', () => {
+    const config = parseAppConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/notifications');
+    expect(config.AMQP_QUEUE).toBe('send_notification');
+    expect(config.WS_MAX_PAYLOAD_BYTES).toBe(65536);
+  });
+
+  it('coerces numbers and treats empty values as unset', () => {
+    const config = parseAppConfig({ PORT: '8080', AMQP_PREFETCH: '', LOG_LEVEL: 'debug' });
+    expect(config.PORT).toBe(8080);
+    expect(config.AMQP_PREFETCH).toBe(32);
+    expect(config.LOG_LEVEL).toBe('debug');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://localhost/x' }, 'DATABASE_URL'],
+    [{ AMQP_URL: 'not a url' }, 'AMQP_URL'],
+    [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
+    [{ JWT_ALGORITHM: 'RS256' }, 'JWT_PUBLIC_KEY'],
+    [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+  ])('refuses %j naming %s', (env, variable) => {
+    expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
+    expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));
+  });
+});

@@ -1,0 +1,80 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const DEVELOPMENT_JWT_SECRET = 'dev-only-insecure-secret-change-me';
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.join(' or ')}` },
+  );
+
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
+
+/**
+ * Every environment variable either app reads. Parsed once at start-up; an invalid value stops the
+ * process with a message naming the variable.
+ */
+const environmentSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: integer(0, 65535).default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+
+    DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/notifications'),
+    DATABASE_POOL_SIZE: integer(1, 200).default(10),
+
+    REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+    REDIS_CHANNEL_PREFIX: z.string().max(64).default('notifications:'),
+
+    AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+    AMQP_QUEUE: z.string().min(1).max(255).default('send_notification'),
+    AMQP_PREFETCH: integer(1, 65535).default(32),
+    WORKER_NAME: z.string().min(1).max(100).default(`worker@${hostname()}`),
+
+    JWT_ALGORITHM: z.enum([...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS]).default('HS256'),
+    JWT_SECRET: z.string().min(1).default(DEVELOPMENT_JWT_SECRET),
+    JWT_PUBLIC_KEY: z.string().optional(),
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().optional(),
+    JWT_ADMIN_ROLE: z.string().min(1).default('admin'),
+
+    WS_MAX_PAYLOAD_BYTES: integer(128, 16 * 1024 * 1024).default(64 * 1024),
+    WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+  })
+  .superRefine((env, ctx) => {
+    const usesPublicKey = (PUBLIC_KEY_ALGORITHMS as readonly string[]).includes(env.JWT_ALGORITHM);
+    if (usesPublicKey && !env.JWT_PUBLIC_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: `is required when JWT_ALGORITHM is ${env.JWT_ALGORITHM}` });
+    }
+    if (!usesPublicKey && env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set in production' });
+    }
+  });
+
+export type AppConfig = z.infer<typeof environmentSchema>;
+
+export class InvalidConfigError extends Error {}
+
+/** Validates the environment; throws an error that names every bad variable. */
+export function parseAppConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const result = environmentSchema.safeParse(withoutEmptyValues(env));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new InvalidConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+/** `FOO=` in a .env file means "not set", as in docker-compose, not "the empty string". */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) as Record<string, string>;
+}

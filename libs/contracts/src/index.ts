@@ -1,0 +1,8 @@
+export type { NotificationFrame } from './notification-frame';
+export { serializeNotificationFrame } from './notification-frame';
+export { notificationGroup } from './notification-group';
+export type { ClientEvent, ServerFrames } from './socket-protocol';
+export { CLIENT_EVENTS, SocketCloseCode, SocketErrorCode, serverFrame } from './socket-protocol';
+export { TaskStatus } from './task-status';
+export type { UserId } from './user-id';
+export { USER_ID_RULE, normalizeUserId } from './user-id';

@@ -1,0 +1,3 @@
+export { FanoutModule } from './fanout.module';
+export type { FanoutListener } from './redis-fanout';
+export { RedisFanout } from './redis-fanout';

@@ -1,0 +1,4 @@
+import { CreateTaskResultTable1764230400000 } from './1764230400000-create-task-result-table';
+
+/** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
+export const MIGRATIONS = [CreateTaskResultTable1764230400000];

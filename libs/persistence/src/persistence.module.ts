@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { dataSourceOptions } from './data-source-options';
+import { TaskResult } from './task-result.entity';
+import { TaskResultRepository } from './task-result.repository';
+
+/** The Postgres connection and the repositories over it. Needs `ConfigModule` in the app. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+    }),
+    TypeOrmModule.forFeature([TaskResult]),
+  ],
+  providers: [TaskResultRepository],
+  exports: [TaskResultRepository],
+})
+export class PersistenceModule {}

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { TaskStatus } from '@app/contracts';
+import { Repository } from 'typeorm';
+import { TaskResult } from './task-result.entity';
+
+/** What the worker knows about a finished task; the rest of the row is filled as Celery fills it. */
+export interface TaskOutcome {
+  taskId: string;
+  status: TaskStatus;
+  /** JSON text of the return value, or of `{exc_type, exc_message, exc_module}` on failure. */
+  result: string;
+  traceback?: string | null;
+  taskName: string | null;
+  taskArgs: string | null;
+  taskKwargs: string | null;
+  worker: string;
+  receivedAt: Date;
+}
+
+export type TaskResultOrder = 'date_done' | '-date_done' | 'date_created' | '-date_created';
+
+export interface TaskResultFilter {
+  status?: string;
+  taskName?: string;
+  worker?: string;
+  dateCreatedFrom?: Date;
+  dateCreatedTo?: Date;
+  dateDoneFrom?: Date;
+  dateDoneTo?: Date;
+  ordering: TaskResultOrder;
+  offset: number;
+  limit: number;
+}
+
+const JSON_CONTENT_TYPE = 'application/json';
+const EMPTY_META = JSON.stringify({ children: [] });
+
+@Injectable()
+export class TaskResultRepository {
+  constructor(@InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>) {}
+
+  /**
+   * Writes the task's row, or overwrites it when the task id is already there (a redelivery),
+   * as django-celery-results' `store_result` does; `date_created` keeps its first value.
+   */
+  async record(outcome: TaskOutcome): Promise<void> {
+    await this.rows.query(
+      `INSERT INTO "django_celery_results_taskresult"
+         ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
+          "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created")
+       VALUES ($1, $2, $3, 'utf-8', $4, now(), $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT ("task_id") DO UPDATE SET
+         "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
+         "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
+         "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"`,
+      [
+        outcome.taskId,
+        outcome.status,
+        JSON_CONTENT_TYPE,
+        outcome.result,
+        outcome.traceback ?? null,
+        EMPTY_META,
+        outcome.taskArgs,
+        outcome.taskKwargs,
+        outcome.taskName,
+        outcome.worker,
+        outcome.receivedAt,
+      ],
+    );
+  }
+
+  findByTaskId(taskId: string): Promise<TaskResult | null> {
+    return this.rows.findOneBy({ taskId });
+  }
+
+  async search(filter: TaskResultFilter): Promise<{ total: number; items: TaskResult[] }> {
+    const query = this.rows.createQueryBuilder('task');
+    const where = (condition: string, parameters: Record<string, unknown>) => query.andWhere(condition, parameters);
+    if (filter.status) where('task.status = :status', { status: filter.status });
+    if (filter.taskName) where('task.task_name = :taskName', { taskName: filter.taskName });
+    if (filter.worker) where('task.worker = :worker', { worker: filter.worker });
+    if (filter.dateCreatedFrom) where('task.date_created >= :dateCreatedFrom', { dateCreatedFrom: filter.dateCreatedFrom });
+    if (filter.dateCreatedTo) where('task.date_created < :dateCreatedTo', { dateCreatedTo: filter.dateCreatedTo });
+    if (filter.dateDoneFrom) where('task.date_done >= :dateDoneFrom', { dateDoneFrom: filter.dateDoneFrom });
+    if (filter.dateDoneTo) where('task.date_done < :dateDoneTo', { dateDoneTo: filter.dateDoneTo });
+
+    const descending = filter.ordering.startsWith('-');
+    const column = filter.ordering.replace('-', '') === 'date_done' ? 'task.dateDone' : 'task.dateCreated';
+    query
+      .orderBy(column, descending ? 'DESC' : 'ASC')
+      .addOrderBy('task.id', descending ? 'DESC' : 'ASC')
+      .skip(filter.offset)
+      .take(filter.limit);
+    const [items, total] = await query.getManyAndCount();
+    return { total, items };
+  }
+}
