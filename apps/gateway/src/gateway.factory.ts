@@ -1,0 +1,17 @@
+import { INestApplication, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { HandshakeAuthenticator } from '@app/auth';
+import type { AppConfig } from '@app/config';
+import { Logger } from 'nestjs-pino';
+import { GatewayModule } from './gateway.module';
+import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
+
+/** Builds the gateway (REST + WebSocket on one port); `main.ts` and the integration tests share it. */
+export async function createGateway(config: AppConfig): Promise<INestApplication> {
+  // forceCloseConnections: keep-alive HTTP clients must not hold a shutdown open.
+  const app = await NestFactory.create(GatewayModule.forRoot(config), { bufferLogs: true, forceCloseConnections: true });
+  app.useLogger(app.get(Logger));
+  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), config.WS_MAX_PAYLOAD_BYTES));
+  app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  return app;
+}

@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
+import { ConfigModule } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { LoggingModule } from '@app/runtime';
+import { NotificationsModule } from './notifications/notifications.module';
+import { TasksModule } from './tasks/tasks.module';
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule],
+    };
+  }
+}

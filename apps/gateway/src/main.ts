@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { parseAppConfig } from '@app/config';
+import { closeOnShutdownSignals } from '@app/runtime';
+import { Logger } from 'nestjs-pino';
+import { createGateway } from './gateway.factory';
+
+async function bootstrap() {
+  const config = parseAppConfig(process.env);
+  const gateway = await createGateway(config);
+  closeOnShutdownSignals(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  await gateway.listen(config.PORT);
+  gateway.get(Logger).log(`Gateway listening on port ${config.PORT}`, 'Bootstrap');
+}
+
+bootstrap().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { parseAppConfig } from '@app/config';
+import { closeOnShutdownSignals } from '@app/runtime';
+import { Logger } from 'nestjs-pino';
+import { createWorker } from './worker.factory';
+
+async function bootstrap() {
+  const config = parseAppConfig(process.env);
+  const worker = await createWorker(config);
+  closeOnShutdownSignals(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  await worker.listen();
+  worker.get(Logger).log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}`, 'Bootstrap');
+}
+
+bootstrap().catch((error: Error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { FanoutModule } from '@app/fanout';
+import { PersistenceModule } from '@app/persistence';
+import { NotificationMessageDecoder } from './notification-message.decoder';
+import { NotificationTaskProcessor } from './notification-task.processor';
+import { SendNotificationConsumer } from './send-notification.consumer';
+
+@Module({
+  imports: [PersistenceModule, FanoutModule],
+  controllers: [SendNotificationConsumer],
+  providers: [NotificationMessageDecoder, NotificationTaskProcessor],
+})
+export class NotificationsModule {}

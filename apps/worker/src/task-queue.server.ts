@@ -1,0 +1,74 @@
+import { RmqContext, ServerRMQ } from '@nestjs/microservices';
+import type { RmqOptions } from '@nestjs/microservices';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+
+/** The one pattern the worker serves; every message on the queue is routed to its handler. */
+export const SEND_NOTIFICATION_PATTERN = 'send_notification';
+
+type ServerRmqOptions = NonNullable<RmqOptions['options']>;
+
+/** What a handler finds as `RmqContext#getChannelRef()`: settling a message is all it may do. */
+export interface MessageSettler {
+  ack(message: ConsumeMessage): void;
+  nack(message: ConsumeMessage, allUpTo?: boolean, requeue?: boolean): void;
+}
+
+/**
+ * Nest's RMQ transport, extended where it falls short for a task queue:
+ * - Every message goes to the `send_notification` handler as an event, with the raw amqplib message
+ *   as its payload. Nest's own routing reads the pattern from a JSON body, so it would drop plain
+ *   JSON and non-JSON bodies (no handler) before anything could record a FAILURE for them, and it
+ *   would treat a body with an `id` as an RPC request.
+ * - Acknowledgement is manual (`noAck: false`): the handler acks after the result row is committed.
+ * - `close()` stops consuming, then waits until every delivered message is acked or nacked, so a
+ *   SIGTERM loses nothing; Nest's own `close()` drops the channel under messages in flight.
+ */
+export class TaskQueueServer extends ServerRMQ {
+  private readonly consumerTag = `worker-${randomUUID()}`;
+  private readonly unsettled = new Set<ConsumeMessage>();
+  private onDrained: (() => void) | null = null;
+  private consumerChannel: Channel | null = null;
+
+  constructor(options: ServerRmqOptions) {
+    super({ ...options, noAck: false });
+    (this.options as ServerRmqOptions).consumerTag = this.consumerTag;
+  }
+
+  override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
+    this.consumerChannel = channel;
+    return super.setupChannel(channel, callback);
+  }
+
+  override async handleMessage(delivery: Record<string, unknown> | null, channel: Channel): Promise<void> {
+    // amqplib passes null when the broker cancels the consumer (queue deleted).
+    if (!delivery) return;
+    const message = delivery as unknown as ConsumeMessage;
+    this.unsettled.add(message);
+    const context = new RmqContext([message, this.settlerFor(channel), SEND_NOTIFICATION_PATTERN]);
+    await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
+  }
+
+  override async close(): Promise<void> {
+    await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
+    if (this.unsettled.size > 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
+    await super.close();
+  }
+
+  private settlerFor(channel: Channel): MessageSettler {
+    const settled = (message: ConsumeMessage, settle: () => void) => {
+      try {
+        settle();
+      } catch {
+        // The channel closed since delivery (broker restart): the broker redelivers the message.
+      } finally {
+        this.unsettled.delete(message);
+        if (this.unsettled.size === 0) this.onDrained?.();
+      }
+    };
+    return {
+      ack: (message) => settled(message, () => channel.ack(message)),
+      nack: (message, allUpTo = false, requeue = true) => settled(message, () => channel.nack(message, allUpTo, requeue)),
+    };
+  }
+}

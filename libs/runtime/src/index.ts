@@ -1,0 +1,2 @@
+export { closeOnShutdownSignals } from './graceful-shutdown';
+export { LoggingModule, redactUrl } from './logging.module';
