@@ -1,0 +1,30 @@
+import { SocketErrorCode } from '@app/contracts';
+import { INVALID_FRAME_EVENT, decodeClientFrame } from './client-frame.decoder';
+
+describe('decodeClientFrame', () => {
+  it('routes a known event with its data', () => {
+    expect(decodeClientFrame('{"event":"ping","data":{"n":1}}')).toEqual({ event: 'ping', data: { n: 1 } });
+  });
+
+  it.each([
+    ['invalid JSON', '{"event":', SocketErrorCode.InvalidJson],
+    ['a JSON string', '"ping"', SocketErrorCode.InvalidFrame],
+    ['an array', '[{"event":"ping"}]', SocketErrorCode.InvalidFrame],
+    ['null', 'null', SocketErrorCode.InvalidFrame],
+    ['a non-string event', '{"event":1}', SocketErrorCode.InvalidFrame],
+    ['an unknown event', '{"event":"subscribe","data":"Notifications_2"}', SocketErrorCode.UnknownEvent],
+    ['the internal error event', `{"event":"${INVALID_FRAME_EVENT}","data":{}}`, SocketErrorCode.UnknownEvent],
+    ['an inherited property name', '{"event":"constructor"}', SocketErrorCode.UnknownEvent],
+  ])('answers %s with an error', (_, raw, code) => {
+    const decoded = decodeClientFrame(raw);
+    expect(decoded.event).toBe(INVALID_FRAME_EVENT);
+    expect(decoded.data).toEqual({ code, message: expect.any(String) });
+  });
+
+  it('refuses binary frames', () => {
+    expect(decodeClientFrame(Buffer.from('{"event":"ping"}'))).toEqual({
+      event: INVALID_FRAME_EVENT,
+      data: { code: SocketErrorCode.BinaryNotSupported, message: expect.any(String) },
+    });
+  });
+});

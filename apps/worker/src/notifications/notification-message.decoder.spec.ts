@@ -1,0 +1,73 @@
+import type { ConsumeMessage, MessageProperties } from 'amqplib';
+import { NotificationMessageDecoder } from './notification-message.decoder';
+
+function amqpMessage(body: string | object, properties: Partial<MessageProperties> = {}): ConsumeMessage {
+  const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  return { content, properties: { headers: {}, ...properties }, fields: {} } as unknown as ConsumeMessage;
+}
+
+describe('NotificationMessageDecoder', () => {
+  const decoder = new NotificationMessageDecoder();
+
+  it('decodes a Nest message', () => {
+    const decoded = decoder.decode(
+      amqpMessage({ pattern: 'send_notification', data: { user_id: 42, message: { text: 'hi' } } }, { messageId: 'task-1' }),
+    );
+    expect(decoded).toEqual({
+      ok: true,
+      task: {
+        taskId: 'task-1',
+        taskName: 'send_notification',
+        userId: '42',
+        message: { text: 'hi' },
+        taskArgs: '[]',
+        taskKwargs: JSON.stringify({ user_id: 42, message: { text: 'hi' } }),
+      },
+    });
+  });
+
+  it('decodes a plain JSON body with a string user id and any JSON message', () => {
+    for (const message of ['text', 7, null, [1, 2], { nested: { deep: true } }]) {
+      const decoded = decoder.decode(amqpMessage({ user_id: 'alice', message }, { contentType: 'application/json' }));
+      expect(decoded).toMatchObject({ ok: true, task: { userId: 'alice', message } });
+    }
+  });
+
+  it('takes the task id from message_id, then correlation_id, then task_id, else makes one', () => {
+    const body = { user_id: 1, message: 'x', task_id: 'from-body' };
+    expect(decoder.decode(amqpMessage(body, { messageId: 'mid', correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'mid' } });
+    expect(decoder.decode(amqpMessage(body, { correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'cid' } });
+    expect(decoder.decode(amqpMessage(body))).toMatchObject({ task: { taskId: 'from-body' } });
+    const made = decoder.decode(amqpMessage({ user_id: 1, message: 'x' }));
+    expect(made.ok && made.task.taskId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('makes a fresh id instead of using one longer than the column', () => {
+    const decoded = decoder.decode(amqpMessage({ user_id: 1, message: 'x' }, { messageId: 'x'.repeat(256) }));
+    expect(decoded.ok && decoded.task.taskId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['a non-JSON content type', amqpMessage('x', { contentType: 'application/x-python-serialize' }), 'ContentDisallowed', /application\/x-python-serialize/],
+    ['a body that is not JSON', amqpMessage('{"user_id": 1,'), 'DecodeError', /not valid JSON/],
+    ['a JSON array', amqpMessage([1, 'hi']), 'TypeError', /JSON object/],
+    ['an unknown pattern', amqpMessage({ pattern: 'delete_everything', data: {} }), 'NotRegistered', /delete_everything/],
+    ['data that is not an object', amqpMessage({ pattern: 'send_notification', data: 'hi' }), 'TypeError', /data must be a JSON object/],
+    ['no user_id', amqpMessage({ message: 'hi' }), 'TypeError', /'user_id'/],
+    ['an object user_id', amqpMessage({ user_id: { id: 1 }, message: 'hi' }), 'TypeError', /user_id must be/],
+    ['a user_id that would break the group name', amqpMessage({ user_id: '1 2', message: 'hi' }), 'TypeError', /user_id must be/],
+    ['no message', amqpMessage({ user_id: 1 }), 'TypeError', /'message'/],
+  ])('rejects %s', (_, message, excType, reason) => {
+    const decoded = decoder.decode(message);
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(decoded.rejection.excType).toBe(excType);
+    expect(decoded.rejection.reason).toMatch(reason);
+    expect(decoded.rejection.taskId).toBeTruthy();
+  });
+
+  it('keeps the task id of a rejected message when it has one', () => {
+    const decoded = decoder.decode(amqpMessage('nope', { correlationId: 'bad-1' }));
+    expect(!decoded.ok && decoded.rejection.taskId).toBe('bad-1');
+  });
+});
