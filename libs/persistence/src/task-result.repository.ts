@@ -34,7 +34,8 @@ export interface TaskResultFilter {
 }
 
 const JSON_CONTENT_TYPE = 'application/json';
-const EMPTY_META = JSON.stringify({ children: [] });
+// Written as Python's json.dumps writes it, so the text matches rows Celery wrote.
+const EMPTY_META = '{"children": []}';
 
 @Injectable()
 export class TaskResultRepository {

@@ -1,0 +1,167 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import { RedisFanout } from '@app/fanout';
+import { TaskResultRepository } from '@app/persistence';
+import { TaskStatus } from '@app/contracts';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '../../../test/support/test-context';
+import { createGateway } from './gateway.factory';
+
+describe('gateway (real WebSocket, Postgres and Redis)', () => {
+  let config: AppConfig;
+  let gateway: INestApplication;
+  let publisher: RedisFanout;
+  let base: string;
+  let wsBase: string;
+  const adminToken = () => signToken({ user_id: 1, is_staff: true });
+  const userToken = (userId: unknown = 42) => signToken({ user_id: userId });
+
+  beforeAll(async () => {
+    config = testConfig({ WS_MAX_PAYLOAD_BYTES: '1024' });
+    gateway = await createGateway(config);
+    await gateway.listen(0, '127.0.0.1');
+    const { port } = gateway.getHttpServer().address() as AddressInfo;
+    base = `http://127.0.0.1:${port}`;
+    wsBase = `ws://127.0.0.1:${port}/ws/notifications/`;
+    publisher = new RedisFanout(config);
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await publisher.onModuleDestroy();
+  });
+
+  describe('WebSocket handshake', () => {
+    it.each([
+      ['the token query parameter', () => upgradeStatus(`${wsBase}?token=${userToken()}`)],
+      ['the path without a trailing slash', () => upgradeStatus(`${wsBase.slice(0, -1)}?token=${userToken()}`)],
+      ['the bearer subprotocol pair', () => upgradeStatus(wsBase, ['bearer', userToken()])],
+    ])('opens with %s', async (_, attempt) => {
+      expect(await attempt()).toBe('open');
+    });
+
+    it('selects the bearer subprotocol, never echoing the token', async () => {
+      const socket = await TestSocket.open(wsBase, ['bearer', userToken()]);
+      expect(socket.socket.protocol).toBe('bearer');
+      await socket.close();
+    });
+
+    it.each([
+      ['no token', ''],
+      ['a malformed token', '?token=abc'],
+      ['a wrongly signed token', `?token=${signToken({ user_id: 1 }, 'not-the-secret')}`],
+      ['an expired token', `?token=${signToken({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 5 }, undefined, {})}`],
+      ['an alg:none token', `?token=${signToken({ user_id: 1 }, '', { algorithm: 'none' })}`],
+      ['a token whose user id is an object', `?token=${userToken({ id: 1 })}`],
+    ])('answers %s with HTTP 401', async (_, query) => {
+      expect(await upgradeStatus(`${wsBase}${query}`)).toBe(401);
+    });
+  });
+
+  describe('frames', () => {
+    let socket: TestSocket;
+    beforeEach(async () => {
+      socket = await TestSocket.open(`${wsBase}?token=${userToken()}`);
+    });
+    afterEach(() => socket.close());
+
+    it('greets with the connection and group', () => {
+      expect(socket.framesOf('connected')[0]).toEqual({
+        event: 'connected',
+        data: { connection_id: expect.any(String), user_id: '42', group: 'Notifications_42' },
+      });
+    });
+
+    it('answers ping with pong', async () => {
+      socket.send({ event: 'ping', data: { n: 1 } });
+      expect(await socket.nextFrame()).toEqual({ event: 'pong', data: { n: 1 } });
+    });
+
+    it.each([
+      ['invalid JSON', '{"event"', 'invalid_json'],
+      ['an unknown event', { event: 'join', data: 'Notifications_1' }, 'unknown_event'],
+      ['a frame without event', { data: 1 }, 'invalid_frame'],
+    ])('answers %s with an error frame and stays open', async (_, frame, code) => {
+      socket.send(frame);
+      expect(await socket.nextFrame()).toEqual({ event: 'error', data: { code, message: expect.any(String) } });
+      socket.send({ event: 'ping' });
+      expect(await socket.nextFrame()).toEqual({ event: 'pong', data: null });
+    });
+
+    it('refuses binary frames with an error frame', async () => {
+      socket.socket.send(Buffer.from('{"event":"ping"}'), { binary: true });
+      expect(await socket.nextFrame()).toMatchObject({ event: 'error', data: { code: 'binary_not_supported' } });
+    });
+
+    it('closes with 1009 on a frame over the size limit', async () => {
+      socket.send({ event: 'ping', data: 'x'.repeat(2000) });
+      await eventually(() => socket.closeCode ?? undefined);
+      expect(socket.closeCode).toBe(1009);
+    });
+
+    it('delivers a frame published to its group, and not one for another group', async () => {
+      await publisher.publish('Notifications_43', '{"event":"notification","message":"not yours"}');
+      await publisher.publish('Notifications_42', '{"event":"notification","message":"yours"}');
+      await eventually(() => socket.framesOf('notification')[0]);
+      expect(socket.framesOf('notification')).toEqual([{ event: 'notification', message: 'yours' }]);
+    });
+  });
+
+  describe('admin REST', () => {
+    const get = (path: string, token?: string) => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const taskId = randomUUID();
+
+    beforeAll(async () => {
+      await gateway.get(TaskResultRepository).record({
+        taskId,
+        status: TaskStatus.Success,
+        result: '{"gateways":1}',
+        taskName: 'send_notification',
+        taskArgs: '[]',
+        taskKwargs: '{}',
+        worker: 'rest-spec-worker',
+        receivedAt: new Date(),
+      });
+    });
+
+    it('answers 401 without a token and 403 for a non-admin one', async () => {
+      expect((await get('/api/tasks')).status).toBe(401);
+      expect((await get('/api/tasks', 'garbage')).status).toBe(401);
+      expect((await get('/api/tasks', userToken())).status).toBe(403);
+      expect((await get(`/api/tasks/${taskId}`, userToken())).status).toBe(403);
+    });
+
+    it('lists results with filters and a total count', async () => {
+      const response = await get('/api/tasks?worker=rest-spec-worker&status=SUCCESS&page_size=10', adminToken());
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        count: 1,
+        page: 1,
+        page_size: 10,
+        results: [expect.objectContaining({ task_id: taskId, status: 'SUCCESS', result: { gateways: 1 }, meta: { children: [] } })],
+      });
+    });
+
+    it('shows one result, and 404 for an unknown task', async () => {
+      const found = await get(`/api/tasks/${taskId}`, adminToken());
+      expect(found.status).toBe(200);
+      expect(await found.json()).toMatchObject({ task_id: taskId, worker: 'rest-spec-worker' });
+      const missing = await get(`/api/tasks/${randomUUID()}`, adminToken());
+      expect(missing.status).toBe(404);
+    });
+
+    it.each([
+      ['page_size=100000', 'page_size'],
+      ['status=DONE', 'status'],
+      ['date_done_after=tomorrow', 'date_done_after'],
+      ['colour=blue', 'colour'],
+    ])('answers ?%s with 400 naming %s', async (query, name) => {
+      const response = await get(`/api/tasks?${query}`, adminToken());
+      expect(response.status).toBe(400);
+      const body = await response.json();
+      expect(body.message.join(' ')).toContain(name);
+      expect(JSON.stringify(body)).not.toMatch(/SELECT|stack/i);
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import type { INestMicroservice } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import { RedisFanout } from '@app/fanout';
+import { randomUUID } from 'node:crypto';
+import { TestPublisher, eventually, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
+import { createWorker } from './worker.factory';
+
+describe('worker (real RabbitMQ, Postgres and Redis)', () => {
+  let config: AppConfig;
+  let worker: INestMicroservice;
+  let publisher: TestPublisher;
+  let gateway: RedisFanout;
+  const frames: Array<{ group: string; frame: Record<string, unknown> }> = [];
+
+  beforeAll(async () => {
+    config = testConfig({ WORKER_NAME: 'celery@int-spec' });
+    publisher = await TestPublisher.connect(config.AMQP_URL);
+    gateway = new RedisFanout(config);
+    gateway.listen((group, frame) => frames.push({ group, frame: JSON.parse(frame.toString()) }));
+    await gateway.subscribe('Notifications_42');
+    worker = await createWorker(config);
+    await worker.listen();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.close();
+    await gateway.onModuleDestroy();
+  });
+
+  const finished = (taskId: string) => eventually(() => taskRow(taskId), 10_000, `the row of ${taskId}`);
+
+  it('fans a Nest message out to the user group and records SUCCESS with what happened', async () => {
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { pattern: 'send_notification', data: { user_id: 42, message: { text: 'hello' } } }, { messageId: taskId });
+    const row = await finished(taskId);
+    expect(row).toMatchObject({ status: 'SUCCESS', task_name: 'send_notification', worker: 'celery@int-spec', content_type: 'application/json' });
+    const result = JSON.parse(row.result as string);
+    expect(result).toEqual({ notification_id: expect.any(String), group: 'Notifications_42', gateways: 1 });
+    const delivered = await eventually(() => frames.find((f) => f.frame.task_id === taskId));
+    expect(delivered).toEqual({
+      group: 'Notifications_42',
+      frame: { event: 'notification', type: 'notification', id: result.notification_id, task_id: taskId, created_at: expect.any(String), message: { text: 'hello' } },
+    });
+  });
+
+  it('accepts a plain JSON body and records that nobody was connected', async () => {
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 'offline-user', message: 'hi' }, { correlationId: taskId, contentType: 'application/json' });
+    expect(JSON.parse((await finished(taskId)).result as string)).toMatchObject({ group: 'Notifications_offline-user', gateways: 0 });
+  });
+
+  it.each([
+    ['not JSON', 'this is not json', {}, 'DecodeError'],
+    ['pickle', Buffer.from([0x80, 0x04, 0x95]).toString('latin1'), { contentType: 'application/x-python-serialize' }, 'ContentDisallowed'],
+    ['no user_id', { message: 'hi' }, {}, 'TypeError'],
+    ['a wrong user_id type', { user_id: [1], message: 'hi' }, {}, 'TypeError'],
+    ['an unknown pattern', { pattern: 'drop_tables', data: { user_id: 1, message: 'x' } }, {}, 'NotRegistered'],
+  ])('records FAILURE for %s, acks it and keeps serving', async (_, body, properties, excType) => {
+    const badId = randomUUID();
+    const goodId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, body, { messageId: badId, ...properties });
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'after' }, { messageId: goodId });
+    const bad = await finished(badId);
+    expect(bad.status).toBe('FAILURE');
+    expect(JSON.parse(bad.result as string)).toMatchObject({ exc_type: excType, exc_message: [expect.any(String)] });
+    expect(bad.traceback).toContain(excType);
+    expect((await finished(goodId)).status).toBe('SUCCESS');
+    expect(frames.some((f) => f.frame.task_id === badId)).toBe(false);
+  });
+
+  it('gives a failed message with no id a row of its own', async () => {
+    const before = await withDatabase(async (db) => Number((await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0].count));
+    await publisher.publish(config.AMQP_QUEUE, '{"user_id":');
+    await eventually(async () => {
+      const after = await withDatabase(async (db) => Number((await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0].count));
+      return after === before + 1 ? true : undefined;
+    });
+  });
+
+  it('acknowledges only after the row is committed: a failed write leaves the message on the queue', async () => {
+    const taskId = randomUUID();
+    await withDatabase((db) => db.query('ALTER TABLE django_celery_results_taskresult RENAME TO taskresult_away'));
+    try {
+      await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'survives' }, { messageId: taskId });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      await withDatabase((db) => db.query('ALTER TABLE taskresult_away RENAME TO django_celery_results_taskresult'));
+    }
+    expect((await finished(taskId)).status).toBe('SUCCESS');
+  });
+
+  it('on close, finishes what it holds and leaves the rest on the queue', async () => {
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    for (const id of ids) await publisher.publish(config.AMQP_QUEUE, { user_id: 7, message: id }, { messageId: id });
+    await worker.close();
+    const recorded = await withDatabase(async (db) => (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rowCount ?? 0);
+    const waiting = await publisher.messageCount(config.AMQP_QUEUE);
+    expect(recorded + waiting).toBe(ids.length);
+    worker = await createWorker(config);
+    await worker.listen();
+    await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined));
+    for (const id of ids) expect((await finished(id)).status).toBe('SUCCESS');
+  });
+});

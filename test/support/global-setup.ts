@@ -1,0 +1,20 @@
+import { parseAppConfig } from '@app/config';
+import { migrateDatabase } from '@app/persistence';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * One database and one Redis channel prefix per jest run, so runs (and developers) never share
+ * state. Written to process.env, which the test files and the processes they spawn inherit.
+ */
+export default async function globalSetup(): Promise<void> {
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const base = parseAppConfig(process.env);
+  const databaseUrl = new URL(base.DATABASE_URL);
+  databaseUrl.pathname = `/notify_test_${runId}`;
+  process.env.TEST_RUN_ID = runId;
+  process.env.DATABASE_URL = databaseUrl.toString();
+  process.env.REDIS_CHANNEL_PREFIX = `test:${runId}:`;
+  process.env.JWT_SECRET = 'integration-test-secret';
+  process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';
+  await migrateDatabase(process.env.DATABASE_URL);
+}
