@@ -9,7 +9,7 @@ async function bootstrap() {
   const gateway = await createGateway(config);
   closeOnShutdownSignals(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await gateway.listen(config.PORT);
-  gateway.get(Logger).log(`Gateway listening on port ${config.PORT}`, 'Bootstrap');
+  gateway.get(Logger).log(`Gateway listening on ${await gateway.getUrl()}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

@@ -1,0 +1,56 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { eventually } from './test-context';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** One of the built apps (`npm run build`) running as its own process, as a user would start it. */
+export class AppProcess {
+  readonly logLines: string[] = [];
+  private exitCode: number | null = null;
+  private readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    const collect = (chunk: Buffer) => this.logLines.push(...chunk.toString().split('\n').filter(Boolean));
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  static async start(app: 'gateway' | 'worker', env: Record<string, string>, ready: RegExp): Promise<AppProcess> {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const started = new AppProcess(`${app}:${env.PORT ?? ''}`, child);
+    await eventually(
+      () => {
+        if (started.exitCode !== null) throw new Error(`${app} exited with ${started.exitCode}:\n${started.logLines.join('\n')}`);
+        return started.logLines.find((line) => ready.test(line));
+      },
+      20_000,
+      `${app} to start`,
+    );
+    return started;
+  }
+
+  /** Sends SIGTERM and resolves to the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.exitCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  logs(): Array<Record<string, unknown>> {
+    return this.logLines.flatMap((line) => {
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
