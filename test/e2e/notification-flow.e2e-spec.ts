@@ -89,7 +89,7 @@ describe('notification flow, end to end', () => {
     const one = await fetch(`${urlOf(gatewayB)}/api/tasks/${taskId}`, { headers: admin });
     expect(one.status).toBe(200);
     expect(await one.json()).toMatchObject({ task_id: taskId, status: 'SUCCESS', result: { group: 'Notifications_5', gateways: 0 } });
-    const failures = await (await fetch(`${urlOf(gatewayA)}/api/tasks?status=FAILURE&worker=celery@e2e`, { headers: admin })).json();
+    const failures = (await (await fetch(`${urlOf(gatewayA)}/api/tasks?status=FAILURE&worker=celery@e2e`, { headers: admin })).json()) as { count: number; results: Array<{ status: string }> };
     expect(failures.count).toBeGreaterThanOrEqual(2);
     expect(failures.results.every((row: { status: string }) => row.status === 'FAILURE')).toBe(true);
   });

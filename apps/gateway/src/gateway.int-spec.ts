@@ -159,7 +159,7 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
     ])('answers ?%s with 400 naming %s', async (query, name) => {
       const response = await get(`/api/tasks?${query}`, adminToken());
       expect(response.status).toBe(400);
-      const body = await response.json();
+      const body = (await response.json()) as { message: string[] };
       expect(body.message.join(' ')).toContain(name);
       expect(JSON.stringify(body)).not.toMatch(/SELECT|stack/i);
     });

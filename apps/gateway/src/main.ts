@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { parseAppConfig } from '@app/config';
+import { loadAppConfig } from '@app/config';
 import { closeOnShutdownSignals } from '@app/runtime';
 import { Logger } from 'nestjs-pino';
 import { createGateway } from './gateway.factory';
 
 async function bootstrap() {
-  const config = parseAppConfig(process.env);
+  const config = loadAppConfig();
   const gateway = await createGateway(config);
   closeOnShutdownSignals(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await gateway.listen(config.PORT);

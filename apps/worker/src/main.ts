@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { parseAppConfig } from '@app/config';
+import { loadAppConfig } from '@app/config';
 import { closeOnShutdownSignals } from '@app/runtime';
 import { Logger } from 'nestjs-pino';
 import { createWorker } from './worker.factory';
 
 async function bootstrap() {
-  const config = parseAppConfig(process.env);
+  const config = loadAppConfig();
   const worker = await createWorker(config);
   closeOnShutdownSignals(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await worker.listen();

@@ -1,4 +1,4 @@
-import { InvalidConfigError, parseAppConfig } from './app-config';
+import { InvalidConfigError, loadAppConfig, parseAppConfig } from './app-config';
 
 describe('parseAppConfig', () => {
   it('gives defaults that point at the local services', () => {
@@ -27,5 +27,25 @@ describe('parseAppConfig', () => {
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
     expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));
+  });
+});
+
+describe('loadAppConfig', () => {
+  const { mkdtempSync, writeFileSync } = jest.requireActual<typeof import('node:fs')>('node:fs');
+  const { join } = jest.requireActual<typeof import('node:path')>('node:path');
+  const { tmpdir } = jest.requireActual<typeof import('node:os')>('node:os');
+
+  it('reads a .env file without overriding variables already set', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'env-')), '.env');
+    writeFileSync(file, 'WS_MAX_BUFFERED_BYTES=4096\nLOG_LEVEL=trace\n');
+    const saved = { ...process.env };
+    process.env.LOG_LEVEL = 'warn';
+    try {
+      const config = loadAppConfig(file);
+      expect(config.WS_MAX_BUFFERED_BYTES).toBe(4096);
+      expect(config.LOG_LEVEL).toBe('warn');
+    } finally {
+      process.env = saved;
+    }
   });
 });

@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseEnv } from 'node:util';
 import { z } from 'zod';
 
 const DEVELOPMENT_JWT_SECRET = 'dev-only-insecure-secret-change-me';
@@ -77,4 +79,13 @@ export function parseAppConfig(env: NodeJS.ProcessEnv): AppConfig {
 /** `FOO=` in a .env file means "not set", as in docker-compose, not "the empty string". */
 function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) as Record<string, string>;
+}
+
+/**
+ * The apps' entry point to config: variables already in the environment win over a `.env` file in
+ * the working directory, which is read when present (the same file docker compose reads).
+ */
+export function loadAppConfig(envFile = '.env'): AppConfig {
+  const fromFile = existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {};
+  return parseAppConfig({ ...fromFile, ...process.env });
 }
