@@ -66,6 +66,9 @@ const environmentSchema = z
 
 export type AppConfig = z.infer<typeof environmentSchema>;
 
+/** The name of every variable the config reads (the deployment files are checked against it). */
+export const APP_CONFIG_KEYS = Object.keys(environmentSchema.shape) as Array<keyof AppConfig>;
+
 export class InvalidConfigError extends Error {}
 
 /** Validates the environment; throws an error that names every bad variable. */
