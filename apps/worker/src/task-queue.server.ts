@@ -12,6 +12,12 @@ type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 export interface MessageSettler {
   ack(message: ConsumeMessage): void;
   nack(message: ConsumeMessage, allUpTo?: boolean, requeue?: boolean): void;
+  /**
+   * Holds the message for later (a Celery `eta`) without using up the prefetch window, as Celery
+   * does by raising its QoS. The signal aborts when the server closes: the message is then
+   * already back on the queue and the handler must drop it.
+   */
+  defer(message: ConsumeMessage): AbortSignal;
 }
 
 /**
@@ -21,18 +27,22 @@ export interface MessageSettler {
  *   JSON and non-JSON bodies (no handler) before anything could record a FAILURE for them, and it
  *   would treat a body with an `id` as an RPC request.
  * - Acknowledgement is manual (`noAck: false`): the handler acks after the result row is committed.
- * - `close()` stops consuming, then waits until every delivered message is acked or nacked, so a
- *   SIGTERM loses nothing; Nest's own `close()` drops the channel under messages in flight.
+ * - `close()` stops consuming, requeues the messages held for a later time, then waits until
+ *   every other delivered message is acked or nacked, so a SIGTERM loses nothing; Nest's own
+ *   `close()` drops the channel under messages in flight.
  */
 export class TaskQueueServer extends ServerRMQ {
   private readonly consumerTag = `worker-${randomUUID()}`;
   private readonly unsettled = new Set<ConsumeMessage>();
+  private readonly deferred = new Map<ConsumeMessage, { channel: Channel; abort: AbortController }>();
+  private readonly basePrefetch: number;
   private onDrained: (() => void) | null = null;
   private consumerChannel: Channel | null = null;
 
   constructor(options: ServerRmqOptions) {
     super({ ...options, noAck: false });
     (this.options as ServerRmqOptions).consumerTag = this.consumerTag;
+    this.basePrefetch = options.prefetchCount ?? 0;
   }
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
@@ -51,6 +61,10 @@ export class TaskQueueServer extends ServerRMQ {
 
   override async close(): Promise<void> {
     await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
+    for (const [message, { channel, abort }] of this.deferred) {
+      this.settlerFor(channel).nack(message, false, true);
+      abort.abort();
+    }
     if (this.unsettled.size > 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
     await super.close();
   }
@@ -63,12 +77,24 @@ export class TaskQueueServer extends ServerRMQ {
         // The channel closed since delivery (broker restart): the broker redelivers the message.
       } finally {
         this.unsettled.delete(message);
+        if (this.deferred.delete(message)) this.applyPrefetch(channel);
         if (this.unsettled.size === 0) this.onDrained?.();
       }
     };
     return {
       ack: (message) => settled(message, () => channel.ack(message)),
       nack: (message, allUpTo = false, requeue = true) => settled(message, () => channel.nack(message, allUpTo, requeue)),
+      defer: (message) => {
+        const abort = new AbortController();
+        this.deferred.set(message, { channel, abort });
+        this.applyPrefetch(channel);
+        return abort.signal;
+      },
     };
+  }
+
+  private applyPrefetch(channel: Channel): void {
+    if (this.basePrefetch === 0) return; // unlimited already
+    channel.prefetch(this.basePrefetch + this.deferred.size).catch(() => undefined);
   }
 }

@@ -19,6 +19,16 @@ const url = (protocols: string[]) =>
     { message: `must be a URL with scheme ${protocols.join(' or ')}` },
   );
 
+const boolean = () => z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const commaSeparated = () =>
+  z.string().transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
 
@@ -43,6 +53,8 @@ const environmentSchema = z
     AMQP_QUEUE: z.string().min(1).max(255).default('send_notification'),
     AMQP_PREFETCH: integer(1, 65535).default(32),
     WORKER_NAME: z.string().min(1).max(100).default(`worker@${hostname()}`),
+    CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
+    CELERY_TRACK_STARTED: boolean().default(false),
 
     JWT_ALGORITHM: z.enum([...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS]).default('HS256'),
     JWT_SECRET: z.string().min(1).default(DEVELOPMENT_JWT_SECRET),

@@ -51,6 +51,7 @@ export class TaskResult {
   @Column({ name: 'periodic_task_name', type: 'varchar', length: 255, nullable: true })
   periodicTaskName!: string | null;
 
-  @Column({ name: 'date_started', type: 'timestamptz', nullable: true })
-  dateStarted!: Date | null;
+  /** Added by django-celery-results 2.5; tables made by older versions lack it (see the repository). */
+  @Column({ name: 'date_started', type: 'timestamptz', nullable: true, select: false })
+  dateStarted?: Date | null;
 }

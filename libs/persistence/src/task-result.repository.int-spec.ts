@@ -1,8 +1,9 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '@app/config';
 import { TaskStatus } from '@app/contracts';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { testConfig, withDatabase } from '../../../test/support/test-context';
+import { createDatabaseIfMissing, dropDatabase } from './database-migrator';
 import { PersistenceModule } from './persistence.module';
 import { TaskOutcome, TaskResultRepository } from './task-result.repository';
 
@@ -83,5 +84,55 @@ describe('TaskResultRepository (real Postgres)', () => {
       limit: 10,
     });
     expect(window.items.map((row) => row.dateCreated.getTime())).toEqual([base + 1000, base + 2000]);
+  });
+
+  it('sets date_started when a task starts and keeps it when it finishes', async () => {
+    const started = outcome({ status: TaskStatus.Started, result: '{"pid": 1}' });
+    await repository.record(started);
+    const startedAt = (await repository.findByTaskId(started.taskId))!.dateStarted;
+    expect(startedAt).toBeInstanceOf(Date);
+    await repository.record({ ...started, status: TaskStatus.Success });
+    const done = (await repository.findByTaskId(started.taskId))!;
+    expect(done.status).toBe('SUCCESS');
+    expect(done.dateStarted).toEqual(startedAt);
+  });
+});
+
+describe('TaskResultRepository on a table from django-celery-results < 2.5 (no date_started)', () => {
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/notify_old_${randomBytes(4).toString('hex')}`;
+  let moduleRef: TestingModule;
+
+  beforeAll(async () => {
+    await createDatabaseIfMissing(url.toString());
+    await withDatabase(
+      (db) =>
+        db.query(`CREATE TABLE django_celery_results_taskresult (
+          id serial PRIMARY KEY, task_id varchar(255) NOT NULL UNIQUE, status varchar(50) NOT NULL,
+          content_type varchar(128) NOT NULL, content_encoding varchar(64) NOT NULL, result text NULL,
+          date_done timestamptz NOT NULL, traceback text NULL, meta text NULL, task_args text NULL,
+          task_kwargs text NULL, task_name varchar(255) NULL, worker varchar(100) NULL,
+          date_created timestamptz NOT NULL, periodic_task_name varchar(255) NULL)`),
+      url.toString(),
+    );
+    moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig({ DATABASE_URL: url.toString() })), PersistenceModule],
+    }).compile();
+    await moduleRef.init();
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await dropDatabase(url.toString());
+  });
+
+  it('writes, reads and lists rows, STARTED ones included', async () => {
+    const repository = moduleRef.get(TaskResultRepository);
+    const taskId = randomUUID();
+    const base = { taskId, result: '{}', taskName: 't', taskArgs: null, taskKwargs: null, worker: 'old-table', receivedAt: new Date() };
+    await repository.record({ ...base, status: TaskStatus.Started });
+    await repository.record({ ...base, status: TaskStatus.Success });
+    expect(await repository.findByTaskId(taskId)).toMatchObject({ taskId, status: 'SUCCESS' });
+    expect((await repository.search({ worker: 'old-table', ordering: '-date_done', offset: 0, limit: 5 })).total).toBe(1);
   });
 });

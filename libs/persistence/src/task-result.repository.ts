@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { TaskStatus } from '@app/contracts';
 import { Repository } from 'typeorm';
@@ -37,25 +37,34 @@ const JSON_CONTENT_TYPE = 'application/json';
 // Written as Python's json.dumps writes it, so the text matches rows Celery wrote.
 const EMPTY_META = '{"children": []}';
 
+/**
+ * The service's access to `django_celery_results_taskresult`. The table may have been made by
+ * Django, and by a django-celery-results older than 2.5 (Debian 12 ships 2.4), which has no
+ * `date_started`: that column is written and read only where it exists.
+ */
 @Injectable()
-export class TaskResultRepository {
+export class TaskResultRepository implements OnModuleInit {
+  private hasDateStarted = true;
+  private upsertSql = upsertStatement(true);
+
   constructor(@InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>) {}
 
+  async onModuleInit(): Promise<void> {
+    const found = await this.rows.query(
+      `SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'django_celery_results_taskresult' AND column_name = 'date_started'`,
+    );
+    this.hasDateStarted = found.length > 0;
+    this.upsertSql = upsertStatement(this.hasDateStarted);
+  }
+
   /**
-   * Writes the task's row, or overwrites it when the task id is already there (a redelivery),
-   * as django-celery-results' `store_result` does; `date_created` keeps its first value.
+   * Writes the task's row, or overwrites it when the task id is already there (a redelivery, or
+   * STARTED then SUCCESS), as django-celery-results' `store_result` does: `date_created` keeps its
+   * first value, and `date_started` is set when the status is STARTED.
    */
   async record(outcome: TaskOutcome): Promise<void> {
-    await this.rows.query(
-      `INSERT INTO "django_celery_results_taskresult"
-         ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
-          "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created")
-       VALUES ($1, $2, $3, 'utf-8', $4, now(), $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT ("task_id") DO UPDATE SET
-         "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
-         "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
-         "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"`,
-      [
+    await this.rows.query(this.upsertSql, [
         outcome.taskId,
         outcome.status,
         JSON_CONTENT_TYPE,
@@ -72,11 +81,11 @@ export class TaskResultRepository {
   }
 
   findByTaskId(taskId: string): Promise<TaskResult | null> {
-    return this.rows.findOneBy({ taskId });
+    return this.select().where('task.task_id = :taskId', { taskId }).getOne();
   }
 
   async search(filter: TaskResultFilter): Promise<{ total: number; items: TaskResult[] }> {
-    const query = this.rows.createQueryBuilder('task');
+    const query = this.select();
     const where = (condition: string, parameters: Record<string, unknown>) => query.andWhere(condition, parameters);
     if (filter.status) where('task.status = :status', { status: filter.status });
     if (filter.taskName) where('task.task_name = :taskName', { taskName: filter.taskName });
@@ -96,4 +105,23 @@ export class TaskResultRepository {
     const [items, total] = await query.getManyAndCount();
     return { total, items };
   }
+
+  private select() {
+    const query = this.rows.createQueryBuilder('task');
+    return this.hasDateStarted ? query.addSelect('task.dateStarted') : query;
+  }
+}
+
+function upsertStatement(withDateStarted: boolean): string {
+  const started = `CASE WHEN $2::varchar = '${TaskStatus.Started}' THEN now() END`;
+  return `INSERT INTO "django_celery_results_taskresult"
+      ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
+       "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created"${withDateStarted ? ', "date_started"' : ''})
+    VALUES ($1, $2, $3, 'utf-8', $4, now(), $5, $6, $7, $8, $9, $10, $11${withDateStarted ? `, ${started}` : ''})
+    ON CONFLICT ("task_id") DO UPDATE SET
+      "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
+      "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
+      "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"${
+        withDateStarted ? `,\n      "date_started" = COALESCE(${started}, "django_celery_results_taskresult"."date_started")` : ''
+      }`;
 }

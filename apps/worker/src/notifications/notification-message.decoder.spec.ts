@@ -1,4 +1,6 @@
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
+import { parseAppConfig } from '@app/config';
+import { CeleryMessageDecoder } from './celery-message.decoder';
 import { NotificationMessageDecoder } from './notification-message.decoder';
 
 function amqpMessage(body: string | object, properties: Partial<MessageProperties> = {}): ConsumeMessage {
@@ -7,7 +9,7 @@ function amqpMessage(body: string | object, properties: Partial<MessagePropertie
 }
 
 describe('NotificationMessageDecoder', () => {
-  const decoder = new NotificationMessageDecoder();
+  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})));
 
   it('decodes a Nest message', () => {
     const decoded = decoder.decode(
@@ -22,6 +24,8 @@ describe('NotificationMessageDecoder', () => {
         message: { text: 'hi' },
         taskArgs: '[]',
         taskKwargs: JSON.stringify({ user_id: 42, message: { text: 'hi' } }),
+        eta: null,
+        expires: null,
       },
     });
   });

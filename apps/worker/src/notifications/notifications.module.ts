@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { FanoutModule } from '@app/fanout';
 import { PersistenceModule } from '@app/persistence';
+import { CeleryMessageDecoder } from './celery-message.decoder';
 import { NotificationMessageDecoder } from './notification-message.decoder';
 import { NotificationTaskProcessor } from './notification-task.processor';
 import { SendNotificationConsumer } from './send-notification.consumer';
@@ -8,6 +9,6 @@ import { SendNotificationConsumer } from './send-notification.consumer';
 @Module({
   imports: [PersistenceModule, FanoutModule],
   controllers: [SendNotificationConsumer],
-  providers: [NotificationMessageDecoder, NotificationTaskProcessor],
+  providers: [CeleryMessageDecoder, NotificationMessageDecoder, NotificationTaskProcessor],
 })
 export class NotificationsModule {}

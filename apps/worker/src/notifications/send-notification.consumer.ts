@@ -3,6 +3,7 @@ import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
 import type { ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageSettler, SEND_NOTIFICATION_PATTERN } from '../task-queue.server';
+import { NotificationMessageDecoder } from './notification-message.decoder';
 import { NotificationTaskProcessor } from './notification-task.processor';
 
 /** Pause before a message that hit a transient fault goes back to the queue, so it does not spin. */
@@ -13,14 +14,25 @@ export const TRANSIENT_RETRY_DELAY_MS = 1000;
 export class SendNotificationConsumer {
   private readonly logger = new Logger(SendNotificationConsumer.name);
 
-  constructor(private readonly processor: NotificationTaskProcessor) {}
+  constructor(
+    private readonly decoder: NotificationMessageDecoder,
+    private readonly processor: NotificationTaskProcessor,
+  ) {}
 
   @EventPattern(SEND_NOTIFICATION_PATTERN)
   async consume(@Ctx() context: RmqContext): Promise<void> {
     const message = context.getMessage() as ConsumeMessage;
     const settler = context.getChannelRef() as MessageSettler;
+    const receivedAt = new Date();
+    const decoded = this.decoder.decode(message);
+    const wait = decoded.ok && decoded.task.eta ? decoded.task.eta.getTime() - Date.now() : 0;
+    if (wait > 0) {
+      const closing = settler.defer(message);
+      const due = await sleep(wait, true, { signal: closing }).catch(() => false);
+      if (!due) return; // the worker is closing and has put the message back on the queue
+    }
     try {
-      const outcome = await this.processor.process(message);
+      const outcome = await this.processor.process(decoded, receivedAt);
       settler.ack(message);
       this.logger.log({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
     } catch (error) {

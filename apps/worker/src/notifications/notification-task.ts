@@ -1,0 +1,54 @@
+import type { UserId } from '@app/contracts';
+import { randomUUID } from 'node:crypto';
+
+/** A message that passed every check: who gets what, and when. */
+export interface NotificationTask {
+  taskId: string;
+  taskName: string;
+  userId: UserId;
+  message: unknown;
+  /** What the row's `task_args`/`task_kwargs` hold: JSON text, as django-celery-results writes them. */
+  taskArgs: string;
+  taskKwargs: string;
+  /** Celery's `eta`: do not run before. */
+  eta: Date | null;
+  /** Celery's `expires`: do not run after; the task is REVOKED instead. */
+  expires: Date | null;
+}
+
+/** The exceptions a rejected message is recorded with, and the Python module Celery names for each. */
+export const EXCEPTION_MODULES = {
+  ContentDisallowed: 'kombu.exceptions',
+  DecodeError: 'kombu.exceptions',
+  NotRegistered: 'celery.exceptions',
+  TypeError: 'builtins',
+  ValueError: 'builtins',
+} as const;
+
+export type RejectionType = keyof typeof EXCEPTION_MODULES;
+
+/** Why a message cannot run, in Celery's terms so the FAILURE row reads as Celery's would. */
+export interface TaskRejection {
+  taskId: string;
+  taskName: string | null;
+  excType: RejectionType;
+  /** The exception's argument, as Celery stores it in `exc_message`. */
+  reason: string;
+}
+
+export type DecodedMessage = { ok: true; task: NotificationTask } | { ok: false; rejection: TaskRejection };
+
+export function rejected(excType: RejectionType, reason: string, taskId: string | null, taskName: string | null = null): DecodedMessage {
+  return { ok: false, rejection: { taskId: taskId ?? randomUUID(), taskName, excType, reason } };
+}
+
+const MAX_TASK_ID_LENGTH = 255;
+
+/** A task id that fits `task_id varchar(255)`, or null. */
+export function validTaskId(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TASK_ID_LENGTH ? value : null;
+}
+
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
