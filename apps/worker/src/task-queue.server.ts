@@ -40,7 +40,9 @@ export class TaskQueueServer extends ServerRMQ {
   private consumerChannel: Channel | null = null;
 
   constructor(options: ServerRmqOptions) {
-    super({ ...options, noAck: false });
+    // Global (per-channel) QoS: RabbitMQ applies a changed per-consumer prefetch only to consumers
+    // created after the change, so `defer()` could not widen the window of the running consumer.
+    super({ ...options, noAck: false, isGlobalPrefetchCount: true });
     (this.options as ServerRmqOptions).consumerTag = this.consumerTag;
     this.basePrefetch = options.prefetchCount ?? 0;
   }
@@ -95,6 +97,6 @@ export class TaskQueueServer extends ServerRMQ {
 
   private applyPrefetch(channel: Channel): void {
     if (this.basePrefetch === 0) return; // unlimited already
-    channel.prefetch(this.basePrefetch + this.deferred.size).catch(() => undefined);
+    channel.prefetch(this.basePrefetch + this.deferred.size, true).catch(() => undefined);
   }
 }

@@ -104,3 +104,60 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     for (const id of ids) expect((await finished(id)).status).toBe('SUCCESS');
   });
 });
+
+describe('worker holding Celery eta tasks (prefetch 1)', () => {
+  let config: AppConfig;
+  let worker: INestMicroservice;
+  let publisher: TestPublisher;
+
+  const celeryTask = (taskId: string, eta: Date | null) => ({
+    body: [[9, `eta ${taskId}`], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
+    properties: {
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      correlationId: taskId,
+      headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: eta?.toISOString() ?? null, expires: null, argsrepr: '(9,)', kwargsrepr: '{}' },
+    },
+  });
+
+  beforeAll(async () => {
+    config = testConfig({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true' });
+    publisher = await TestPublisher.connect(config.AMQP_URL);
+    worker = await createWorker(config);
+    await worker.listen();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.close();
+  });
+
+  it('serves the messages behind an eta task while it waits, and records STARTED on the way', async () => {
+    const later = randomUUID();
+    const now = randomUUID();
+    const { body, properties } = celeryTask(later, new Date(Date.now() + 1500));
+    await publisher.publish(config.AMQP_QUEUE, body, properties);
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 9, message: 'now' }, { messageId: now });
+    const nowRow = await eventually(() => taskRow(now), 1000, 'the task behind the eta task');
+    expect(await taskRow(later)).toBeUndefined();
+    const laterRow = await eventually(() => taskRow(later), 5000);
+    expect(laterRow.status).toBe('SUCCESS');
+    // date_started is only ever written by a STARTED row (CELERY_TRACK_STARTED=true).
+    expect(laterRow.date_started).toBeInstanceOf(Date);
+    expect(nowRow.date_started).toBeInstanceOf(Date);
+  });
+
+  it('on close, puts a waiting eta task back on the queue at once', async () => {
+    const taskId = randomUUID();
+    const { body, properties } = celeryTask(taskId, new Date(Date.now() + 60_000));
+    await publisher.publish(config.AMQP_QUEUE, body, properties);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await worker.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(1);
+    expect(await taskRow(taskId)).toBeUndefined();
+    worker = await createWorker(config);
+  });
+});

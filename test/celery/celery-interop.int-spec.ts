@@ -1,0 +1,131 @@
+import type { INestApplication, INestMicroservice } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '@app/persistence';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createGateway } from '../../apps/gateway/src/gateway.factory';
+import { createWorker } from '../../apps/worker/src/worker.factory';
+import { TestPublisher, TestSocket, eventually, testConfig, upgradeStatus, withDatabase } from '../support/test-context';
+import { CeleryPeer } from './celery-peer';
+
+/**
+ * A Django project moving to this service changes settings only: its unchanged Celery client
+ * publishes `send_notification_task`, its django-celery-results reads the outcome, its simplejwt
+ * tokens open the socket. Here those are the real Python packages (Debian's Celery 5.2,
+ * django-celery-results 2.4, whose table has no date_started), on a database Django migrated.
+ */
+describe('drop-in for Django + Celery (real Celery client, django-celery-results, simplejwt)', () => {
+  let config: AppConfig;
+  let worker: INestMicroservice;
+  let gateway: INestApplication;
+  let peer: CeleryPeer;
+  let wsBase: string;
+
+  beforeAll(async () => {
+    const databaseUrl = new URL(process.env.DATABASE_URL!);
+    databaseUrl.pathname = `/notify_celery_${randomBytes(4).toString('hex')}`;
+    config = testConfig({ DATABASE_URL: databaseUrl.toString(), WORKER_NAME: 'celery@node-worker' });
+    peer = new CeleryPeer(config);
+    await createDatabaseIfMissing(config.DATABASE_URL);
+    await peer.call('migrate'); // Django creates the table first, as in a project that already runs Celery
+    await migrateDatabase(config.DATABASE_URL);
+    worker = await createWorker(config);
+    await worker.listen();
+    gateway = await createGateway(config);
+    await gateway.listen(0, '127.0.0.1');
+    wsBase = `ws://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}/ws/notifications/`;
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await worker?.close();
+    const publisher = await TestPublisher.connect(config.AMQP_URL);
+    await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.close();
+    await dropDatabase(config.DATABASE_URL);
+  });
+
+  it('left the table Django created as it was', async () => {
+    const columns = await withDatabase(
+      async (db) => (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'django_celery_results_taskresult'`)).rows,
+      config.DATABASE_URL,
+    );
+    expect(columns.map((c) => c.column_name)).not.toContain('date_started');
+  });
+
+  it('runs send_notification_task.delay(user_id, message): the socket receives it and AsyncResult.get() returns the result', async () => {
+    const socket = await TestSocket.open(`${wsBase}?token=${await peer.token(42)}`);
+    const taskId = await peer.delay(42, { title: 'Welcome', unread: 3 });
+    const outcome = await peer.get(taskId);
+    expect(outcome).toMatchObject({
+      status: 'SUCCESS',
+      result: { notification_id: expect.any(String), group: 'Notifications_42', gateways: 1 },
+      args: "(42, {'title': 'Welcome', 'unread': 3})",
+      kwargs: '{}',
+      worker: 'celery@node-worker',
+    });
+    const frame = await eventually(() => socket.framesOf('notification')[0]);
+    expect(frame).toMatchObject({ type: 'notification', task_id: taskId, message: { title: 'Welcome', unread: 3 } });
+    expect(frame.id).toBe((outcome.result as { notification_id: string }).notification_id);
+    await socket.close();
+  });
+
+  it('binds keyword arguments as Celery would', async () => {
+    const taskId = await peer.delay('alice', 'by keyword', '--kwargs');
+    expect(await peer.get(taskId)).toMatchObject({ status: 'SUCCESS', result: { group: 'Notifications_alice' } });
+  });
+
+  it('writes rows that Django’s ORM, and so its admin, lists', async () => {
+    const taskId = await peer.delay(7, 'listed');
+    await peer.get(taskId);
+    const [row] = await peer.rows(taskId);
+    expect(row).toMatchObject({
+      task_id: taskId,
+      status: 'SUCCESS',
+      task_name: 'notifications.tasks.send_notification_task',
+      task_args: JSON.stringify("(7, 'listed')"),
+      task_kwargs: JSON.stringify('{}'),
+      worker: 'celery@node-worker',
+      meta: '{"children": []}',
+      str: `<Task: ${taskId} (SUCCESS)>`,
+    });
+  });
+
+  it.each([
+    ['an unregistered task name', (p: CeleryPeer) => p.sendTask('billing.tasks.charge_card', [1]), 'NotRegistered', 'billing.tasks.charge_card'],
+    ['a wrong signature', (p: CeleryPeer) => p.sendTask('notifications.tasks.send_notification_task', [1, 'hi', 'extra']), 'TypeError', 'takes 2 positional arguments but 3 were given'],
+    ['a pickled message, never deserialized', (p: CeleryPeer) => p.delay(42, 'pickled', '--serializer', 'pickle'), 'ContentDisallowed', 'application/x-python-serialize'],
+    ['a YAML message', (p: CeleryPeer) => p.delay(42, 'yaml', '--serializer', 'yaml'), 'ContentDisallowed', 'application/x-yaml'],
+  ])('records %s as FAILURE the way Celery would', async (_, publish, exception, detail) => {
+    const outcome = await peer.get(await publish(peer));
+    expect(outcome.status).toBe('FAILURE');
+    expect(outcome.result).toMatchObject({ exception });
+    expect(JSON.stringify(outcome.result)).toContain(detail);
+  });
+
+  it('does not run a task whose expires has passed: REVOKED, nothing delivered', async () => {
+    const socket = await TestSocket.open(`${wsBase}?token=${await peer.token(43)}`);
+    const taskId = await peer.delay(43, 'too late', '--expires', '-5');
+    expect(await peer.get(taskId)).toMatchObject({ status: 'REVOKED', result: { exception: 'TaskRevokedError', args: ['expired'] } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(socket.framesOf('notification')).toEqual([]);
+    await socket.close();
+  });
+
+  it('runs a task with an eta no earlier than the eta, without holding up the tasks behind it', async () => {
+    const socket = await TestSocket.open(`${wsBase}?token=${await peer.token(44)}`);
+    const publishedAt = Date.now();
+    const later = await peer.delay(44, 'later', '--countdown', '2');
+    const now = await peer.delay(44, 'now');
+    await eventually(() => (socket.framesOf('notification').length === 2 ? true : undefined), 15_000);
+    const frames = socket.framesOf('notification');
+    expect(frames.map((frame) => frame.task_id)).toEqual([now, later]);
+    expect(Date.parse(frames[1].created_at as string)).toBeGreaterThanOrEqual(publishedAt + 2000 - 50);
+    await socket.close();
+  });
+
+  it('opens the socket with a simplejwt access token and refuses its refresh token', async () => {
+    expect(await upgradeStatus(`${wsBase}?token=${await peer.token(42)}`)).toBe('open');
+    expect(await upgradeStatus(`${wsBase}?token=${await peer.token(42, 'refresh')}`)).toBe(401);
+  });
+});

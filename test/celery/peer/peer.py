@@ -1,0 +1,141 @@
+"""The Django + Celery side of the interop tests, driven by jest: one command per call, JSON out.
+
+    peer.py migrate
+    peer.py delay USER_ID MESSAGE_JSON [--kwargs] [--countdown S] [--expires S] [--serializer NAME]
+    peer.py send-task NAME ARGS_JSON KWARGS_JSON
+    peer.py get TASK_ID TIMEOUT
+    peer.py rows TASK_ID...
+    peer.py token USER_ID [--refresh]
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peer_settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from celery import Celery  # noqa: E402
+from celery.result import AsyncResult  # noqa: E402
+
+app = Celery("peer")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["notifications"])
+
+from notifications.tasks import send_notification_task  # noqa: E402
+
+
+def migrate(_):
+    from django.core.management import call_command
+
+    call_command("migrate", "django_celery_results", verbosity=0)
+    return {"migrated": True}
+
+
+def delay(opts):
+    message = json.loads(opts.message)
+    user_id = json.loads(opts.user_id)
+    options = {}
+    if opts.countdown is not None:
+        options["countdown"] = opts.countdown
+    if opts.expires is not None:
+        options["expires"] = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=opts.expires)
+    if opts.serializer:
+        options["serializer"] = opts.serializer
+    if opts.kwargs:
+        result = send_notification_task.apply_async(kwargs={"user_id": user_id, "message": message}, **options)
+    else:
+        result = send_notification_task.apply_async((user_id, message), **options)
+    return {"task_id": result.id}
+
+
+def send_task(opts):
+    result = app.send_task(opts.name, args=json.loads(opts.args), kwargs=json.loads(opts.kwargs), queue=os.environ["AMQP_QUEUE"])
+    return {"task_id": result.id}
+
+
+def get(opts):
+    result = AsyncResult(opts.task_id, app=app)
+    value = result.get(timeout=opts.timeout, propagate=False, interval=0.1)
+    if isinstance(value, BaseException):
+        value = {"exception": type(value).__name__, "module": type(value).__module__, "args": [str(a) for a in value.args]}
+    return {
+        "status": result.status,
+        "result": value,
+        "name": result.name,
+        "args": result.args,
+        "kwargs": result.kwargs,
+        "worker": result.worker,
+        "date_done": result.date_done.isoformat() if result.date_done else None,
+    }
+
+
+def rows(opts):
+    from django_celery_results.models import TaskResult
+
+    found = TaskResult.objects.filter(task_id__in=opts.task_ids).order_by("date_created")
+    return [
+        {
+            "task_id": row.task_id,
+            "status": row.status,
+            "task_name": row.task_name,
+            "task_args": row.task_args,
+            "task_kwargs": row.task_kwargs,
+            "worker": row.worker,
+            "result": row.result,
+            "meta": row.meta,
+            "str": str(row),
+            "date_created": row.date_created.isoformat(),
+            "date_done": row.date_done.isoformat(),
+        }
+        for row in found
+    ]
+
+
+def token(opts):
+    from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+    issued = RefreshToken() if opts.refresh else AccessToken()
+    issued["user_id"] = json.loads(opts.user_id)
+    return {"token": str(issued)}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate").set_defaults(run=migrate)
+    p = commands.add_parser("delay")
+    p.add_argument("user_id")
+    p.add_argument("message")
+    p.add_argument("--kwargs", action="store_true")
+    p.add_argument("--countdown", type=float)
+    p.add_argument("--expires", type=float)
+    p.add_argument("--serializer")
+    p.set_defaults(run=delay)
+    p = commands.add_parser("send-task")
+    p.add_argument("name")
+    p.add_argument("args")
+    p.add_argument("kwargs")
+    p.set_defaults(run=send_task)
+    p = commands.add_parser("get")
+    p.add_argument("task_id")
+    p.add_argument("timeout", type=float)
+    p.set_defaults(run=get)
+    p = commands.add_parser("rows")
+    p.add_argument("task_ids", nargs="+")
+    p.set_defaults(run=rows)
+    p = commands.add_parser("token")
+    p.add_argument("user_id")
+    p.add_argument("--refresh", action="store_true")
+    p.set_defaults(run=token)
+    opts = parser.parse_args()
+    print(json.dumps(opts.run(opts), default=str))
+
+
+if __name__ == "__main__":
+    main()
