@@ -1,10 +1,11 @@
-import type { INestApplication, INestMicroservice } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '@app/persistence';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
+import type { WorkerApp } from '../../apps/worker/src/worker.factory';
 import { TestPublisher, TestSocket, eventually, testConfig, upgradeStatus, withDatabase } from '../support/test-context';
 import { CeleryPeer } from './celery-peer';
 
@@ -16,7 +17,7 @@ import { CeleryPeer } from './celery-peer';
  */
 describe('drop-in for Django + Celery (real Celery client, django-celery-results, simplejwt)', () => {
   let config: AppConfig;
-  let worker: INestMicroservice;
+  let worker: WorkerApp;
   let gateway: INestApplication;
   let peer: CeleryPeer;
   let wsBase: string;

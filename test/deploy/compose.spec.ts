@@ -1,4 +1,8 @@
+import 'reflect-metadata';
+import { PATH_METADATA } from '@nestjs/common/constants';
 import { APP_CONFIG_KEYS, parseAppConfig } from '@app/config';
+import { HealthController as GatewayHealthController } from '../../apps/gateway/src/health/health.controller';
+import { HealthController as WorkerHealthController } from '../../apps/worker/src/health/health.controller';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +19,9 @@ const { load: parseYaml } = require('js-yaml') as { load(source: string): unknow
 
 const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+
+/** The readiness endpoint both apps serve (their health/ folders) and the healthchecks call. */
+const READY_PATH = '/health/ready';
 
 /** Set by the image (NODE_ENV) or per service (PORT), so deliberately not in the shared environment. */
 const NOT_SHARED = ['NODE_ENV', 'PORT'];
@@ -138,6 +145,21 @@ describe('docker-compose.yml', () => {
 
     const check = [gateway.healthcheck?.test ?? []].flat().join(' ');
     expect([...check.matchAll(/\/\/(?:127\.0\.0\.1|localhost):(\d+)\//g)].map((match) => match[1])).toEqual([port]);
+  });
+
+  it('health-checks the gateway and the worker on their readiness endpoints, expecting 200', () => {
+    const checkOf = (name: string) => [services[name].healthcheck?.test ?? []].flat().join(' ');
+    expect(checkOf('gateway')).toContain(`//127.0.0.1:${environmentOf('gateway').PORT}${READY_PATH}'`);
+    // The worker's probe port comes from the environment the worker reads, with the config's default.
+    expect(checkOf('worker')).toContain(`(process.env.WORKER_HTTP_PORT || ${parseAppConfig({}).WORKER_HTTP_PORT}) + '${READY_PATH}'`);
+    for (const name of ['gateway', 'worker']) expect(checkOf(name)).toContain('res.statusCode === 200 ? 0 : 1');
+  });
+
+  it('health-checks paths that the apps serve', () => {
+    const routeOf = (controller: object, method: string) =>
+      `/${Reflect.getMetadata(PATH_METADATA, controller)}/${Reflect.getMetadata(PATH_METADATA, (controller as { prototype: Record<string, object> }).prototype[method])}`;
+    expect(routeOf(GatewayHealthController, 'ready')).toBe(READY_PATH);
+    expect(routeOf(WorkerHealthController, 'ready')).toBe(READY_PATH);
   });
 
   it.each(longRunningAppNames)('starts %s after migrate has succeeded and the infrastructure is healthy', (name) => {

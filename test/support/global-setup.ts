@@ -15,6 +15,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.DATABASE_URL = databaseUrl.toString();
   process.env.REDIS_CHANNEL_PREFIX = `test:${runId}:`;
   process.env.JWT_SECRET = 'integration-test-secret';
+  // Workers in tests serve their probes on a free port: fixed ports collide between runs.
+  process.env.WORKER_HTTP_PORT = '0';
   process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';
   await migrateDatabase(process.env.DATABASE_URL);
 }

@@ -3,6 +3,7 @@ import { AuthModule } from '@app/auth';
 import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { LoggingModule } from '@app/runtime';
+import { HealthModule } from './health/health.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { TasksModule } from './tasks/tasks.module';
 
@@ -11,7 +12,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule, HealthModule],
     };
   }
 }

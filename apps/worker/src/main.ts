@@ -9,7 +9,7 @@ async function bootstrap() {
   const worker = await createWorker(config);
   closeOnShutdownSignals(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await worker.listen();
-  worker.get(Logger).log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}`, 'Bootstrap');
+  worker.get(Logger).log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}; health on ${worker.httpUrl()}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

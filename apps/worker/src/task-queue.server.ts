@@ -38,6 +38,7 @@ export class TaskQueueServer extends ServerRMQ {
   private readonly basePrefetch: number;
   private onDrained: (() => void) | null = null;
   private consumerChannel: Channel | null = null;
+  private closing: Promise<void> | null = null;
 
   constructor(options: ServerRmqOptions) {
     // Global (per-channel) QoS: RabbitMQ applies a changed per-consumer prefetch only to consumers
@@ -61,7 +62,21 @@ export class TaskQueueServer extends ServerRMQ {
     await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
   }
 
-  override async close(): Promise<void> {
+  /** Whether the connection to the broker is up now (the readiness check reads it). */
+  isConnected(): boolean {
+    return this.server?.isConnected() ?? false;
+  }
+
+  /**
+   * Runs once however often it is called: the worker drains it before closing the app, and the
+   * app's own dispose calls it again after the database is gone.
+   */
+  override close(): Promise<void> {
+    this.closing ??= this.drainAndClose();
+    return this.closing;
+  }
+
+  private async drainAndClose(): Promise<void> {
     await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
     for (const [message, { channel, abort }] of this.deferred) {
       this.settlerFor(channel).nack(message, false, true);

@@ -1,20 +1,50 @@
 import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { Logger } from 'nestjs-pino';
+import type { AddressInfo } from 'node:net';
 import { TaskQueueServer } from './task-queue.server';
 import { WorkerModule } from './worker.module';
 
-/** Builds the worker consuming `AMQP_QUEUE`; `main.ts` and the integration tests share it. */
-export async function createWorker(config: AppConfig): Promise<INestMicroservice> {
-  const server = new TaskQueueServer({
+/**
+ * The worker: the `AMQP_QUEUE` consumer plus a small HTTP listener on `WORKER_HTTP_PORT` for the
+ * health probes. `close()` drains the consumer before the app closes: Nest's own close would run
+ * the destroy hooks (database, Redis) first and dispose the consumer last, under messages in flight.
+ */
+export interface WorkerApp {
+  /** Starts consuming, then serves the probes. */
+  listen(): Promise<void>;
+  close(): Promise<void>;
+  get: INestApplication['get'];
+  /** Where the probes are served, once listening. */
+  httpUrl(): string;
+}
+
+/** Builds the worker; `main.ts` and the integration tests share it. */
+export async function createWorker(config: AppConfig): Promise<WorkerApp> {
+  const consumer = new TaskQueueServer({
     urls: [config.AMQP_URL],
     queue: config.AMQP_QUEUE,
     // Durable with no arguments: exactly how Celery declares it, so either side may declare first.
     queueOptions: { durable: true },
     prefetchCount: config.AMQP_PREFETCH,
   });
-  const app = await NestFactory.createMicroservice(WorkerModule.forRoot(config), { strategy: server, bufferLogs: true });
+  const app = await NestFactory.create(WorkerModule.forRoot(config, consumer), { bufferLogs: true, forceCloseConnections: true });
   app.useLogger(app.get(Logger));
-  return app;
+  app.connectMicroservice({ strategy: consumer }, { inheritAppConfig: true });
+  return {
+    async listen() {
+      await app.startAllMicroservices();
+      await app.listen(config.WORKER_HTTP_PORT);
+    },
+    async close() {
+      await consumer.close();
+      await app.close();
+    },
+    get: app.get.bind(app),
+    httpUrl() {
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      return `http://127.0.0.1:${port}`;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import type { INestMicroservice } from '@nestjs/common';
+import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +7,7 @@ import { createWorker } from './worker.factory';
 
 describe('worker (real RabbitMQ, Postgres and Redis)', () => {
   let config: AppConfig;
-  let worker: INestMicroservice;
+  let worker: WorkerApp;
   let publisher: TestPublisher;
   let gateway: RedisFanout;
   const frames: Array<{ group: string; frame: Record<string, unknown> }> = [];
@@ -107,7 +107,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
 
 describe('worker holding Celery eta tasks (prefetch 1)', () => {
   let config: AppConfig;
-  let worker: INestMicroservice;
+  let worker: WorkerApp;
   let publisher: TestPublisher;
 
   const celeryTask = (taskId: string, eta: Date | null) => ({

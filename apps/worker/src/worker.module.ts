@@ -1,15 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
+import type { AmqpConnectionState } from '@app/health';
 import { LoggingModule } from '@app/runtime';
+import { HealthModule } from './health/health.module';
 import { NotificationsModule } from './notifications/notifications.module';
 
 @Module({})
 export class WorkerModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, consumer: AmqpConnectionState): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule, HealthModule.forRoot(consumer)],
     };
   }
 }

@@ -53,6 +53,7 @@ const environmentSchema = z
     AMQP_QUEUE: z.string().min(1).max(255).default('send_notification'),
     AMQP_PREFETCH: integer(1, 65535).default(32),
     WORKER_NAME: z.string().min(1).max(100).default(`worker@${hostname()}`),
+    WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
     CELERY_TRACK_STARTED: boolean().default(false),
 

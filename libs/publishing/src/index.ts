@@ -1,0 +1,3 @@
+export type { NotificationToPublish, PublisherOptions } from './notification-publisher';
+export { NotificationPublisher } from './notification-publisher';
+export { PublishingModule, QueuePublisher } from './publishing.module';

@@ -1,0 +1,60 @@
+import amqp from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+
+/** A notification to publish: the plain JSON body every publisher may send (see README, AMQP messages). */
+export interface NotificationToPublish {
+  userId: number | string;
+  message: unknown;
+  /** Becomes the AMQP `message_id`, which the worker uses as the task id; a UUID when absent. */
+  taskId?: string;
+}
+
+export interface PublisherOptions {
+  url: string;
+  queue: string;
+  /** How long a publish may wait for the broker (connecting, then confirming) before it fails. */
+  timeoutMs?: number;
+}
+
+/**
+ * Publishes notifications to the task queue on a confirm channel: `publish()` resolves only once
+ * the broker has taken the message (persistent, on a durable queue), so the task id it returns is
+ * one the worker will see. Reconnects by itself (amqp-connection-manager).
+ */
+export class NotificationPublisher {
+  private readonly connection: AmqpConnectionManager;
+  private readonly channel: ChannelWrapper;
+
+  constructor(private readonly options: PublisherOptions) {
+    this.connection = amqp.connect([options.url], { heartbeatIntervalInSeconds: 10, reconnectTimeInSeconds: 1 });
+    // Without a listener an unreachable broker would be an unhandled 'error' event; the connection
+    // manager keeps retrying, and isConnected() reports the state to the readiness check.
+    this.connection.on('connectFailed', () => undefined);
+    this.channel = this.connection.createChannel({
+      confirm: true,
+      publishTimeout: options.timeoutMs ?? 5000,
+      // Durable with no arguments: how the worker (and Celery) declare it, so the declarations agree.
+      setup: (channel: ConfirmChannel) => channel.assertQueue(options.queue, { durable: true }).then(() => undefined),
+    });
+    this.channel.on('error', () => undefined);
+  }
+
+  /** Resolves to the task id once the broker has confirmed the message. */
+  async publish(notification: NotificationToPublish): Promise<string> {
+    const taskId = notification.taskId ?? randomUUID();
+    const body = Buffer.from(JSON.stringify({ user_id: notification.userId, message: notification.message }));
+    await this.channel.sendToQueue(this.options.queue, body, { messageId: taskId, persistent: true, contentType: 'application/json' });
+    return taskId;
+  }
+
+  isConnected(): boolean {
+    return this.connection.isConnected();
+  }
+
+  async close(): Promise<void> {
+    await this.channel.close().catch(() => undefined);
+    await this.connection.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { Inject, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { NotificationPublisher } from './notification-publisher';
+
+/** The app's one publishing connection to the task queue, closed with the app. */
+@Injectable()
+export class QueuePublisher extends NotificationPublisher implements OnModuleDestroy {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super({ url: config.AMQP_URL, queue: config.AMQP_QUEUE });
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.close();
+  }
+}
+
+@Module({ providers: [QueuePublisher], exports: [QueuePublisher] })
+export class PublishingModule {}

@@ -1,0 +1,54 @@
+import { createServer, connect } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of a real service, so a test can take the service away from one app and
+ * bring it back (`cut()`, `restore()`) without touching the service everyone else uses.
+ */
+export class TcpProxy {
+  private readonly sockets = new Set<Socket>();
+  private server: Server | null = null;
+  private port = 0;
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Proxies the host and port of `serviceUrl`; `url` is that URL pointed at the proxy. */
+  static async start(serviceUrl: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(serviceUrl);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || defaultPort));
+    await proxy.restore();
+    target.hostname = '127.0.0.1';
+    target.port = String(proxy.port);
+    return { proxy, url: target.toString() };
+  }
+
+  /** Listens again on the same port (no-op while listening). */
+  async restore(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  /** Drops every open connection and refuses new ones, as a service that went down. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
