@@ -5,6 +5,7 @@ import type { AppConfig } from '@app/config';
 import { Logger } from 'nestjs-pino';
 import { GatewayModule } from './gateway.module';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
+import { serveApiDocs } from './openapi/api-docs';
 
 /** Builds the gateway (REST + WebSocket on one port); `main.ts` and the integration tests share it. */
 export async function createGateway(config: AppConfig): Promise<INestApplication> {
@@ -13,5 +14,6 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   app.useLogger(app.get(Logger));
   app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), config.WS_MAX_PAYLOAD_BYTES));
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
+  serveApiDocs(app);
   return app;
 }

@@ -5,6 +5,7 @@ import type { AppConfig } from '@app/config';
 import { LoggingModule } from '@app/runtime';
 import { HealthModule } from './health/health.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { PublishModule } from './publish/publish.module';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -12,7 +13,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule, HealthModule, PublishModule],
     };
   }
 }

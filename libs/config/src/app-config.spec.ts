@@ -24,6 +24,7 @@ describe('parseAppConfig', () => {
     [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_PUBLIC_KEY'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+    [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
     expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));

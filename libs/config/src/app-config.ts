@@ -63,6 +63,10 @@ const environmentSchema = z
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().optional(),
     JWT_ADMIN_ROLE: z.string().min(1).default('admin'),
+    // Static bearer tokens for services that publish over HTTP; long, so that they cannot be guessed.
+    PUBLISH_API_TOKENS: commaSeparated()
+      .refine((tokens) => tokens.every((token) => token.length >= 32), { message: 'each token must be at least 32 characters' })
+      .default([]),
 
     WS_MAX_PAYLOAD_BYTES: integer(128, 16 * 1024 * 1024).default(64 * 1024),
     WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),

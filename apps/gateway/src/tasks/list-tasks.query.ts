@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { TaskStatus } from '@app/contracts';
 import type { TaskResultFilter, TaskResultOrder } from '@app/persistence';
 import { Type } from 'class-transformer';
@@ -12,15 +13,25 @@ export const MAX_PAGE_SIZE = 500;
  * `_before` exclusive.
  */
 export class ListTasksQuery {
+  @ApiPropertyOptional({ enum: Object.values(TaskStatus), description: 'Only results in this Celery state' })
   @IsOptional() @IsIn(Object.values(TaskStatus)) status?: TaskStatus;
+  @ApiPropertyOptional({ maxLength: 255, description: 'Only results of this task name' })
   @IsOptional() @IsString() @MaxLength(255) task_name?: string;
+  @ApiPropertyOptional({ maxLength: 100, description: 'Only results recorded by this worker' })
   @IsOptional() @IsString() @MaxLength(100) worker?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'date_created at or after (inclusive)' })
   @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_created_after?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'date_created before (exclusive)' })
   @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_created_before?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'date_done at or after (inclusive)' })
   @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_done_after?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'date_done before (exclusive)' })
   @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_done_before?: string;
+  @ApiPropertyOptional({ enum: ORDERINGS, default: '-date_done' })
   @IsOptional() @IsIn(ORDERINGS) ordering: TaskResultOrder = '-date_done';
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1 })
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000) page = 1;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 })
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE) page_size = 50;
 
   toFilter(): TaskResultFilter {

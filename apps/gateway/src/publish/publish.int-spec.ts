@@ -1,0 +1,151 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import * as amqp from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { TestPublisher, eventually, signToken, testConfig } from '../../../../test/support/test-context';
+import { createWorker } from '../../../worker/src/worker.factory';
+import { createGateway } from '../gateway.factory';
+
+const SERVICE_TOKEN = 'service-token-0123456789abcdef0123456789';
+
+describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', () => {
+  let config: AppConfig;
+  let gateway: INestApplication;
+  let base: string;
+  let broker: amqp.ChannelModel;
+  let channel: amqp.Channel;
+  const admin = () => signToken({ user_id: 1, is_staff: true });
+  const post = (body: unknown, token?: string) =>
+    fetch(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  /** The next message on the queue, taken off it. */
+  const nextMessage = () => eventually(async () => (await channel.get(config.AMQP_QUEUE, { noAck: true })) || undefined, 5000, 'a message on the queue');
+
+  beforeAll(async () => {
+    config = testConfig({ PUBLISH_API_TOKENS: `another-token-that-is-long-enough-000000,${SERVICE_TOKEN}` });
+    gateway = await createGateway(config);
+    await gateway.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+    broker = await amqp.connect(config.AMQP_URL);
+    channel = await broker.createChannel();
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await channel.deleteQueue(config.AMQP_QUEUE);
+    await broker.close();
+  });
+
+  it('answers 401 without a valid token, and 403 for a non-admin access token', async () => {
+    const body = { user_id: 1, message: 'x' };
+    expect((await post(body)).status).toBe(401);
+    expect((await post(body, 'not-a-token')).status).toBe(401);
+    expect((await post(body, `${SERVICE_TOKEN}x`)).status).toBe(401);
+    expect((await post(body, signToken({ user_id: 1 }))).status).toBe(403);
+  });
+
+  it('queues {user_id, message} with the task id as message_id, persistent, for a service token', async () => {
+    const response = await post({ user_id: 42, message: { text: 'hello', n: [1, null] } }, SERVICE_TOKEN);
+    expect(response.status).toBe(202);
+    const { task_id, status } = (await response.json()) as { task_id: string; status: string };
+    expect(status).toBe('PENDING');
+    expect(task_id).toMatch(/^[0-9a-f-]{36}$/);
+    const message = await nextMessage();
+    expect(JSON.parse(message.content.toString())).toEqual({ user_id: 42, message: { text: 'hello', n: [1, null] } });
+    expect(message.properties).toMatchObject({ messageId: task_id, deliveryMode: 2, contentType: 'application/json' });
+    // Declared as the worker and Celery declare it: durable (checkQueue would fail on a missing queue).
+    expect(await channel.checkQueue(config.AMQP_QUEUE)).toMatchObject({ queue: config.AMQP_QUEUE });
+  });
+
+  it('takes the task id given, and an admin access token', async () => {
+    const taskId = `given-${randomUUID()}`;
+    const response = await post({ user_id: 'user.7', message: null, task_id: taskId }, admin());
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ task_id: taskId, status: 'PENDING' });
+    const message = await nextMessage();
+    expect(message.properties.messageId).toBe(taskId);
+    expect(JSON.parse(message.content.toString())).toEqual({ user_id: 'user.7', message: null });
+  });
+
+  it.each([
+    [{ user_id: { id: 1 }, message: 'x' }, 'user_id'],
+    [{ user_id: -1, message: 'x' }, 'user_id'],
+    [{ user_id: 'has space', message: 'x' }, 'user_id'],
+    [{ message: 'x' }, 'user_id'],
+    [{ user_id: 1 }, 'message'],
+    [{ user_id: 1, message: 'x', task_id: '' }, 'task_id'],
+    [{ user_id: 1, message: 'x', task_id: 'x'.repeat(256) }, 'task_id'],
+    [{ user_id: 1, message: 'x', colour: 'blue' }, 'colour'],
+  ])('answers %j with 400 naming %s, and queues nothing', async (body, field) => {
+    const response = await post(body, SERVICE_TOKEN);
+    expect(response.status).toBe(400);
+    const { message } = (await response.json()) as { message: string[] };
+    expect(message.join(' ')).toContain(field);
+    expect((await channel.checkQueue(config.AMQP_QUEUE)).messageCount).toBe(0);
+  });
+
+  it("answers 404 for the task until a worker has run it (Celery's PENDING), then its SUCCESS row", async () => {
+    const response = await post({ user_id: 9, message: 'round trip' }, SERVICE_TOKEN);
+    const { task_id } = (await response.json()) as { task_id: string };
+    const result = () => fetch(`${base}/api/tasks/${task_id}`, { headers: { authorization: `Bearer ${admin()}` } });
+    expect((await result()).status).toBe(404);
+    const worker = await createWorker(config);
+    await worker.listen();
+    try {
+      const found = await eventually(async () => {
+        const answer = await result();
+        return answer.status === 200 ? answer.json() : undefined;
+      });
+      expect(found).toMatchObject({ task_id, status: 'SUCCESS', task_kwargs: expect.stringContaining('round trip') });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('answers 503 when the broker does not confirm in time', async () => {
+    // A gateway whose broker is unreachable: its publish times out rather than hanging.
+    const offline = await createGateway(testConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', PUBLISH_API_TOKENS: SERVICE_TOKEN }));
+    await offline.listen(0, '127.0.0.1');
+    try {
+      const url = `http://127.0.0.1:${(offline.getHttpServer().address() as AddressInfo).port}/api/publish`;
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` }, body: '{"user_id":1,"message":"x"}' });
+      expect(response.status).toBe(503);
+    } finally {
+      await offline.close();
+    }
+  }, 20_000);
+});
+
+describe('OpenAPI document', () => {
+  let gateway: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    gateway = await createGateway(testConfig());
+    await gateway.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(() => gateway.close());
+
+  it('describes the REST API at /docs-json, and serves Swagger UI at /docs', async () => {
+    const document = (await (await fetch(`${base}/docs-json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/publish', '/api/tasks', '/api/tasks/{task_id}', '/health/live', '/health/ready']));
+    expect(Object.keys(document.paths['/api/publish'].post.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403']));
+    expect(document.paths['/api/tasks'].get.parameters?.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['status', 'page', 'page_size', 'ordering', 'date_done_after']),
+    );
+    expect(document.components.schemas.PublishNotificationBody.required).toEqual(['user_id', 'message']);
+    const ui = await fetch(`${base}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+  });
+});
