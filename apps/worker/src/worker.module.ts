@@ -5,13 +5,14 @@ import type { AmqpConnectionState } from '@app/health';
 import { LoggingModule } from '@app/runtime';
 import { HealthModule } from './health/health.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { ResultsModule } from './results/results.module';
 
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, consumer: AmqpConnectionState): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule, HealthModule.forRoot(consumer)],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule, HealthModule.forRoot(consumer), ResultsModule],
     };
   }
 }

@@ -56,6 +56,10 @@ const environmentSchema = z
     WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
     CELERY_TRACK_STARTED: boolean().default(false),
+    // Like Celery's result_expires: 0 keeps results forever, as django-celery-results does by itself.
+    RESULT_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(0),
+    RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),
+    RESULT_CLEANUP_INTERVAL_SECONDS: integer(1, 7 * 86400).default(3600),
 
     JWT_ALGORITHM: z.enum([...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS]).default('HS256'),
     JWT_SECRET: z.string().min(1).default(DEVELOPMENT_JWT_SECRET),
