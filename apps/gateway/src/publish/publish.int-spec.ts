@@ -72,15 +72,15 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
   });
 
   it.each([
-    [{ user_id: { id: 1 }, message: 'x' }, 'user_id'],
-    [{ user_id: -1, message: 'x' }, 'user_id'],
-    [{ user_id: 'has space', message: 'x' }, 'user_id'],
-    [{ message: 'x' }, 'user_id'],
-    [{ user_id: 1 }, 'message'],
-    [{ user_id: 1, message: 'x', task_id: '' }, 'task_id'],
-    [{ user_id: 1, message: 'x', task_id: 'x'.repeat(256) }, 'task_id'],
-    [{ user_id: 1, message: 'x', colour: 'blue' }, 'colour'],
-  ])('answers %j with 400 naming %s, and queues nothing', async (body, field) => {
+    ['an object user_id', { user_id: { id: 1 }, message: 'x' }, 'user_id'],
+    ['a negative user_id', { user_id: -1, message: 'x' }, 'user_id'],
+    ['a user_id with a space', { user_id: 'has space', message: 'x' }, 'user_id'],
+    ['no user_id', { message: 'x' }, 'user_id'],
+    ['no message', { user_id: 1 }, 'message'],
+    ['an empty task_id', { user_id: 1, message: 'x', task_id: '' }, 'task_id'],
+    ['a 256-character task_id', { user_id: 1, message: 'x', task_id: 'x'.repeat(256) }, 'task_id'],
+    ['an unknown field', { user_id: 1, message: 'x', colour: 'blue' }, 'colour'],
+  ])('answers %s with 400 naming %s, and queues nothing', async (_, body, field) => {
     const response = await post(body, SERVICE_TOKEN);
     expect(response.status).toBe(400);
     const { message } = (await response.json()) as { message: string[] };
