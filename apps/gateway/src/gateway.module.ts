@@ -4,6 +4,7 @@ import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { LoggingModule } from '@app/runtime';
 import { HealthModule } from './health/health.module';
+import { InboxModule } from './inbox/inbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PublishModule } from './publish/publish.module';
 import { TasksModule } from './tasks/tasks.module';
@@ -13,7 +14,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, TasksModule, HealthModule, PublishModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule],
     };
   }
 }

@@ -18,6 +18,17 @@ export interface MessageSettler {
    * already back on the queue and the handler must drop it.
    */
   defer(message: ConsumeMessage): AbortSignal;
+  /** Moves the message, with the reason in its headers, to the service's dead-letter queue. */
+  deadLetter(message: ConsumeMessage, reason: string): void;
+}
+
+/**
+ * Where messages that cannot be processed go, for an operator to inspect or replay. Published to
+ * explicitly: a dead-letter exchange argument on the main queue would make its declaration differ
+ * from Celery's, and RabbitMQ refuses a queue declared twice with different arguments.
+ */
+export function deadLetterQueueOf(queue: string): string {
+  return `${queue}.dead-letter`;
 }
 
 /**
@@ -50,6 +61,7 @@ export class TaskQueueServer extends ServerRMQ {
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
     this.consumerChannel = channel;
+    await channel.assertQueue(deadLetterQueueOf(this.queue), { durable: true });
     return super.setupChannel(channel, callback);
   }
 
@@ -101,6 +113,12 @@ export class TaskQueueServer extends ServerRMQ {
     return {
       ack: (message) => settled(message, () => channel.ack(message)),
       nack: (message, allUpTo = false, requeue = true) => settled(message, () => channel.nack(message, allUpTo, requeue)),
+      deadLetter: (message, reason) =>
+        settled(message, () => {
+          const headers = { ...message.properties.headers, 'x-dead-letter-reason': reason, 'x-original-queue': this.queue };
+          channel.sendToQueue(deadLetterQueueOf(this.queue), message.content, { ...message.properties, headers, persistent: true });
+          channel.ack(message);
+        }),
       defer: (message) => {
         const abort = new AbortController();
         this.deferred.set(message, { channel, abort });

@@ -3,6 +3,8 @@ import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
 import { TestPublisher, eventually, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
+import { TcpProxy } from '../../../test/support/tcp-proxy';
+import { deadLetterQueueOf } from './task-queue.server';
 import { createWorker } from './worker.factory';
 
 describe('worker (real RabbitMQ, Postgres and Redis)', () => {
@@ -25,6 +27,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
   afterAll(async () => {
     await worker?.close();
     await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
     await publisher.close();
     await gateway.onModuleDestroy();
   });
@@ -37,7 +40,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     const row = await finished(taskId);
     expect(row).toMatchObject({ status: 'SUCCESS', task_name: 'send_notification', worker: 'celery@int-spec', content_type: 'application/json' });
     const result = JSON.parse(row.result as string);
-    expect(result).toEqual({ notification_id: expect.any(String), group: 'Notifications_42', gateways: 1 });
+    expect(result).toEqual({ notification_id: expect.any(Number), group: 'Notifications_42' });
     const delivered = await eventually(() => frames.find((f) => f.frame.task_id === taskId));
     expect(delivered).toEqual({
       group: 'Notifications_42',
@@ -45,10 +48,28 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     });
   });
 
-  it('accepts a plain JSON body and records that nobody was connected', async () => {
+  it('accepts a plain JSON body and stores the notification in the inbox of a user who is offline', async () => {
     const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: 'offline-user', message: 'hi' }, { correlationId: taskId, contentType: 'application/json' });
-    expect(JSON.parse((await finished(taskId)).result as string)).toMatchObject({ group: 'Notifications_offline-user', gateways: 0 });
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 'offline-user', message: { keep: ['me'] } }, { correlationId: taskId, contentType: 'application/json' });
+    const result = JSON.parse((await finished(taskId)).result as string);
+    expect(result).toMatchObject({ group: 'Notifications_offline-user' });
+    const stored = await withDatabase(async (db) => (await db.query('SELECT id, user_id, message FROM notification_inbox WHERE task_id = $1', [taskId])).rows);
+    expect(stored).toEqual([{ id: String(result.notification_id), user_id: 'offline-user', message: { keep: ['me'] } }]);
+  });
+
+  it('stores and publishes a redelivered task once: same notification, one row', async () => {
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'first' }, { messageId: taskId });
+    const first = JSON.parse((await finished(taskId)).result as string);
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'first' }, { messageId: taskId });
+    await eventually(() => (frames.filter((f) => f.frame.task_id === taskId).length === 2 ? true : undefined));
+    const counts = await withDatabase(async (db) => ({
+      results: (await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = $1', [taskId])).rows[0].n,
+      notifications: (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n,
+    }));
+    expect(counts).toEqual({ results: 1, notifications: 1 });
+    // Published again with the same id: a client that saw it drops it.
+    expect(new Set(frames.filter((f) => f.frame.task_id === taskId).map((f) => f.frame.id))).toEqual(new Set([first.notification_id]));
   });
 
   it.each([
@@ -66,6 +87,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     expect(bad.status).toBe('FAILURE');
     expect(JSON.parse(bad.result as string)).toMatchObject({ exc_type: excType, exc_message: [expect.any(String)] });
     expect(bad.traceback).toContain(excType);
+    expect(await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))).toBeGreaterThan(0);
     expect((await finished(goodId)).status).toBe('SUCCESS');
     expect(frames.some((f) => f.frame.task_id === badId)).toBe(false);
   });
@@ -79,16 +101,27 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     });
   });
 
-  it('acknowledges only after the row is committed: a failed write leaves the message on the queue', async () => {
+  it('retries while Postgres is unreachable and loses nothing: acked only after the commit', async () => {
+    const { proxy, url } = await TcpProxy.start(config.DATABASE_URL, 5432);
+    const cutConfig = { ...config, DATABASE_URL: url, AMQP_QUEUE: `${config.AMQP_QUEUE}_cut` };
+    const cutWorker = await createWorker(cutConfig);
+    await cutWorker.listen();
     const taskId = randomUUID();
-    await withDatabase((db) => db.query('ALTER TABLE django_celery_results_taskresult RENAME TO taskresult_away'));
     try {
-      await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'survives' }, { messageId: taskId });
+      await proxy.cut();
+      await publisher.publish(cutConfig.AMQP_QUEUE, { user_id: 42, message: 'survives' }, { messageId: taskId });
       await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await taskRow(taskId)).toBeUndefined();
+      await proxy.restore();
+      const row = await eventually(() => taskRow(taskId), 20_000, 'the row once Postgres is back');
+      expect(row.status).toBe('SUCCESS');
     } finally {
-      await withDatabase((db) => db.query('ALTER TABLE taskresult_away RENAME TO django_celery_results_taskresult'));
+      await proxy.restore();
+      await cutWorker.close();
+      await proxy.cut();
+      await publisher.deleteQueue(cutConfig.AMQP_QUEUE);
+      await publisher.deleteQueue(deadLetterQueueOf(cutConfig.AMQP_QUEUE));
     }
-    expect((await finished(taskId)).status).toBe('SUCCESS');
   });
 
   it('on close, finishes what it holds and leaves the rest on the queue', async () => {
@@ -130,6 +163,7 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
   afterAll(async () => {
     await worker?.close();
     await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
     await publisher.close();
   });
 

@@ -4,6 +4,7 @@ import type { AppConfig } from '@app/config';
 import type { AmqpConnectionState } from '@app/health';
 import { LoggingModule } from '@app/runtime';
 import { HealthModule } from './health/health.module';
+import { InboxRetentionModule } from './inbox-retention/inbox-retention.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { ResultsModule } from './results/results.module';
 
@@ -12,7 +13,7 @@ export class WorkerModule {
   static forRoot(config: AppConfig, consumer: AmqpConnectionState): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule, HealthModule.forRoot(consumer), ResultsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'worker'), NotificationsModule, InboxRetentionModule, HealthModule.forRoot(consumer), ResultsModule],
     };
   }
 }

@@ -60,6 +60,10 @@ const environmentSchema = z
     RESULT_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(0),
     RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),
     RESULT_CLEANUP_INTERVAL_SECONDS: integer(1, 7 * 86400).default(3600),
+    TASK_MAX_ATTEMPTS: integer(1, 100).default(5),
+    NOTIFICATION_RETENTION_DAYS: integer(0, 36500).default(90),
+    NOTIFICATION_RETENTION_INTERVAL_SECONDS: integer(1, 86400).default(3600),
+    RESUME_WINDOW: integer(1, 100_000).default(1000),
 
     JWT_ALGORITHM: z.enum([...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS]).default('HS256'),
     JWT_SECRET: z.string().min(1).default(DEVELOPMENT_JWT_SECRET),

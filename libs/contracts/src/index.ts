@@ -1,7 +1,7 @@
-export type { NotificationFrame } from './notification-frame';
-export { serializeNotificationFrame } from './notification-frame';
+export type { NotificationFrame, StoredNotification } from './notification-frame';
+export { notificationFrameOf, serializeNotificationFrame } from './notification-frame';
 export { notificationGroup } from './notification-group';
-export type { ClientEvent, ServerFrames } from './socket-protocol';
+export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
 export { CLIENT_EVENTS, SocketCloseCode, SocketErrorCode, serverFrame } from './socket-protocol';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';

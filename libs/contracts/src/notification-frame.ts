@@ -6,7 +6,8 @@
 export interface NotificationFrame {
   event: 'notification';
   type: 'notification';
-  id: string;
+  /** The inbox id: grows with every notification, so a client resumes with the last one it saw. */
+  id: number;
   task_id: string;
   created_at: string;
   message: unknown;
@@ -15,4 +16,21 @@ export interface NotificationFrame {
 export function serializeNotificationFrame(frame: Omit<NotificationFrame, 'event' | 'type'>): string {
   const full: NotificationFrame = { event: 'notification', type: 'notification', ...frame };
   return JSON.stringify(full);
+}
+
+/** A notification as the inbox stores it; both the worker (live) and the gateway (catch-up) frame it. */
+export interface StoredNotification {
+  id: string | number;
+  taskId: string;
+  createdAt: Date | string;
+  message: unknown;
+}
+
+export function notificationFrameOf(notification: StoredNotification): string {
+  return serializeNotificationFrame({
+    id: Number(notification.id),
+    task_id: notification.taskId,
+    created_at: new Date(notification.createdAt).toISOString(),
+    message: notification.message,
+  });
 }

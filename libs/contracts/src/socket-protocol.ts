@@ -1,5 +1,5 @@
 /** Events a client may send: `{"event": <name>, "data": <payload>}`. */
-export const CLIENT_EVENTS = ['ping'] as const;
+export const CLIENT_EVENTS = ['ping', 'resume', 'read', 'ack'] as const;
 export type ClientEvent = (typeof CLIENT_EVENTS)[number];
 
 /** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
@@ -8,6 +8,8 @@ export enum SocketErrorCode {
   InvalidFrame = 'invalid_frame',
   UnknownEvent = 'unknown_event',
   BinaryNotSupported = 'binary_not_supported',
+  InvalidData = 'invalid_data',
+  Unavailable = 'unavailable',
 }
 
 /** WebSocket close codes the gateway uses, besides the protocol's own 1009 (frame too large). */
@@ -16,8 +18,23 @@ export enum SocketCloseCode {
   TooSlow = 4008,
 }
 
+export interface ReadReceipt {
+  /** The notifications that became read, or `all: true` when the user marked everything read. */
+  ids: number[];
+  all: boolean;
+  unread_count: number;
+}
+
 export interface ServerFrames {
   connected: { connection_id: string; user_id: string; group: string };
+  /** Catch-up after `since`/`resume` is complete: `count` stored notifications were sent, live ones follow. */
+  resumed: { since: number; count: number; last_id: number };
+  /** More than the resume window was missed: nothing stored was sent; fetch after `since` over REST. */
+  resume_gap: { since: number; window: number; fetch: string };
+  /** To every socket of the user, whichever one marked notifications read (another tab, a REST call). */
+  read: ReadReceipt;
+  /** To the socket that sent a `read`/`ack` frame. */
+  read_confirmed: ReadReceipt;
   pong: unknown;
   error: { code: SocketErrorCode; message: string };
 }

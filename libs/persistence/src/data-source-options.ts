@@ -1,8 +1,9 @@
 import { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from './migrations';
+import { Notification } from './notification.entity';
 import { TaskResult } from './task-result.entity';
 
-export const ENTITIES = [TaskResult];
+export const ENTITIES = [TaskResult, Notification];
 
 /** Connection options shared by the apps, the migration runner and the tests. Never `synchronize`. */
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

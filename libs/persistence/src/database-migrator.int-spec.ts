@@ -20,6 +20,8 @@ CREATE INDEX "django_cele_date_cr_f04a50_idx" ON "django_celery_results_taskresu
 CREATE INDEX "django_cele_date_do_f59aad_idx" ON "django_celery_results_taskresult" ("date_done");
 CREATE INDEX "django_cele_periodi_1993cf_idx" ON "django_celery_results_taskresult" ("periodic_task_name");`;
 
+const ALL_MIGRATIONS = ['CreateTaskResultTable1764230400000', 'CreateNotificationInbox1764230500000'];
+
 const COLUMNS_SQL = `SELECT column_name, data_type, character_maximum_length, is_nullable
   FROM information_schema.columns WHERE table_name = 'django_celery_results_taskresult' ORDER BY column_name`;
 const INDEXES_SQL = `SELECT indexdef FROM pg_indexes WHERE tablename = 'django_celery_results_taskresult' ORDER BY indexname`;
@@ -35,7 +37,7 @@ describe('migrateDatabase (real Postgres)', () => {
     const ours = scratchUrl();
     const django = scratchUrl();
     try {
-      expect(await migrateDatabase(ours)).toEqual(['CreateTaskResultTable1764230400000']);
+      expect(await migrateDatabase(ours)).toEqual(ALL_MIGRATIONS);
       expect(await migrateDatabase(ours)).toEqual([]);
       await createDatabaseIfMissing(django);
       await withDatabase((db) => db.query(DJANGO_DDL), django);
@@ -57,7 +59,7 @@ describe('migrateDatabase (real Postgres)', () => {
                      VALUES ('from-django', 'SUCCESS', 'application/json', 'utf-8', now(), now())`),
         url,
       );
-      expect(await migrateDatabase(url)).toEqual(['CreateTaskResultTable1764230400000']);
+      expect(await migrateDatabase(url)).toEqual(ALL_MIGRATIONS);
       const rows = await withDatabase((db) => db.query('SELECT task_id FROM django_celery_results_taskresult'), url);
       expect(rows.rows).toEqual([{ task_id: 'from-django' }]);
     } finally {

@@ -1,5 +1,8 @@
 export { dataSourceOptions } from './data-source-options';
 export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
+export { Notification } from './notification.entity';
+export type { InboxPage, InboxQuery, NewNotification } from './notification.repository';
+export { NotificationRepository } from './notification.repository';
 export { PersistenceModule } from './persistence.module';
 export { TaskResult } from './task-result.entity';
 export { TaskResultCleaner } from './task-result-cleaner';

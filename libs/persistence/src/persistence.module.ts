@@ -3,6 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
+import { Notification } from './notification.entity';
+import { NotificationRepository } from './notification.repository';
 import { TaskResult } from './task-result.entity';
 import { TaskResultRepository } from './task-result.repository';
 
@@ -13,9 +15,9 @@ import { TaskResultRepository } from './task-result.repository';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
     }),
-    TypeOrmModule.forFeature([TaskResult]),
+    TypeOrmModule.forFeature([TaskResult, Notification]),
   ],
-  providers: [TaskResultRepository],
-  exports: [TaskResultRepository],
+  providers: [TaskResultRepository, NotificationRepository],
+  exports: [TaskResultRepository, NotificationRepository],
 })
 export class PersistenceModule {}

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { TaskStatus } from '@app/contracts';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { TaskResult } from './task-result.entity';
 
 /** What the worker knows about a finished task; the rest of the row is filled as Celery fills it. */
@@ -63,8 +63,8 @@ export class TaskResultRepository implements OnModuleInit {
    * STARTED then SUCCESS), as django-celery-results' `store_result` does: `date_created` keeps its
    * first value, and `date_started` is set when the status is STARTED.
    */
-  async record(outcome: TaskOutcome): Promise<void> {
-    await this.rows.query(this.upsertSql, [
+  async record(outcome: TaskOutcome, manager: EntityManager = this.rows.manager): Promise<void> {
+    await manager.query(this.upsertSql, [
         outcome.taskId,
         outcome.status,
         JSON_CONTENT_TYPE,

@@ -1,12 +1,15 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
-import { SocketCloseCode, notificationGroup, serverFrame } from '@app/contracts';
+import { SocketCloseCode, SocketErrorCode, notificationGroup, serverFrame } from '@app/contracts';
 import type { ServerFrames } from '@app/contracts';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import { ReadReceipts } from '../inbox/read-receipts.service';
 import { INVALID_FRAME_EVENT } from './client-frame.decoder';
+import { parseReadRequest, parseSince } from './client-requests';
+import { NotificationResume } from './notification-resume.service';
 import { NOTIFICATIONS_PATH } from './notifications-ws.adapter';
 import { SocketGroups } from './socket-groups';
 
@@ -16,26 +19,38 @@ interface SocketSession {
   group: string;
 }
 
+const invalidData = (message: string) => ({ event: 'error', data: { code: SocketErrorCode.InvalidData, message } });
+const unavailable = { event: 'error', data: { code: SocketErrorCode.Unavailable, message: 'The inbox is unavailable; try again' } };
+
 /**
  * `/ws/notifications/`: the socket of an authenticated user (the handshake is checked by
- * `NotificationsWsAdapter` before the upgrade) joins `Notifications_{user_id}`.
+ * `NotificationsWsAdapter` before the upgrade) joins `Notifications_{user_id}`; with `?since=<id>`
+ * it first receives what it missed.
  */
 @WebSocketGateway({ path: NOTIFICATIONS_PATH })
 export class NotificationGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger(NotificationGateway.name);
   private readonly sessions = new WeakMap<WebSocket, SocketSession>();
 
-  constructor(private readonly groups: SocketGroups) {}
+  constructor(
+    private readonly groups: SocketGroups,
+    private readonly resume: NotificationResume,
+    private readonly receipts: ReadReceipts,
+  ) {}
 
   async handleConnection(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
     const { userId } = request.user;
     const session: SocketSession = { connectionId: randomUUID(), userId, group: notificationGroup(userId) };
     this.sessions.set(socket, session);
+    const since = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
+    if (typeof since === 'number') this.groups.holdLive(socket);
     await this.groups.join(session.group, socket);
     // The socket may have closed while the subscription was being made; handleDisconnect has run.
     if (socket.readyState !== WebSocket.OPEN) return this.groups.leave(session.group, socket);
     socket.send(serverFrame('connected', { connection_id: session.connectionId, user_id: userId, group: session.group }));
-    this.logger.log({ msg: 'Socket connected', userId, connectionId: session.connectionId, group: session.group });
+    this.logger.log({ msg: 'Socket connected', userId, connectionId: session.connectionId, group: session.group, since });
+    if (typeof since === 'string') socket.send(JSON.stringify(invalidData(since)));
+    if (typeof since === 'number') await this.catchUp(socket, session, since);
   }
 
   handleDisconnect(socket: WebSocket): void {
@@ -50,6 +65,25 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     return { event: 'pong', data: data ?? null };
   }
 
+  @SubscribeMessage('resume')
+  async resumeFrom(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+    const since = parseSince((data as { since?: unknown } | null)?.since);
+    if (typeof since !== 'number') return invalidData(since ?? 'resume needs {"since": <last notification id seen>}');
+    this.groups.holdLive(socket);
+    await this.catchUp(socket, this.sessions.get(socket)!, since);
+  }
+
+  @SubscribeMessage('read')
+  markRead(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+    return this.read(data, socket);
+  }
+
+  /** `ack` is `read` under the name some clients use for it. */
+  @SubscribeMessage('ack')
+  acknowledge(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+    return this.read(data, socket);
+  }
+
   @SubscribeMessage(INVALID_FRAME_EVENT)
   invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket) {
     this.logger.debug({ msg: 'Invalid frame', connectionId: this.sessions.get(socket)?.connectionId, code: error.code });
@@ -58,5 +92,27 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
 
   onModuleDestroy(): void {
     this.groups.closeAll(SocketCloseCode.GoingAway, 'server shutting down');
+  }
+
+  private async read(data: unknown, socket: WebSocket) {
+    const request = parseReadRequest(data);
+    if ('error' in request) return invalidData(request.error);
+    const { userId } = this.sessions.get(socket)!;
+    try {
+      const receipt = request.all ? await this.receipts.markAllRead(userId) : await this.receipts.markRead(userId, request.ids);
+      return { event: 'read_confirmed', data: receipt };
+    } catch (error) {
+      this.logger.warn({ msg: 'Marking read failed', userId, error: (error as Error).message });
+      return unavailable;
+    }
+  }
+
+  private async catchUp(socket: WebSocket, session: SocketSession, since: number): Promise<void> {
+    try {
+      await this.resume.catchUp(socket, session.userId, since);
+    } catch (error) {
+      this.logger.warn({ msg: 'Catch-up failed', connectionId: session.connectionId, error: (error as Error).message });
+      this.groups.send(socket, JSON.stringify(unavailable));
+    }
   }
 }

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { FanoutModule } from '@app/fanout';
+import { InboxModule } from '../inbox/inbox.module';
+import { NotificationResume } from './notification-resume.service';
 import { NotificationGateway } from './notification.gateway';
 import { SocketGroups } from './socket-groups';
 
 @Module({
-  imports: [FanoutModule],
-  providers: [NotificationGateway, SocketGroups],
+  imports: [FanoutModule, InboxModule],
+  providers: [NotificationGateway, SocketGroups, NotificationResume],
 })
 export class NotificationsModule {}

@@ -9,12 +9,23 @@ import { WebSocket } from 'ws';
  * This gateway instance's sockets by group, and its Redis subscriptions to match: a group is
  * subscribed while at least one of its sockets is here. Frames from Redis are sent as they came,
  * serialized once by the worker, whatever the number of sockets.
+ *
+ * While a socket catches up on stored notifications (`holdLive` .. `releaseLive`), its live frames
+ * wait, and on release only those newer than the last stored one sent go out: no gap, no duplicate.
  */
 @Injectable()
 export class SocketGroups implements OnModuleInit {
   private readonly logger = new Logger(SocketGroups.name);
   private readonly members = new Map<string, Set<WebSocket>>();
   private readonly subscriptions = new Map<string, Promise<void>>();
+  private readonly held = new WeakMap<WebSocket, Buffer[]>();
+  /** The first notification id each socket received live: what a later catch-up must stop before. */
+  private readonly firstLiveId = new WeakMap<WebSocket, number>();
+  /**
+   * After a catch-up, the last stored id sent: a live frame at or below it is one the socket has
+   * (the worker publishes after its commit, so a frame can arrive after the catch-up read its row).
+   */
+  private readonly caughtUpTo = new WeakMap<WebSocket, number>();
 
   constructor(
     private readonly fanout: RedisFanout,
@@ -46,20 +57,57 @@ export class SocketGroups implements OnModuleInit {
     this.fanout.unsubscribe(group).catch((error: Error) => this.logger.warn(`Unsubscribe from ${group} failed: ${error.message}`));
   }
 
-  /** Sends to every open socket of the group; returns how many it was sent to. */
+  /** Sends to every open socket of the group; returns how many it was sent (or held) for. */
   deliver(group: string, frame: Buffer): number {
     let sent = 0;
     for (const socket of this.members.get(group) ?? []) {
-      if (socket.readyState !== WebSocket.OPEN) continue;
-      // A client that stops reading must not make the gateway buffer without bound.
-      if (socket.bufferedAmount > this.config.WS_MAX_BUFFERED_BYTES) {
-        socket.close(SocketCloseCode.TooSlow, 'slow consumer');
-        continue;
-      }
-      socket.send(frame, { binary: false });
+      const held = this.held.get(socket);
+      if (held) held.push(frame);
+      else if (this.alreadySent(socket, frame) || !this.send(socket, frame)) continue;
       sent++;
     }
     return sent;
+  }
+
+  /** Sends one frame unless the socket is closed or has stopped reading; says whether it sent. */
+  send(socket: WebSocket, frame: Buffer | string): boolean {
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    // A client that stops reading must not make the gateway buffer without bound.
+    if (socket.bufferedAmount > this.config.WS_MAX_BUFFERED_BYTES) {
+      socket.close(SocketCloseCode.TooSlow, 'slow consumer');
+      return false;
+    }
+    if (!this.firstLiveId.has(socket)) {
+      const id = notificationIdOf(frame);
+      if (id !== null) this.firstLiveId.set(socket, id);
+    }
+    socket.send(frame, { binary: false });
+    return true;
+  }
+
+  /** Live frames for this socket wait from now on, until `releaseLive`. */
+  holdLive(socket: WebSocket): void {
+    if (!this.held.has(socket)) this.held.set(socket, []);
+  }
+
+  /** Sends the held frames newer than `sentUpTo` (the last stored notification sent), then goes live. */
+  releaseLive(socket: WebSocket, sentUpTo: number): void {
+    const held = this.held.get(socket) ?? [];
+    this.held.delete(socket);
+    this.caughtUpTo.set(socket, Math.max(sentUpTo, this.caughtUpTo.get(socket) ?? 0));
+    for (const frame of held) if (!this.alreadySent(socket, frame)) this.send(socket, frame);
+  }
+
+  private alreadySent(socket: WebSocket, frame: Buffer): boolean {
+    const floor = this.caughtUpTo.get(socket);
+    if (floor === undefined) return false;
+    const id = notificationIdOf(frame);
+    return id !== null && id <= floor;
+  }
+
+  /** The id of the first notification this socket received live, if any. */
+  firstLiveIdOf(socket: WebSocket): number | undefined {
+    return this.firstLiveId.get(socket);
   }
 
   closeAll(code: number, reason: string): void {
@@ -71,4 +119,20 @@ export class SocketGroups implements OnModuleInit {
     for (const sockets of this.members.values()) count += sockets.size;
     return count;
   }
+}
+
+const ID_FIELD = '"id":';
+
+/**
+ * The id of a notification frame, read without parsing the whole frame: the worker serializes
+ * `id` right after `event` and `type` (libs/contracts), so it sits in the first few dozen bytes.
+ * Other frames (read receipts) have no top-level numeric id there.
+ */
+export function notificationIdOf(frame: Buffer | string): number | null {
+  const head = (typeof frame === 'string' ? frame : frame.subarray(0, 96).toString('latin1')).slice(0, 96);
+  if (!head.startsWith('{"event":"notification"')) return null;
+  const at = head.indexOf(ID_FIELD);
+  if (at < 0) return null;
+  const id = parseInt(head.slice(at + ID_FIELD.length), 10);
+  return Number.isSafeInteger(id) ? id : null;
 }

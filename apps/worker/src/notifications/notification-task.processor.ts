@@ -1,24 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
-import { TaskStatus, notificationGroup, serializeNotificationFrame } from '@app/contracts';
+import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
-import { TaskOutcome, TaskResultRepository } from '@app/persistence';
-import { randomUUID } from 'node:crypto';
+import { NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
 
 /** What `send_notification` returns; stored as the SUCCESS row's `result`. */
 export interface DeliveryReport {
-  notification_id: string;
+  notification_id: number;
   group: string;
-  /** Gateway instances subscribed to the group when it was published; 0 means the user was offline. */
-  gateways: number;
 }
 
 /**
- * Runs one decoded message to its result row: fan out through Redis, record. Throws only for
- * transient faults (database or Redis unreachable), which the caller retries; bad input becomes a
- * FAILURE row and an expired task a REVOKED one, and both resolve normally.
+ * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
+ * same transaction as its SUCCESS row, and only then fanned out through Redis, so nothing is ever
+ * delivered that a reconnecting client could not fetch again. Throws for faults (database or Redis
+ * unreachable), which the caller retries; bad input becomes a FAILURE row and an expired task a
+ * REVOKED one, and both resolve normally.
  */
 @Injectable()
 export class NotificationTaskProcessor {
@@ -27,35 +26,41 @@ export class NotificationTaskProcessor {
   constructor(
     private readonly fanout: RedisFanout,
     private readonly results: TaskResultRepository,
+    private readonly inbox: NotificationRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskOutcome> {
-    const outcome = decoded.ok ? await this.run(decoded.task, receivedAt) : this.failure(decoded.rejection, receivedAt);
+    if (decoded.ok) return this.run(decoded.task, receivedAt);
+    const outcome = this.failure(decoded.rejection, receivedAt);
     await this.results.record(outcome);
     return outcome;
   }
 
-  private async run(task: NotificationTask, receivedAt: Date): Promise<TaskOutcome> {
-    if (task.expires && task.expires.getTime() <= Date.now()) return this.revoked(task, receivedAt);
-    // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
-    if (this.config.CELERY_TRACK_STARTED) await this.results.record({ ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() });
-    const report = await this.deliver(task);
-    return { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) };
+  /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
+  async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
+    await this.results.record(this.failure(rejection, receivedAt));
   }
 
-  private async deliver(task: NotificationTask): Promise<DeliveryReport> {
+  private async run(task: NotificationTask, receivedAt: Date): Promise<TaskOutcome> {
+    if (task.expires && task.expires.getTime() <= Date.now()) {
+      const outcome = this.revoked(task, receivedAt);
+      await this.results.record(outcome);
+      return outcome;
+    }
+    // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
+    if (this.config.CELERY_TRACK_STARTED) await this.results.record({ ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() });
+
     const group = notificationGroup(task.userId);
-    const notificationId = randomUUID();
-    const frame = serializeNotificationFrame({
-      id: notificationId,
-      task_id: task.taskId,
-      created_at: new Date().toISOString(),
-      message: task.message,
+    let outcome!: TaskOutcome;
+    const notification = await this.inbox.storeWithResult({ userId: task.userId, taskId: task.taskId, message: task.message }, (stored) => {
+      const report: DeliveryReport = { notification_id: Number(stored.id), group };
+      return (outcome = { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) });
     });
-    const gateways = await this.fanout.publish(group, frame);
-    this.logger.debug({ msg: 'Notification published', taskId: task.taskId, group, gateways });
-    return { notification_id: notificationId, group, gateways };
+    // A redelivered task publishes its stored notification again, with the same id: clients drop
+    // ids they have seen, so delivery is at least once and never lost between commit and publish.
+    await this.fanout.publish(group, notificationFrameOf(notification));
+    return outcome;
   }
 
   /** What Celery stores as the result of a STARTED task. */

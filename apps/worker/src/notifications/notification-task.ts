@@ -21,6 +21,7 @@ export const EXCEPTION_MODULES = {
   ContentDisallowed: 'kombu.exceptions',
   DecodeError: 'kombu.exceptions',
   NotRegistered: 'celery.exceptions',
+  RuntimeError: 'builtins',
   TypeError: 'builtins',
   ValueError: 'builtins',
 } as const;

@@ -1,22 +1,37 @@
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageSettler, SEND_NOTIFICATION_PATTERN } from '../task-queue.server';
 import { NotificationMessageDecoder } from './notification-message.decoder';
+import { DecodedMessage } from './notification-task';
 import { NotificationTaskProcessor } from './notification-task.processor';
+import { isTransientError } from './transient-error';
 
-/** Pause before a message that hit a transient fault goes back to the queue, so it does not spin. */
-export const TRANSIENT_RETRY_DELAY_MS = 1000;
+const MAX_RETRY_DELAY_MS = 30_000;
 
-/** The queue's entry point: runs each message and settles it with the broker. */
+/**
+ * The queue's entry point: runs each message and settles it with the broker. At least once: a
+ * message is acked only after its rows are committed and its notification published.
+ * - Unreachable database or Redis: the message goes back to the queue after a backoff that grows
+ *   while the outage lasts; it is never marked FAILURE for that.
+ * - Bad input: a FAILURE row, then the dead-letter queue.
+ * - Anything else: retried `TASK_MAX_ATTEMPTS` times, then a FAILURE row and the dead-letter queue.
+ */
 @Controller()
 export class SendNotificationConsumer {
   private readonly logger = new Logger(SendNotificationConsumer.name);
+  private consecutiveTransientFailures = 0;
+  /** Attempts of messages that failed for no transient reason, by message (this process only). */
+  private readonly attempts = new Map<string, number>();
 
   constructor(
     private readonly decoder: NotificationMessageDecoder,
     private readonly processor: NotificationTaskProcessor,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @EventPattern(SEND_NOTIFICATION_PATTERN)
@@ -33,13 +48,42 @@ export class SendNotificationConsumer {
     }
     try {
       const outcome = await this.processor.process(decoded, receivedAt);
-      settler.ack(message);
+      this.consecutiveTransientFailures = 0;
+      if (decoded.ok) settler.ack(message);
+      else settler.deadLetter(message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
       this.logger.log({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
     } catch (error) {
-      // Database or Redis unreachable: the message is fine, so it goes back to the queue intact.
-      this.logger.error({ msg: 'Task failed transiently; requeueing', error: (error as Error).message });
-      await sleep(TRANSIENT_RETRY_DELAY_MS);
-      settler.nack(message, false, true);
+      await this.handleError(error as Error, decoded, message, settler, receivedAt);
     }
   }
+
+  private async handleError(error: Error, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date) {
+    const taskId = decoded.ok ? decoded.task.taskId : decoded.rejection.taskId;
+    if (isTransientError(error)) {
+      const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** this.consecutiveTransientFailures++) * (0.75 + Math.random() / 2);
+      this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
+      await sleep(delay);
+      return settler.nack(message, false, true);
+    }
+    const key = attemptKey(message);
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    if (attempt < this.config.TASK_MAX_ATTEMPTS) {
+      this.attempts.set(key, attempt);
+      this.logger.error({ msg: 'Task failed; requeueing', taskId, attempt, error: error.message });
+      return settler.nack(message, false, true);
+    }
+    this.attempts.delete(key);
+    this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempt, error: error.message });
+    const taskName = decoded.ok ? decoded.task.taskName : decoded.rejection.taskName;
+    await this.processor
+      .recordFailure({ taskId, taskName, excType: 'RuntimeError', reason: error.message }, receivedAt)
+      .catch((recordError: Error) => this.logger.error({ msg: 'Could not record the failure', taskId, error: recordError.message }));
+    settler.deadLetter(message, `${error.name}: ${error.message}`);
+  }
+}
+
+/** Stable across redeliveries even for a message without an id (its task id is made afresh each time). */
+function attemptKey(message: ConsumeMessage): string {
+  const { messageId, correlationId } = message.properties;
+  return createHash('sha1').update(`${messageId}\0${correlationId}\0`).update(message.content).digest('hex');
 }

@@ -1,0 +1,25 @@
+/** The largest batch of ids one `read` frame may mark. */
+export const MAX_READ_IDS = 1000;
+
+/**
+ * A `since` value from the query string or a `resume` frame: the last notification id the client
+ * saw. Returns the id, `null` when absent, or a message saying what is wrong with it.
+ */
+export function parseSince(value: unknown): number | string | null {
+  if (value === null || value === undefined) return null;
+  const id = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+  return Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : 'since must be a non-negative integer: the last notification id seen';
+}
+
+export type ReadRequest = { all: true } | { all: false; ids: number[] } | { error: string };
+
+/** `{"ids": [1, 2]}`, `{"id": 1}` or `{"all": true}`. */
+export function parseReadRequest(data: unknown): ReadRequest {
+  const body = (typeof data === 'object' && data !== null ? data : {}) as { ids?: unknown; id?: unknown; all?: unknown };
+  if (body.all === true) return { all: true };
+  const ids = Array.isArray(body.ids) ? body.ids : body.id !== undefined ? [body.id] : null;
+  if (!ids || ids.length === 0 || ids.length > MAX_READ_IDS || !ids.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
+    return { error: `read needs {"ids": [1..${MAX_READ_IDS} notification ids]}, {"id": <id>} or {"all": true}` };
+  }
+  return { all: false, ids: ids as number[] };
+}

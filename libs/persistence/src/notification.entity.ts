@@ -1,0 +1,30 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * One notification in a user's inbox. Written in the same transaction as its task result, before
+ * it is fanned out, so a notification is never delivered without being stored. `id` grows with
+ * every notification, so "everything after X" is a range scan per user.
+ */
+@Entity({ name: 'notification_inbox' })
+@Index('notification_inbox_user_id_id', ['userId', 'id'])
+export class Notification {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
+  id!: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 64 })
+  userId!: string;
+
+  /** A redelivered task finds its notification here instead of creating a second one. */
+  @Column({ name: 'task_id', type: 'varchar', length: 255, unique: true })
+  taskId!: string;
+
+  /** `json`, not `jsonb`: the payload comes back byte for byte as it was stored. */
+  @Column({ type: 'json' })
+  message!: unknown;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'read_at', type: 'timestamptz', nullable: true })
+  readAt!: Date | null;
+}

@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Notification } from './notification.entity';
+import { TaskOutcome, TaskResultRepository } from './task-result.repository';
+
+export interface NewNotification {
+  userId: string;
+  taskId: string;
+  message: unknown;
+}
+
+export interface InboxPage {
+  /** Oldest first with `after`, newest first otherwise. */
+  items: Notification[];
+  hasMore: boolean;
+}
+
+export interface InboxQuery {
+  after?: string;
+  before?: string;
+  unreadOnly: boolean;
+  limit: number;
+}
+
+const COLUMNS = `"id", "user_id" AS "userId", "task_id" AS "taskId", "message", "created_at" AS "createdAt", "read_at" AS "readAt"`;
+
+/** Users' inboxes: every notification the worker delivered, and whether its user has read it. */
+@Injectable()
+export class NotificationRepository {
+  constructor(
+    @InjectRepository(Notification) private readonly rows: Repository<Notification>,
+    private readonly results: TaskResultRepository,
+  ) {}
+
+  /**
+   * Stores a task's notification and its result row in one transaction. A task stored before (a
+   * redelivery) keeps its notification: the same one is returned and no second one is made.
+   * Concurrent workers may store notifications of one user at the same time; see the lock below.
+   */
+  storeWithResult(input: NewNotification, outcomeFor: (notification: Notification) => TaskOutcome): Promise<Notification> {
+    return this.rows.manager.transaction(async (manager) => {
+      // One writer per user at a time, and the id is drawn under that lock: a user's notifications
+      // commit in id order, so a client that saw id N can never later miss one below N.
+      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [input.userId]);
+      const inserted: Notification[] = await manager.query(
+        `INSERT INTO "notification_inbox" ("user_id", "task_id", "message") VALUES ($1, $2, $3::json)
+         ON CONFLICT ("task_id") DO NOTHING RETURNING ${COLUMNS}`,
+        [input.userId, input.taskId, JSON.stringify(input.message)],
+      );
+      const notification = inserted[0] ?? (await manager.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "task_id" = $1`, [input.taskId]))[0];
+      await this.results.record(outcomeFor(notification), manager);
+      return notification;
+    });
+  }
+
+  /** The user's notifications after `sinceId`, oldest first: what a reconnecting client missed. */
+  after(userId: string, sinceId: string, limit: number): Promise<Notification[]> {
+    return this.rows.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 ORDER BY "id" LIMIT $3`, [
+      userId,
+      sinceId,
+      limit,
+    ]);
+  }
+
+  async list(userId: string, query: InboxQuery): Promise<InboxPage> {
+    const conditions = ['"user_id" = $1'];
+    const parameters: unknown[] = [userId];
+    const where = (condition: string, value: unknown) => {
+      parameters.push(value);
+      conditions.push(condition.replace('?', `$${parameters.length}`));
+    };
+    if (query.after !== undefined) where('"id" > ?', query.after);
+    if (query.before !== undefined) where('"id" < ?', query.before);
+    if (query.unreadOnly) conditions.push('"read_at" IS NULL');
+    parameters.push(query.limit + 1);
+    const items: Notification[] = await this.rows.query(
+      `SELECT ${COLUMNS} FROM "notification_inbox" WHERE ${conditions.join(' AND ')}
+       ORDER BY "id" ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT $${parameters.length}`,
+      parameters,
+    );
+    return { items: items.slice(0, query.limit), hasMore: items.length > query.limit };
+  }
+
+  async countUnread(userId: string): Promise<number> {
+    const [{ count }] = await this.rows.query(`SELECT count(*)::int AS "count" FROM "notification_inbox" WHERE "user_id" = $1 AND "read_at" IS NULL`, [userId]);
+    return count;
+  }
+
+  /** Marks the user's own notifications among `ids` read; returns those that were unread until now. */
+  async markRead(userId: string, ids: string[]): Promise<string[]> {
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [updated]: [Array<{ id: string }>, number] = await this.rows.query(
+      `UPDATE "notification_inbox" SET "read_at" = now() WHERE "user_id" = $1 AND "id" = ANY($2::bigint[]) AND "read_at" IS NULL RETURNING "id"`,
+      [userId, ids],
+    );
+    return updated.map((row) => row.id).sort((a, b) => Number(a) - Number(b));
+  }
+
+  /** Marks everything the user has read; returns how many were unread. */
+  async markAllRead(userId: string): Promise<number> {
+    const [, count] = await this.rows.query(`UPDATE "notification_inbox" SET "read_at" = now() WHERE "user_id" = $1 AND "read_at" IS NULL`, [userId]);
+    return count;
+  }
+
+  async findOwn(userId: string, id: string): Promise<Notification | null> {
+    const [row] = await this.rows.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" = $2`, [userId, id]);
+    return row ?? null;
+  }
+
+  /** Deletes up to `batchSize` notifications created before `cutoff`; returns how many. */
+  async deleteCreatedBefore(cutoff: Date, batchSize: number): Promise<number> {
+    const [, count] = await this.rows.query(
+      `DELETE FROM "notification_inbox" WHERE "id" IN (SELECT "id" FROM "notification_inbox" WHERE "created_at" < $1 ORDER BY "id" LIMIT $2)`,
+      [cutoff, batchSize],
+    );
+    return count;
+  }
+}
