@@ -52,6 +52,11 @@ export class TestPublisher {
     await this.channel.assertQueue(queue, { durable: true });
   }
 
+  /** Takes one message off a queue (acknowledged), or false when it is empty. */
+  get(queue: string): Promise<amqp.GetMessage | false> {
+    return this.channel.get(queue, { noAck: true });
+  }
+
   async messageCount(queue: string): Promise<number> {
     return (await this.channel.checkQueue(queue)).messageCount;
   }

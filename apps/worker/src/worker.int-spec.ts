@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { TestPublisher, eventually, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { deadLetterQueueOf } from './task-queue.server';
+import { InboxRetentionService } from './inbox-retention/inbox-retention.service';
 import { createWorker } from './worker.factory';
 
 describe('worker (real RabbitMQ, Postgres and Redis)', () => {
@@ -193,5 +194,56 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
     expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(1);
     expect(await taskRow(taskId)).toBeUndefined();
     worker = await createWorker(config);
+  });
+});
+
+describe('worker dead-lettering and inbox retention', () => {
+  let config: AppConfig;
+  let worker: WorkerApp;
+  let publisher: TestPublisher;
+
+  beforeAll(async () => {
+    config = testConfig({ TASK_MAX_ATTEMPTS: '2', NOTIFICATION_RETENTION_DAYS: '30' });
+    publisher = await TestPublisher.connect(config.AMQP_URL);
+    worker = await createWorker(config);
+    await worker.listen();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
+    await publisher.close();
+  });
+
+  it('dead-letters a message the database keeps refusing after TASK_MAX_ATTEMPTS, and serves the rest', async () => {
+    // A NUL byte is valid in an AMQP message id but refused by Postgres in any text column.
+    const poison = 'poison\u0000task';
+    const goodId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'x' }, { messageId: poison });
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'fine' }, { messageId: goodId });
+    expect((await eventually(() => taskRow(goodId))).status).toBe('SUCCESS');
+    await eventually(async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === 1 ? true : undefined), 10_000);
+    const dead = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
+    if (!dead) throw new Error('the dead-letter queue is empty');
+    expect(dead.properties.messageId).toBe(poison);
+    expect(String(dead.properties.headers?.['x-dead-letter-reason'])).toMatch(/0x00|UTF8|invalid byte/i);
+    expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(0);
+  });
+
+  it('deletes notifications older than NOTIFICATION_RETENTION_DAYS and keeps the rest', async () => {
+    const user = `retention-${randomUUID().slice(0, 8)}`;
+    await withDatabase((db) =>
+      db.query(
+        `INSERT INTO notification_inbox (user_id, task_id, message, created_at)
+         SELECT $1, $1 || '-' || n, '"old"'::json, now() - interval '31 days' FROM generate_series(1, 1500) AS n
+         UNION ALL SELECT $1, $1 || '-new', '"new"'::json, now() - interval '29 days'`,
+        [user],
+      ),
+    );
+    const deleted = await worker.get(InboxRetentionService).runOnce();
+    expect(deleted).toBeGreaterThanOrEqual(1500);
+    const left = await withDatabase(async (db) => (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1', [user])).rows);
+    expect(left).toEqual([{ message: 'new' }]);
   });
 });
