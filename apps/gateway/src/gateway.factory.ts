@@ -2,8 +2,10 @@ import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { HandshakeAuthenticator } from '@app/auth';
 import type { AppConfig } from '@app/config';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { GatewayModule } from './gateway.module';
+import { ConnectionLimits } from './notifications/connection-limits';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
 import { serveApiDocs } from './openapi/api-docs';
 
@@ -12,7 +14,10 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   // forceCloseConnections: keep-alive HTTP clients must not hold a shutdown open.
   const app = await NestFactory.create(GatewayModule.forRoot(config), { bufferLogs: true, forceCloseConnections: true });
   app.useLogger(app.get(Logger));
-  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), config.WS_MAX_PAYLOAD_BYTES));
+  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), app.get(ConnectionLimits), config));
+  app.use(helmet());
+  // Off unless configured: the API is for tokens in headers, not for cookies from any web page.
+  if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, methods: ['GET', 'POST'], maxAge: 600 });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   serveApiDocs(app);
   return app;

@@ -4,4 +4,6 @@ import { UserId } from '@app/contracts';
 export interface AuthenticatedUser {
   userId: UserId;
   isAdmin: boolean;
+  /** When the token expires (ms since the epoch): a socket opened with it is closed then. */
+  expiresAt: number;
 }

@@ -1,12 +1,19 @@
 import { Test } from '@nestjs/testing';
 import { ConfigModule, parseAppConfig } from '@app/config';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { AuthModule } from './auth.module';
 import { HandshakeAuthenticator } from './handshake-authenticator';
 
 const SECRET = 'unit-test-secret';
+
+/** An HS256 token with claims jsonwebtoken would refuse to sign. */
+function handMadeToken(claims: object): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
+}
 
 async function authenticatorFor(env: Record<string, string>) {
   const moduleRef = await Test.createTestingModule({
@@ -29,12 +36,13 @@ describe('HandshakeAuthenticator (HS256)', () => {
 
   it('reads the user from a query-string token', async () => {
     const user = await authenticator.authenticate(upgradeRequest(`/ws/notifications/?token=${sign({ user_id: 42 })}`));
-    expect(user).toEqual({ userId: '42', isAdmin: false });
+    expect(user).toEqual({ userId: '42', isAdmin: false, expiresAt: expect.any(Number) });
+    expect(user!.expiresAt).toBeGreaterThan(Date.now());
   });
 
   it('reads an Authorization: Bearer header and falls back to sub', async () => {
     const user = await authenticator.authenticate(upgradeRequest('/ws', { authorization: `Bearer ${sign({ sub: 'alice' })}` }));
-    expect(user).toEqual({ userId: 'alice', isAdmin: false });
+    expect(user).toEqual({ userId: 'alice', isAdmin: false, expiresAt: expect.any(Number) });
   });
 
   it('reads the bearer subprotocol pair', async () => {
@@ -56,7 +64,14 @@ describe('HandshakeAuthenticator (HS256)', () => {
     ['a malformed token', () => 'not.a.jwt'],
     ['a wrong signature', () => jwt.sign({ user_id: 1 }, 'another-secret')],
     ['alg none', () => jwt.sign({ user_id: 1 }, '', { algorithm: 'none' })],
-    ['an expired token', () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 10 }, SECRET)],
+    ['an expired token (past the clock tolerance)', () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 60 }, SECRET)],
+    ['a token without exp', () => jwt.sign({ user_id: 1 }, SECRET)],
+    ['a token issued in the future', () => sign({ user_id: 1, iat: Math.floor(Date.now() / 1000) + 3600 })],
+    ['a token not valid before an hour from now', () => sign({ user_id: 1, nbf: Math.floor(Date.now() / 1000) + 3600 })],
+    ['a string exp', () => handMadeToken({ user_id: 1, exp: 'never' })],
+    ['an empty user id', () => sign({ user_id: '' })],
+    ['an array user id', () => sign({ user_id: [1] })],
+    ['an oversized token', () => sign({ user_id: 1, padding: 'x'.repeat(9000) })],
     ['a token with no user id', () => sign({ name: 'x' })],
     ['an object user id', () => sign({ user_id: { id: 1 } })],
     ['a user id that would escape the group name', () => sign({ user_id: '1 OR *' })],
@@ -79,9 +94,9 @@ describe('HandshakeAuthenticator (RS256)', () => {
 
   it('verifies with the public key and refuses an HS256 token signed with that key as secret', async () => {
     const authenticator = await authenticatorFor({ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: publicPem });
-    const good = jwt.sign({ user_id: 5 }, privateKey, { algorithm: 'RS256' });
+    const good = jwt.sign({ user_id: 5 }, privateKey, { algorithm: 'RS256', expiresIn: 60 });
     expect((await authenticator.authenticate(upgradeRequest(`/ws?token=${good}`)))?.userId).toBe('5');
-    const confused = jwt.sign({ user_id: 5 }, Buffer.from(publicPem), { algorithm: 'HS256' });
+    const confused = jwt.sign({ user_id: 5 }, Buffer.from(publicPem), { algorithm: 'HS256', expiresIn: 60 });
     expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${confused}`))).toBeNull();
   });
 });

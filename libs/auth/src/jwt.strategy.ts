@@ -23,17 +23,25 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       ignoreExpiration: false,
+      jsonWebTokenOptions: { clockTolerance: config.JWT_CLOCK_TOLERANCE_SECONDS },
     };
     super(options);
   }
 
-  /** Returning `false` makes passport answer 401. */
+  /**
+   * Checks every claim the service relies on for type and range, beyond the signature and the
+   * `exp`/`nbf`/`iss`/`aud` checks jsonwebtoken makes. Returning `false` makes passport answer 401.
+   */
   validate(claims: Record<string, unknown>): AuthenticatedUser | false {
     // simplejwt issues refresh tokens signed with the same key; only access tokens open a session.
     if (claims.token_type !== undefined && claims.token_type !== 'access') return false;
+    // A token without exp would never expire.
+    if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return false;
+    const now = Date.now() / 1000;
+    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + this.config.JWT_CLOCK_TOLERANCE_SECONDS)) return false;
     const userId = normalizeUserId(claims.user_id ?? claims.sub);
     if (userId === null) return false;
-    return { userId, isAdmin: this.isAdmin(claims) };
+    return { userId, isAdmin: this.isAdmin(claims), expiresAt: claims.exp * 1000 };
   }
 
   private isAdmin(claims: Record<string, unknown>): boolean {

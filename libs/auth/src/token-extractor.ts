@@ -15,9 +15,17 @@ export function fromWebSocketProtocol(request: IncomingMessage): string | null {
   return at >= 0 && offered[at + 1] ? offered[at + 1] : null;
 }
 
-/** The token from an `Authorization: Bearer` header, a `token` query parameter, or the subprotocols. */
-export const extractToken: JwtFromRequestFunction = ExtractJwt.fromExtractors([
+/** Longer than any real access token; a longer one is refused before any work is spent on it. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+const fromAnyPlace: JwtFromRequestFunction = ExtractJwt.fromExtractors([
   ExtractJwt.fromAuthHeaderAsBearerToken(),
   ExtractJwt.fromUrlQueryParameter('token'),
   fromWebSocketProtocol as JwtFromRequestFunction,
 ]);
+
+/** The token from an `Authorization: Bearer` header, a `token` query parameter, or the subprotocols. */
+export const extractToken: JwtFromRequestFunction = (request) => {
+  const token = fromAnyPlace(request);
+  return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
+};

@@ -1,6 +1,15 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { InvalidConfigError, loadAppConfig, parseAppConfig } from './app-config';
 
+function ecPublicKey(namedCurve: string): string {
+  return generateKeyPairSync('ec', { namedCurve }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
+
 describe('parseAppConfig', () => {
+  it('accepts a public key of the kind the algorithm needs', () => {
+    expect(parseAppConfig({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1') }).JWT_ALGORITHM).toBe('ES256');
+  });
+
   it('gives defaults that point at the local services', () => {
     const config = parseAppConfig({});
     expect(config.PORT).toBe(3000);
@@ -24,6 +33,11 @@ describe('parseAppConfig', () => {
     [{ JWT_ALGORITHM: 'none' }, 'JWT_ALGORITHM'],
     [{ JWT_ALGORITHM: 'RS256' }, 'JWT_PUBLIC_KEY'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET'],
+    [{ JWT_SECRET: '-----BEGIN PUBLIC KEY-----\nMFkw...' }, 'JWT_SECRET'],
+    [{ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: 'not a key' }, 'JWT_PUBLIC_KEY'],
+    [{ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1') }, 'JWT_PUBLIC_KEY'],
+    [{ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('secp384r1') }, 'JWT_PUBLIC_KEY'],
+    [{ WS_ALLOWED_ORIGINS: 'x', WS_MAX_FRAMES_PER_SECOND: '0' }, 'WS_MAX_FRAMES_PER_SECOND'],
     [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseEnv } from 'node:util';
@@ -71,6 +72,7 @@ const environmentSchema = z
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().optional(),
     JWT_ADMIN_ROLE: z.string().min(1).default('admin'),
+    JWT_CLOCK_TOLERANCE_SECONDS: integer(0, 300).default(30),
     // Static bearer tokens for services that publish over HTTP; long, so that they cannot be guessed.
     PUBLISH_API_TOKENS: commaSeparated()
       .refine((tokens) => tokens.every((token) => token.length >= 32), { message: 'each token must be at least 32 characters' })
@@ -78,6 +80,14 @@ const environmentSchema = z
 
     WS_MAX_PAYLOAD_BYTES: integer(128, 16 * 1024 * 1024).default(64 * 1024),
     WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+    WS_TOKEN_EXPIRY_GRACE_SECONDS: integer(0, 86400).default(0),
+    WS_ALLOWED_ORIGINS: commaSeparated().default([]),
+    WS_MAX_SOCKETS_PER_USER: integer(1, 100_000).default(20),
+    WS_MAX_SOCKETS_PER_IP: integer(1, 1_000_000).default(1000),
+    WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: integer(1, 100_000).default(50),
+    WS_MAX_FRAMES_PER_SECOND: integer(1, 100_000).default(20),
+    CORS_ORIGINS: commaSeparated().default([]),
+    MAX_MESSAGE_BYTES: integer(2, 16 * 1024 * 1024).default(64 * 1024),
   })
   .superRefine((env, ctx) => {
     const usesPublicKey = (PUBLIC_KEY_ALGORITHMS as readonly string[]).includes(env.JWT_ALGORITHM);
@@ -87,7 +97,30 @@ const environmentSchema = z
     if (!usesPublicKey && env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set in production' });
     }
+    if (!usesPublicKey && env.JWT_SECRET.includes('-----BEGIN')) {
+      // A public key used as an HMAC secret lets anyone who has the public key sign tokens.
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `is a PEM key; ${env.JWT_ALGORITHM} needs a shared secret (use RS256/ES256 with JWT_PUBLIC_KEY)` });
+    }
+    const keyProblem = usesPublicKey && env.JWT_PUBLIC_KEY ? publicKeyProblem(env.JWT_ALGORITHM, env.JWT_PUBLIC_KEY) : null;
+    if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: keyProblem });
   });
+
+const CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
+
+/** Why `pem` cannot verify `algorithm` (wrong kind of key, wrong curve, not a public key), or null. */
+function publicKeyProblem(algorithm: string, pem: string): string | null {
+  let key;
+  try {
+    key = createPublicKey(pem);
+  } catch (error) {
+    return `is not a PEM public key (${(error as Error).message})`;
+  }
+  const kind = algorithm.startsWith('RS') ? 'rsa' : 'ec';
+  if (key.asymmetricKeyType !== kind) return `is a ${key.asymmetricKeyType} key; ${algorithm} needs ${kind}`;
+  const curve = CURVES[algorithm];
+  if (curve && key.asymmetricKeyDetails?.namedCurve !== curve) return `is on curve ${key.asymmetricKeyDetails?.namedCurve}; ${algorithm} needs ${curve}`;
+  return null;
+}
 
 export type AppConfig = z.infer<typeof environmentSchema>;
 

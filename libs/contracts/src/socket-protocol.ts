@@ -10,11 +10,15 @@ export enum SocketErrorCode {
   BinaryNotSupported = 'binary_not_supported',
   InvalidData = 'invalid_data',
   Unavailable = 'unavailable',
+  RateLimited = 'rate_limited',
 }
 
 /** WebSocket close codes the gateway uses, besides the protocol's own 1009 (frame too large). */
 export enum SocketCloseCode {
   GoingAway = 1001,
+  UnsupportedData = 1003,
+  PolicyViolation = 1008,
+  TokenExpired = 4001,
   TooSlow = 4008,
 }
 

@@ -1,6 +1,8 @@
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, notificationGroup, serverFrame } from '@app/contracts';
 import type { ServerFrames } from '@app/contracts';
 import type { IncomingMessage } from 'node:http';
@@ -12,6 +14,7 @@ import { parseReadRequest, parseSince } from './client-requests';
 import { NotificationResume } from './notification-resume.service';
 import { NOTIFICATIONS_PATH } from './notifications-ws.adapter';
 import { SocketGroups } from './socket-groups';
+import { closeWhenTokenExpires } from './token-expiry';
 
 interface SocketSession {
   connectionId: string;
@@ -36,12 +39,14 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     private readonly groups: SocketGroups,
     private readonly resume: NotificationResume,
     private readonly receipts: ReadReceipts,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async handleConnection(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
     const { userId } = request.user;
     const session: SocketSession = { connectionId: randomUUID(), userId, group: notificationGroup(userId) };
     this.sessions.set(socket, session);
+    closeWhenTokenExpires(socket, request.user.expiresAt, this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
     const since = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
     if (typeof since === 'number') this.groups.holdLive(socket);
     await this.groups.join(session.group, socket);
@@ -87,7 +92,9 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
   @SubscribeMessage(INVALID_FRAME_EVENT)
   invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket) {
     this.logger.debug({ msg: 'Invalid frame', connectionId: this.sessions.get(socket)?.connectionId, code: error.code });
-    return { event: 'error', data: error };
+    if (error.code !== SocketErrorCode.BinaryNotSupported) return { event: 'error', data: error };
+    socket.send(JSON.stringify({ event: 'error', data: error }));
+    socket.close(SocketCloseCode.UnsupportedData, 'binary frames are not supported');
   }
 
   onModuleDestroy(): void {

@@ -1,49 +1,92 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
+import type { MessageMappingProperties } from '@nestjs/websockets';
 import { BEARER_PROTOCOL, HandshakeAuthenticator } from '@app/auth';
+import type { AppConfig } from '@app/config';
+import { SocketCloseCode, SocketErrorCode } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
+import { EMPTY, Observable, of } from 'rxjs';
+import type { WebSocket } from 'ws';
 import { decodeClientFrame } from './client-frame.decoder';
+import { ConnectionLimits } from './connection-limits';
+import { FrameRateLimiter } from './frame-rate-limiter';
 
 export const NOTIFICATIONS_PATH = '/ws/notifications';
 
 type VerifyClientCallback = (result: boolean, code?: number, message?: string) => void;
+type UpgradeRequest = IncomingMessage & { user?: unknown };
 
 /**
- * `WsAdapter` with what the notification socket needs on top:
- * - the token is checked in `verifyClient`, before the 101, so a bad one gets HTTP 401 and no
- *   socket is ever opened;
+ * `WsAdapter` with what the notification socket needs on top, all of it before the 101 where it
+ * can be, so that a refused client never costs a socket:
+ * - `Origin` against WS_ALLOWED_ORIGINS (403), connection attempts per IP per second (429), the
+ *   token (401), then open sockets per IP and per user (429);
  * - `bearer` is selected when a client sends its token as the subprotocol pair `bearer, <jwt>`
  *   (ws would otherwise echo the first offered protocol);
- * - frames go through `decodeClientFrame`, which turns bad frames into error replies;
+ * - frames go through `decodeClientFrame`, which turns bad frames into error replies, and a rate
+ *   limit per socket (an error frame over it; 1008 for a flood);
  * - `/ws/notifications/` (trailing slash, as Django routes it) reaches the same gateway; the stock
  *   adapter matches the path exactly and destroys the socket otherwise.
  */
 export class NotificationsWsAdapter extends WsAdapter {
+  private readonly allowedOrigins: Set<string>;
+
   constructor(
     app: INestApplicationContext,
     private readonly authenticator: HandshakeAuthenticator,
-    private readonly maxPayload: number,
+    private readonly limits: ConnectionLimits,
+    private readonly config: AppConfig,
   ) {
     super(app, { messageParser: decodeClientFrame });
+    this.allowedOrigins = new Set(config.WS_ALLOWED_ORIGINS);
     (this.httpServer as Server).prependListener('upgrade', stripTrailingSlash);
   }
 
   override create(port: number, options: Record<string, unknown> = {}) {
     return super.create(port, {
       ...options,
-      maxPayload: this.maxPayload,
+      maxPayload: this.config.WS_MAX_PAYLOAD_BYTES,
       handleProtocols: (protocols: Set<string>) => (protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false),
-      verifyClient: (info: { req: IncomingMessage & { user?: unknown } }, done: VerifyClientCallback) => {
-        this.authenticator.authenticate(info.req).then(
-          (user) => {
-            if (!user) return done(false, 401, 'Unauthorized');
-            info.req.user = user;
-            done(true);
-          },
+      verifyClient: (info: { origin?: string; req: UpgradeRequest }, done: VerifyClientCallback) => {
+        this.verify(info.req, info.origin).then(
+          ([status, message]) => (status === 200 ? done(true) : done(false, status, message)),
           () => done(false, 401, 'Unauthorized'),
         );
       },
     });
+  }
+
+  override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[], transform: (data: unknown) => Observable<unknown>): void {
+    const limiter = new FrameRateLimiter(this.config.WS_MAX_FRAMES_PER_SECOND);
+    const limited = handlers.map((handler) => ({
+      ...handler,
+      callback: (...args: unknown[]) => {
+        const verdict = limiter.take();
+        if (verdict === 'accept') return handler.callback(...args);
+        if (verdict === 'close') {
+          // Replies to earlier frames are still on their way (handlers answer asynchronously).
+          setImmediate(() => client.close(SocketCloseCode.PolicyViolation, 'frame rate limit exceeded'));
+          return EMPTY;
+        }
+        return of({ event: 'error', data: { code: SocketErrorCode.RateLimited, message: `More than ${this.config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down` } });
+      },
+    }));
+    super.bindMessageHandlers(client, limited, transform);
+  }
+
+  private async verify(request: UpgradeRequest, origin: string | undefined): Promise<[number, string]> {
+    // Browsers always send Origin; other clients may not, and cannot be hijacked cross-site.
+    if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) return [403, 'Origin not allowed'];
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    if (!this.limits.allowAttempt(ip)) return [429, 'Too many connection attempts'];
+    const user = await this.authenticator.authenticate(request);
+    if (!user) return [401, 'Unauthorized'];
+    const admission = this.limits.admit(ip, user.userId);
+    if (!admission.admitted) return [429, admission.reason];
+    // The TCP connection closes exactly once, whether or not the upgrade completes.
+    request.socket.once('close', admission.release);
+    request.user = user;
+    return [200, 'OK'];
   }
 }
 

@@ -41,7 +41,7 @@ function celeryMessage(overrides: { headers?: Record<string, unknown>; body?: un
 }
 
 describe('Celery protocol v2 messages', () => {
-  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})));
+  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})), parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }));
 
   it('decodes send_notification_task.delay(42, "hi")', () => {
     expect(decoder.decode(celeryMessage())).toEqual({

@@ -9,7 +9,7 @@ function amqpMessage(body: string | object, properties: Partial<MessagePropertie
 }
 
 describe('NotificationMessageDecoder', () => {
-  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})));
+  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})), parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }));
 
   it('decodes a Nest message', () => {
     const decoded = decoder.decode(
@@ -61,6 +61,7 @@ describe('NotificationMessageDecoder', () => {
     ['an object user_id', amqpMessage({ user_id: { id: 1 }, message: 'hi' }), 'TypeError', /user_id must be/],
     ['a user_id that would break the group name', amqpMessage({ user_id: '1 2', message: 'hi' }), 'TypeError', /user_id must be/],
     ['no message', amqpMessage({ user_id: 1 }), 'TypeError', /'message'/],
+    ['a body over MAX_MESSAGE_BYTES', amqpMessage({ user_id: 1, message: 'x'.repeat(5000) }), 'ValueError', /exceeds MAX_MESSAGE_BYTES \(4096\)/],
   ])('rejects %s', (_, message, excType, reason) => {
     const decoded = decoder.decode(message);
     expect(decoded.ok).toBe(false);

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
 import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +18,10 @@ const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
  */
 @Injectable()
 export class NotificationMessageDecoder {
-  constructor(private readonly celery: CeleryMessageDecoder) {}
+  constructor(
+    private readonly celery: CeleryMessageDecoder,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   decode(amqpMessage: ConsumeMessage): DecodedMessage {
     const { properties, content } = amqpMessage;
@@ -31,6 +36,9 @@ export class NotificationMessageDecoder {
     const contentType = properties.contentType?.toLowerCase();
     if (contentType && !JSON_CONTENT_TYPES.has(contentType)) {
       return rejected('ContentDisallowed', `Refusing to deserialize content of type ${contentType}; only application/json is accepted`, taskId, taskName);
+    }
+    if (content.length > this.config.MAX_MESSAGE_BYTES) {
+      return rejected('ValueError', `Message body of ${content.length} bytes exceeds MAX_MESSAGE_BYTES (${this.config.MAX_MESSAGE_BYTES})`, taskId, taskName);
     }
     let body: unknown;
     try {
