@@ -42,8 +42,8 @@ export class TestPublisher {
     return new TestPublisher(connection, await connection.createConfirmChannel());
   }
 
-  async publish(queue: string, body: string | object, properties: amqp.Options.Publish = {}): Promise<void> {
-    const content = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  async publish(queue: string, body: Buffer | string | object, properties: amqp.Options.Publish = {}): Promise<void> {
+    const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     this.channel.sendToQueue(queue, content, { persistent: true, ...properties });
     await this.channel.waitForConfirms();
   }

@@ -89,6 +89,11 @@ describe('Celery protocol v2 messages', () => {
     expect(decoded.rejection.reason).toContain(reason);
   });
 
+  it('records an overlong unregistered task name cut to the column, so the FAILURE row can be written', () => {
+    const decoded = decoder.decode(celeryMessage({ headers: { task: 'x'.repeat(400) } }));
+    expect(!decoded.ok && decoded.rejection).toMatchObject({ excType: 'NotRegistered', taskName: 'x'.repeat(255) });
+  });
+
   it('serves the task names configured', () => {
     const custom = new CeleryMessageDecoder(parseAppConfig({ CELERY_TASK_NAMES: 'app.notify, *.push' }));
     expect(['app.notify', 'a.b.push'].map((name) => custom.serves(name))).toEqual([true, true]);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
-import { DecodedMessage, isJsonObject, rejected, validTaskId } from './notification-task';
+import { DecodedMessage, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
 import { bindSendNotificationArguments } from './send-notification.signature';
 
 /** What marks a Celery protocol v2 message: the task name and id travel in the AMQP headers. */
@@ -34,7 +34,7 @@ export class CeleryMessageDecoder {
   /** `body` is the parsed JSON body; the content type has already been checked. */
   decode(message: ConsumeMessage, body: unknown): DecodedMessage {
     const headers = message.properties.headers ?? {};
-    const taskName = String(headers.task);
+    const taskName = taskNameOf(headers.task);
     const taskId = validTaskId(headers.id) ?? validTaskId(message.properties.correlationId);
     // Celery's NotRegistered carries the task name as its only argument.
     if (!this.serves(taskName)) return rejected('NotRegistered', taskName, taskId, taskName);

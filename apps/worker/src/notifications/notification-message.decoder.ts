@@ -6,7 +6,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { SEND_NOTIFICATION_PATTERN } from '../task-queue.server';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
-import { DecodedMessage, isJsonObject, rejected, validTaskId } from './notification-task';
+import { DecodedMessage, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 
@@ -30,7 +30,7 @@ export class NotificationMessageDecoder {
     const taskId = celery
       ? (validTaskId(headers.id) ?? validTaskId(properties.correlationId))
       : (validTaskId(properties.messageId) ?? validTaskId(properties.correlationId));
-    const taskName = celery ? String(headers.task) : null;
+    const taskName = celery ? taskNameOf(headers.task) : null;
 
     // Checked before anything is parsed: pickle and its kind can run code when deserialized.
     const contentType = properties.contentType?.toLowerCase();

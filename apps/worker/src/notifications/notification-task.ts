@@ -50,6 +50,11 @@ export function validTaskId(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_TASK_ID_LENGTH ? value : null;
 }
 
+/** A task name as `task_name varchar(255)` can hold it: a longer one is still recorded, cut. */
+export function taskNameOf(value: unknown): string {
+  return String(value).slice(0, 255);
+}
+
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

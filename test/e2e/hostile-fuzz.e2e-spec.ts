@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { randomUUID } from 'node:crypto';
+import { AppProcess } from '../support/app-process';
+import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName, withDatabase } from '../support/test-context';
+
+/**
+ * Thousands of generated frames and AMQP messages thrown at a running gateway and worker; then a
+ * normal user must still be served exactly as before, and nobody must have crashed.
+ */
+describe('fuzzing the running system', () => {
+  const queue = uniqueName('send_notification');
+  // The frame rate limit is raised so the fuzz reaches the frame parser; the limit has tests of its own.
+  const env = { AMQP_QUEUE: queue, PORT: '0', WS_MAX_FRAMES_PER_SECOND: '100000', WS_MAX_PAYLOAD_BYTES: '4096', MAX_MESSAGE_BYTES: '4096' };
+  let gateway: AppProcess;
+  let worker: AppProcess;
+  let publisher: TestPublisher;
+  const wsUrl = (userId: string) => {
+    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
+    const http = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+    return `${http.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: userId })}`;
+  };
+
+  beforeAll(async () => {
+    [gateway, worker] = await Promise.all([AppProcess.start('gateway', env, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
+    publisher = await TestPublisher.connect();
+  });
+
+  afterAll(async () => {
+    await Promise.all([gateway, worker].filter(Boolean).map((app) => app.stop()));
+    await publisher?.deleteQueue(queue);
+    await publisher?.deleteQueue(`${queue}.dead-letter`);
+    await publisher?.close();
+  });
+
+  it('survives 3,000 generated frames and still serves everyone', async () => {
+    const frame = fc.oneof(
+      fc.json(),
+      fc.string({ maxLength: 200 }),
+      fc.record({ event: fc.constantFrom('ping', 'resume', 'read', 'ack', 'subscribe', '__proto__', 'constructor', ''), data: fc.jsonValue() }).map((f) => JSON.stringify(f)),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.nat(200).map((depth) => `{"event":"ping","data":${'['.repeat(depth)}${']'.repeat(depth)}}`),
+      fc.constant('x'.repeat(5000)),
+    );
+    const samples = fc.sample(frame, { numRuns: 3000, seed: 20261127 });
+    const fuzzers = await Promise.all(Array.from({ length: 10 }, (_, i) => TestSocket.open(wsUrl(`fuzzer-${i}`))));
+    samples.forEach((sample, i) => {
+      const socket = fuzzers[i % fuzzers.length].socket;
+      if (socket.readyState !== socket.OPEN) return;
+      if (sample instanceof Uint8Array) socket.send(Buffer.from(sample), { binary: true });
+      else socket.send(sample);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await Promise.all(fuzzers.map((socket) => socket.close()));
+
+    await expectNormalUserServed(`after-frames-${randomUUID().slice(0, 8)}`);
+  });
+
+  it('survives 2,000 generated AMQP messages: every one with an id is recorded, none blocks the queue', async () => {
+    const header = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.boolean(), fc.constant(null), fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.string({ maxLength: 8 })));
+    const message = fc.record({
+      body: fc.oneof(
+        fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+        fc.json().map((json) => Buffer.from(json)),
+        fc.record({ user_id: fc.jsonValue(), message: fc.jsonValue() }, { requiredKeys: [] }).map((body) => Buffer.from(JSON.stringify(body))),
+        fc.tuple(fc.array(fc.jsonValue(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue()), fc.jsonValue()).map((body) => Buffer.from(JSON.stringify(body))),
+        fc.constant(Buffer.alloc(5000, 0x41)),
+      ),
+      contentType: fc.option(fc.constantFrom('application/json', 'application/x-python-serialize', 'application/x-yaml', 'text/plain', '')),
+      celery: fc.boolean(),
+      task: fc.oneof(fc.constant('notifications.tasks.send_notification_task'), fc.string({ maxLength: 300 }), fc.constant('y'.repeat(300))),
+      eta: fc.option(header),
+      expires: fc.option(header),
+      extra: header,
+    });
+    const samples = fc.sample(message, { numRuns: 2000, seed: 27112026 });
+    const taskIds: string[] = [];
+    for (const sample of samples) {
+      const taskId = randomUUID();
+      taskIds.push(taskId);
+      const headers: Record<string, unknown> = { extra: sample.extra };
+      if (sample.celery) Object.assign(headers, { task: sample.task, id: taskId, eta: sample.eta ?? null, expires: sample.expires ?? null });
+      await publisher.publish(queue, sample.body, { messageId: taskId, headers, ...(sample.contentType === null ? {} : { contentType: sample.contentType }) });
+    }
+    await eventually(async () => ((await publisher.messageCount(queue)) === 0 ? true : undefined), 60_000, 'the queue to drain');
+    const recorded = await eventually(
+      async () => {
+        const count = await withDatabase(async (db) => (await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [taskIds])).rows[0].n);
+        // Celery tasks with a future eta wait unacked; generated etas are not valid dates, so none should.
+        return count === taskIds.length ? count : undefined;
+      },
+      60_000,
+      'a result row for every message',
+    );
+    expect(recorded).toBe(taskIds.length);
+
+    await expectNormalUserServed(`after-amqp-${randomUUID().slice(0, 8)}`);
+  });
+
+  async function expectNormalUserServed(userId: string) {
+    const socket = await TestSocket.open(wsUrl(userId));
+    socket.send({ event: 'ping', data: 'ok?' });
+    expect(await socket.nextFrame()).toEqual({ event: 'pong', data: 'ok?' });
+    const taskId = randomUUID();
+    await publisher.publish(queue, { user_id: userId, message: { still: 'working' } }, { messageId: taskId });
+    expect((await eventually(() => taskRow(taskId), 15_000)).status).toBe('SUCCESS');
+    const frame = await eventually(() => socket.framesOf('notification')[0]);
+    expect(frame).toMatchObject({ task_id: taskId, message: { still: 'working' } });
+    expect(socket.framesOf('notification')).toHaveLength(1);
+    await socket.close();
+    const crashed = [...gateway.logs(), ...worker.logs()].filter((log) => (log.level as number) >= 60);
+    expect(crashed).toEqual([]);
+  }
+});
