@@ -38,6 +38,11 @@ export class AppProcess {
     return started;
   }
 
+  /** Whether the process is still running (it has not exited, for whatever reason). */
+  get running(): boolean {
+    return this.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Sends SIGTERM and resolves to the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.exitCode === null) this.child.kill(signal);

@@ -1,0 +1,123 @@
+import { WebSocket } from 'ws';
+import { signToken } from '../support/test-context';
+
+/**
+ * One browser tab of a user, as a real frontend behaves: it connects with `since` = the last id it
+ * saw, drops ids it has already seen, retries a failed catch-up (`unavailable`) with a `resume`
+ * frame, and on close reconnects with backoff to the next live gateway.
+ */
+export class FrontendClient {
+  /** The highest notification id seen: what `since` says on reconnect. */
+  lastId = 0;
+  /** Notification frames dropped because their id had been seen already. */
+  duplicates = 0;
+  /** Notifications kept after dropping seen ids, by task id (each must end at exactly 1). */
+  readonly received = new Map<string, number>();
+  connects = 0;
+  gaps = 0;
+  unavailable = 0;
+  private readonly seen = new Set<number>();
+  /**
+   * The `since` of a catch-up not yet confirmed by `resumed`: until it is, a reconnect asks from
+   * there again (live frames may have raised `lastId` above notifications still to be caught up).
+   */
+  private pendingSince: number | null = null;
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private gatewayIndex: number;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly token: string;
+
+  constructor(
+    readonly userId: string,
+    private readonly gateways: () => string[],
+    firstGateway: number,
+  ) {
+    this.gatewayIndex = firstGateway;
+    this.token = signToken({ user_id: userId }, process.env.JWT_SECRET, { expiresIn: 3600 });
+  }
+
+  get isConnected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN && this.connectedSocket === this.socket;
+  }
+  private connectedSocket: WebSocket | null = null;
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Drops the connection abruptly (no close handshake); the client reconnects by itself. */
+  drop(): void {
+    this.socket?.terminate();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.terminate();
+    await closed;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const live = this.gateways();
+    const base = live[this.gatewayIndex % Math.max(1, live.length)];
+    if (!base) return this.retry();
+    const since = (this.pendingSince ??= this.lastId);
+    const socket = new WebSocket(`${base}/ws/notifications/?token=${this.token}&since=${since}`);
+    this.socket = socket;
+    socket.on('message', (data) => this.onFrame(socket, JSON.parse(data.toString())));
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.connectedSocket = null;
+      this.gatewayIndex++; // alternate between the live gateways
+      this.retry();
+    });
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    const delay = Math.min(2000, 100 * 2 ** this.attempt++) * (0.5 + Math.random());
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private onFrame(socket: WebSocket, frame: { event: string; id?: number; task_id?: string; data?: { code?: string } }): void {
+    switch (frame.event) {
+      case 'connected':
+        this.connects++;
+        this.attempt = 0;
+        this.connectedSocket = socket;
+        return;
+      case 'notification': {
+        const id = frame.id!;
+        if (this.seen.has(id)) {
+          this.duplicates++;
+          return;
+        }
+        this.seen.add(id);
+        this.lastId = Math.max(this.lastId, id);
+        this.received.set(frame.task_id!, (this.received.get(frame.task_id!) ?? 0) + 1);
+        return;
+      }
+      case 'resumed':
+        this.pendingSince = null;
+        return;
+      case 'resume_gap':
+        this.gaps++;
+        return;
+      case 'error':
+        if (frame.data?.code !== 'unavailable') return;
+        // The catch-up could not read the inbox: ask again a little later, from the same id.
+        this.unavailable++;
+        setTimeout(() => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ event: 'resume', data: { since: this.pendingSince ?? this.lastId } }));
+        }, 500);
+        return;
+    }
+  }
+}
