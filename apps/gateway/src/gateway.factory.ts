@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { GatewayModule } from './gateway.module';
 import { ConnectionLimits } from './notifications/connection-limits';
+import { GatewayMetrics } from './notifications/gateway-metrics';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
 import { serveApiDocs } from './openapi/api-docs';
 
@@ -14,7 +15,7 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   // forceCloseConnections: keep-alive HTTP clients must not hold a shutdown open.
   const app = await NestFactory.create(GatewayModule.forRoot(config), { bufferLogs: true, forceCloseConnections: true });
   app.useLogger(app.get(Logger));
-  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), app.get(ConnectionLimits), config));
+  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), app.get(ConnectionLimits), app.get(GatewayMetrics), config));
   app.use(helmet());
   // Off unless configured: the API is for tokens in headers, not for cookies from any web page.
   if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, methods: ['GET', 'POST'], maxAge: 600 });

@@ -51,7 +51,7 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
       ['no token', ''],
       ['a malformed token', '?token=abc'],
       ['a wrongly signed token', `?token=${signToken({ user_id: 1 }, 'not-the-secret')}`],
-      ['an expired token', `?token=${signToken({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 5 }, undefined, {})}`],
+      ['an expired token', `?token=${signToken({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 120 }, undefined, {})}`],
       ['an alg:none token', `?token=${signToken({ user_id: 1 }, '', { algorithm: 'none' })}`],
       ['a token whose user id is an object', `?token=${userToken({ id: 1 })}`],
     ])('answers %s with HTTP 401', async (_, query) => {
@@ -105,6 +105,22 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
       await publisher.publish('Notifications_42', '{"event":"notification","message":"yours"}');
       await eventually(() => socket.framesOf('notification')[0]);
       expect(socket.framesOf('notification')).toEqual([{ event: 'notification', message: 'yours' }]);
+    });
+  });
+
+  describe('metrics', () => {
+    it('counts sockets, refusals and frames on /metrics, with no per-user labels', async () => {
+      const socket = await TestSocket.open(`${wsBase}?token=${userToken(4242)}`);
+      socket.send({ event: 'ping' });
+      await socket.nextFrame();
+      await upgradeStatus(`${wsBase}?token=garbage`);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      expect(text).toMatch(/^notify_sockets_open\{service="gateway"\} [1-9]/m);
+      expect(text).toMatch(/^notify_handshake_refusals_total\{status="401",service="gateway"\} [1-9]/m);
+      expect(text).toMatch(/^notify_frames_in_total\{event="ping",service="gateway"\} [1-9]/m);
+      expect(text).toContain('process_resident_memory_bytes');
+      expect(text).not.toContain('4242');
+      await socket.close();
     });
   });
 

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
+import { MetricsModule } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
@@ -14,7 +15,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), MetricsModule.forRoot('gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule],
     };
   }
 }

@@ -74,6 +74,17 @@ export class TaskQueueServer extends ServerRMQ {
     await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
   }
 
+  /** Messages delivered to this worker and not yet acked or nacked. */
+  get unsettledCount(): number {
+    return this.unsettled.size;
+  }
+
+  /** Messages waiting on the queue (not yet delivered to any consumer), or null while disconnected. */
+  async queueDepth(): Promise<number | null> {
+    if (!this.consumerChannel || !this.isConnected()) return null;
+    return (await this.consumerChannel.checkQueue(this.queue)).messageCount;
+  }
+
   /** Whether the connection to the broker is up now (the readiness check reads it). */
   isConnected(): boolean {
     return this.server?.isConnected() ?? false;

@@ -14,6 +14,7 @@ import { parseReadRequest, parseSince } from './client-requests';
 import { NotificationResume } from './notification-resume.service';
 import { NOTIFICATIONS_PATH } from './notifications-ws.adapter';
 import { SocketGroups } from './socket-groups';
+import { GatewayMetrics } from './gateway-metrics';
 import { closeWhenTokenExpires } from './token-expiry';
 
 interface SocketSession {
@@ -40,12 +41,15 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     private readonly resume: NotificationResume,
     private readonly receipts: ReadReceipts,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   async handleConnection(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
     const { userId } = request.user;
     const session: SocketSession = { connectionId: randomUUID(), userId, group: notificationGroup(userId) };
     this.sessions.set(socket, session);
+    this.metrics.connects.inc();
+    this.metrics.socketsOpen.inc();
     closeWhenTokenExpires(socket, request.user.expiresAt, this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
     const since = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
     if (typeof since === 'number') this.groups.holdLive(socket);
@@ -61,6 +65,8 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
   handleDisconnect(socket: WebSocket): void {
     const session = this.sessions.get(socket);
     if (!session) return;
+    this.metrics.disconnects.inc();
+    this.metrics.socketsOpen.dec();
     this.groups.leave(session.group, socket);
     this.logger.log({ msg: 'Socket disconnected', userId: session.userId, connectionId: session.connectionId });
   }

@@ -7,9 +7,10 @@ import { SocketCloseCode, SocketErrorCode } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
 import { EMPTY, Observable, of } from 'rxjs';
 import type { WebSocket } from 'ws';
-import { decodeClientFrame } from './client-frame.decoder';
+import { INVALID_FRAME_EVENT, decodeClientFrame } from './client-frame.decoder';
 import { ConnectionLimits } from './connection-limits';
 import { FrameRateLimiter } from './frame-rate-limiter';
+import { GatewayMetrics } from './gateway-metrics';
 
 export const NOTIFICATIONS_PATH = '/ws/notifications';
 
@@ -35,6 +36,7 @@ export class NotificationsWsAdapter extends WsAdapter {
     app: INestApplicationContext,
     private readonly authenticator: HandshakeAuthenticator,
     private readonly limits: ConnectionLimits,
+    private readonly metrics: GatewayMetrics,
     private readonly config: AppConfig,
   ) {
     super(app, { messageParser: decodeClientFrame });
@@ -49,7 +51,11 @@ export class NotificationsWsAdapter extends WsAdapter {
       handleProtocols: (protocols: Set<string>) => (protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false),
       verifyClient: (info: { origin?: string; req: UpgradeRequest }, done: VerifyClientCallback) => {
         this.verify(info.req, info.origin).then(
-          ([status, message]) => (status === 200 ? done(true) : done(false, status, message)),
+          ([status, message]) => {
+            if (status === 200) return done(true);
+            this.metrics.handshakeRefusals.inc({ status: String(status) });
+            done(false, status, message);
+          },
           () => done(false, 401, 'Unauthorized'),
         );
       },
@@ -62,6 +68,7 @@ export class NotificationsWsAdapter extends WsAdapter {
       ...handler,
       callback: (...args: unknown[]) => {
         const verdict = limiter.take();
+        this.metrics.framesIn.inc({ event: verdict !== 'accept' ? 'rate_limited' : handler.message === INVALID_FRAME_EVENT ? 'invalid' : String(handler.message) });
         if (verdict === 'accept') return handler.callback(...args);
         if (verdict === 'close') {
           // Replies to earlier frames are still on their way (handlers answer asynchronously).

@@ -1,6 +1,8 @@
 import { parseAppConfig } from '@app/config';
 import type { RedisFanout } from '@app/fanout';
 import { WebSocket } from 'ws';
+import { MetricsRegistry } from '@app/metrics';
+import { GatewayMetrics } from './gateway-metrics';
 import { SocketGroups } from './socket-groups';
 
 class FakeSocket {
@@ -19,7 +21,7 @@ class FakeSocket {
 
 function setup() {
   const fanout = { listen: jest.fn(), subscribe: jest.fn().mockResolvedValue(undefined), unsubscribe: jest.fn().mockResolvedValue(undefined) };
-  const groups = new SocketGroups(fanout as unknown as RedisFanout, parseAppConfig({ WS_MAX_BUFFERED_BYTES: '2048' }));
+  const groups = new SocketGroups(fanout as unknown as RedisFanout, parseAppConfig({ WS_MAX_BUFFERED_BYTES: '2048' }), new GatewayMetrics(new MetricsRegistry('test')));
   groups.onModuleInit();
   const socket = () => new FakeSocket() as FakeSocket & WebSocket;
   return { fanout, groups, socket };

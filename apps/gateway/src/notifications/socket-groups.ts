@@ -4,6 +4,7 @@ import type { AppConfig } from '@app/config';
 import { SocketCloseCode } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { WebSocket } from 'ws';
+import { GatewayMetrics } from './gateway-metrics';
 
 /**
  * This gateway instance's sockets by group, and its Redis subscriptions to match: a group is
@@ -30,6 +31,7 @@ export class SocketGroups implements OnModuleInit {
   constructor(
     private readonly fanout: RedisFanout,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -59,6 +61,8 @@ export class SocketGroups implements OnModuleInit {
 
   /** Sends to every open socket of the group; returns how many it was sent (or held) for. */
   deliver(group: string, frame: Buffer): number {
+    const createdAt = createdAtOf(frame);
+    if (createdAt !== null) this.metrics.deliveryLatency.observe(Math.max(0, Date.now() - createdAt) / 1000);
     let sent = 0;
     for (const socket of this.members.get(group) ?? []) {
       const held = this.held.get(socket);
@@ -75,6 +79,7 @@ export class SocketGroups implements OnModuleInit {
     // A client that stops reading must not make the gateway buffer without bound.
     if (socket.bufferedAmount > this.config.WS_MAX_BUFFERED_BYTES) {
       socket.close(SocketCloseCode.TooSlow, 'slow consumer');
+      this.metrics.dropped.inc({ reason: 'slow_consumer' });
       return false;
     }
     if (!this.firstLiveId.has(socket)) {
@@ -82,6 +87,7 @@ export class SocketGroups implements OnModuleInit {
       if (id !== null) this.firstLiveId.set(socket, id);
     }
     socket.send(frame, { binary: false });
+    this.metrics.framesOut.inc();
     return true;
   }
 
@@ -135,4 +141,15 @@ export function notificationIdOf(frame: Buffer | string): number | null {
   if (at < 0) return null;
   const id = parseInt(head.slice(at + ID_FIELD.length), 10);
   return Number.isSafeInteger(id) ? id : null;
+}
+
+const CREATED_AT_FIELD = '"created_at":"';
+
+/** When a notification frame's notification was stored (ms), read from the frame's head like its id. */
+function createdAtOf(frame: Buffer): number | null {
+  const head = frame.subarray(0, 200).toString('latin1');
+  const at = head.indexOf(CREATED_AT_FIELD);
+  if (at < 0) return null;
+  const time = Date.parse(head.slice(at + CREATED_AT_FIELD.length, at + CREATED_AT_FIELD.length + 24));
+  return Number.isNaN(time) ? null : time;
 }

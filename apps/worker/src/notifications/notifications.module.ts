@@ -5,10 +5,11 @@ import { CeleryMessageDecoder } from './celery-message.decoder';
 import { NotificationMessageDecoder } from './notification-message.decoder';
 import { NotificationTaskProcessor } from './notification-task.processor';
 import { SendNotificationConsumer } from './send-notification.consumer';
+import { TaskMetrics } from './task-metrics';
 
 @Module({
   imports: [PersistenceModule, FanoutModule],
   controllers: [SendNotificationConsumer],
-  providers: [CeleryMessageDecoder, NotificationMessageDecoder, NotificationTaskProcessor],
+  providers: [CeleryMessageDecoder, NotificationMessageDecoder, NotificationTaskProcessor, TaskMetrics],
 })
 export class NotificationsModule {}

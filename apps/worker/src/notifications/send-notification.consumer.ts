@@ -9,6 +9,7 @@ import { MessageSettler, SEND_NOTIFICATION_PATTERN } from '../task-queue.server'
 import { NotificationMessageDecoder } from './notification-message.decoder';
 import { DecodedMessage } from './notification-task';
 import { NotificationTaskProcessor } from './notification-task.processor';
+import { TaskMetrics } from './task-metrics';
 import { isTransientError } from './transient-error';
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -32,6 +33,7 @@ export class SendNotificationConsumer {
     private readonly decoder: NotificationMessageDecoder,
     private readonly processor: NotificationTaskProcessor,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: TaskMetrics,
   ) {}
 
   @EventPattern(SEND_NOTIFICATION_PATTERN)
@@ -50,7 +52,9 @@ export class SendNotificationConsumer {
       const outcome = await this.processor.process(decoded, receivedAt);
       this.consecutiveTransientFailures = 0;
       if (decoded.ok) settler.ack(message);
-      else settler.deadLetter(message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
+      else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
+      this.metrics.tasks.inc({ status: outcome.status });
+      this.metrics.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
       this.logger.log({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
     } catch (error) {
       await this.handleError(error as Error, decoded, message, settler, receivedAt);
@@ -62,6 +66,7 @@ export class SendNotificationConsumer {
     if (isTransientError(error)) {
       const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** this.consecutiveTransientFailures++) * (0.75 + Math.random() / 2);
       this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
+      this.metrics.retries.inc({ reason: 'dependency' });
       await sleep(delay);
       return settler.nack(message, false, true);
     }
@@ -70,6 +75,7 @@ export class SendNotificationConsumer {
     if (attempt < this.config.TASK_MAX_ATTEMPTS) {
       this.attempts.set(key, attempt);
       this.logger.error({ msg: 'Task failed; requeueing', taskId, attempt, error: error.message });
+      this.metrics.retries.inc({ reason: 'error' });
       return settler.nack(message, false, true);
     }
     this.attempts.delete(key);
@@ -78,7 +84,13 @@ export class SendNotificationConsumer {
     await this.processor
       .recordFailure({ taskId, taskName, excType: 'RuntimeError', reason: error.message }, receivedAt)
       .catch((recordError: Error) => this.logger.error({ msg: 'Could not record the failure', taskId, error: recordError.message }));
-    settler.deadLetter(message, `${error.name}: ${error.message}`);
+    this.metrics.tasks.inc({ status: 'FAILURE' });
+    this.deadLetter(settler, message, `${error.name}: ${error.message}`);
+  }
+
+  private deadLetter(settler: MessageSettler, message: ConsumeMessage, reason: string): void {
+    settler.deadLetter(message, reason);
+    this.metrics.deadLettered.inc();
   }
 }
 

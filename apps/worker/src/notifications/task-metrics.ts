@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsRegistry } from '@app/metrics';
+
+/** What the worker counts; every label comes from a small fixed set. */
+@Injectable()
+export class TaskMetrics {
+  readonly tasks;
+  readonly duration;
+  readonly retries;
+  readonly deadLettered;
+
+  constructor(metrics: MetricsRegistry) {
+    this.tasks = metrics.counter({ name: 'notify_tasks_total', help: 'Tasks finished, by status', labelNames: ['status'] as const });
+    this.duration = metrics.histogram({
+      name: 'notify_task_duration_seconds',
+      help: 'From receiving a message to settling it',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+    });
+    this.retries = metrics.counter({
+      name: 'notify_task_retries_total',
+      help: 'Messages put back on the queue: dependency (Postgres or Redis unreachable) or error',
+      labelNames: ['reason'] as const,
+    });
+    this.deadLettered = metrics.counter({ name: 'notify_dead_lettered_total', help: 'Messages moved to the dead-letter queue' });
+  }
+}
