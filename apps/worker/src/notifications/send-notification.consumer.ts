@@ -55,7 +55,7 @@ export class SendNotificationConsumer {
       else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
       this.metrics.tasks.inc({ status: outcome.status });
       this.metrics.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
-      this.logger.log({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
+      this.logger.debug({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
     } catch (error) {
       await this.handleError(error as Error, decoded, message, settler, receivedAt);
     }

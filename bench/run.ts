@@ -1,0 +1,200 @@
+/**
+ * `npm run bench`: the benchmark suite of issue 5. Starts the service (gateway + worker) and the
+ * hand-written baseline (bench/baseline) in turn on a database of their own, drives both through
+ * the same load generator, and prints one table (optionally written as JSON with --json FILE).
+ *
+ *   npm run bench                         every scenario at full size
+ *   npm run bench -- --quick              small sizes, a smoke run
+ *   npm run bench -- --only 1,2 --json bench.json
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { Client } from 'pg';
+import { BenchClients, percentile } from './bench-clients';
+import { BenchPublisher } from './bench-publisher';
+import { RunningSystem, rssOf, startSystem } from './systems';
+
+interface Row {
+  scenario: string;
+  system: string;
+  users: number;
+  sent: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  throughput: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  ratio?: string;
+  note?: string;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const jsonFile = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+const size = (full: number, small: number) => (quick ? small : full);
+
+const SECRET = 'bench-secret';
+const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const databaseUrl = `${process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432'}/notify_bench_${runId}`;
+const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const baseEnv = {
+  DATABASE_URL: databaseUrl,
+  AMQP_URL: amqpUrl,
+  AMQP_QUEUE: `bench_${runId}`,
+  REDIS_CHANNEL_PREFIX: `bench:${runId}:`,
+  JWT_SECRET: SECRET,
+  LOG_LEVEL: 'info',
+  AMQP_PREFETCH: '64',
+  NOTIFICATION_RETENTION_DAYS: '0',
+  // The load generator is one client address holding every socket, at a connection rate no real client has.
+  WS_MAX_SOCKETS_PER_IP: '1000000',
+  WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: '100000',
+  NODE_ENV: 'production',
+};
+const rows: Row[] = [];
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [join(__dirname, '..', 'apps', 'worker', 'src', 'migrate.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'ignore' });
+  try {
+    if (wants('1')) await compare('1 throughput', size(200, 50), size(50_000, 3_000));
+    if (wants('2')) await compare('2 latency @1000/s', size(200, 50), size(20_000, 3_000), 1000);
+    if (wants('3')) {
+      await connections(size(10_000, 1_000));
+      if (!quick) await connections(50_000);
+    }
+    if (wants('4')) await compare('4 scale: 10k users', size(10_000, 1_000), size(50_000, 3_000));
+  } finally {
+    await dropDatabase();
+  }
+  printTable();
+  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2)}\n`);
+}
+
+function wants(scenario: string): boolean {
+  return !only || only.includes(scenario);
+}
+
+/** The same load on the baseline, then on the service; the service's row carries the ratio. */
+async function compare(scenario: string, users: number, count: number, rate?: number): Promise<void> {
+  const baseline = await measure(scenario, 'baseline', users, count, rate);
+  const service = await measure(scenario, 'service', users, count, rate);
+  service.ratio = rate ? `p99 ${(service.p99 / baseline.p99).toFixed(2)}x` : `${((100 * service.throughput) / baseline.throughput).toFixed(0)} %`;
+  rows.push(baseline, service);
+}
+
+async function measure(scenario: string, name: RunningSystem['name'], userCount: number, count: number, rate?: number): Promise<Row> {
+  const system = await startSystem(name, baseEnv);
+  const clients = new BenchClients();
+  const publisher = await BenchPublisher.connect(amqpUrl, baseEnv.AMQP_QUEUE);
+  try {
+    const users = Array.from({ length: userCount }, (_, i) => `u${i}`);
+    await clients.open(users, (user) => socketUrl(system, user));
+    const { startedAt } = await publisher.publish(count, (seq) => users[seq % users.length], rate);
+    const deadline = Date.now() + Math.max(60_000, count / 100);
+    while (clients.result().delivered < count && Date.now() < deadline) await sleep(100);
+    await sleep(500); // late duplicates, if any
+    const stats = clients.result();
+    const sorted = stats.latenciesMs.sort((a, b) => a - b);
+    const elapsed = (stats.lastReceiptAt - startedAt) / 1000;
+    return {
+      scenario,
+      system: name,
+      users: userCount,
+      sent: count,
+      delivered: stats.delivered,
+      lost: count - stats.delivered,
+      duplicates: stats.duplicates,
+      throughput: Math.round(stats.delivered / elapsed),
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: sorted[sorted.length - 1] ?? NaN,
+    };
+  } finally {
+    await clients.closeAll();
+    await publisher.purge();
+    await publisher.close();
+    await system.stop();
+    await truncate();
+  }
+}
+
+/** Idle authenticated sockets on one gateway: RSS per socket, and all still open after 30 s. */
+async function connections(count: number): Promise<void> {
+  const system = await startSystem('service', baseEnv);
+  const clients = new BenchClients();
+  try {
+    await sleep(1000);
+    const before = rssOf(system.gatewayPid);
+    const started = Date.now();
+    await clients.open(Array.from({ length: count }, (_, i) => `idle${i}`), (user) => socketUrl(system, user), 500);
+    const openedIn = (Date.now() - started) / 1000;
+    await sleep(size(30_000, 5_000));
+    const stillOpen = clients.openCount();
+    const perSocket = (rssOf(system.gatewayPid) - before) / count;
+    rows.push({
+      scenario: `3 connections: ${count}`,
+      system: 'service',
+      users: count,
+      sent: 0,
+      delivered: 0,
+      lost: count - stillOpen,
+      duplicates: 0,
+      throughput: 0,
+      p50: NaN,
+      p90: NaN,
+      p99: NaN,
+      max: NaN,
+      note: `${stillOpen}/${count} open after ${quick ? 5 : 30} s; gateway RSS ${(perSocket / 1024).toFixed(1)} KB/socket; opened in ${openedIn.toFixed(1)} s`,
+    });
+  } finally {
+    await clients.closeAll();
+    await system.stop();
+  }
+}
+
+function socketUrl(system: RunningSystem, userId: string): string {
+  const token = jwt.sign({ user_id: userId }, SECRET, { expiresIn: 3600 });
+  return `ws://127.0.0.1:${system.port}/ws/notifications/?token=${token}`;
+}
+
+async function truncate(): Promise<void> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  await db.query('TRUNCATE notification_inbox, django_celery_results_taskresult');
+  await db.end();
+}
+
+async function dropDatabase(): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const db = new Client({ connectionString: url.toString() });
+  await db.connect();
+  await db.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await db.end();
+}
+
+function printTable(): void {
+  const format = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '' : String(value));
+  const header = ['scenario', 'system', 'users', 'sent', 'delivered', 'lost', 'dups', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'vs baseline', 'note'];
+  const lines = rows.map((row) => [row.scenario, row.system, row.users, row.sent, row.delivered, row.lost, row.duplicates, row.throughput || undefined, row.p50, row.p90, row.p99, row.max].map((v) => (typeof v === 'string' ? v : format(v))).concat([row.ratio ?? '', row.note ?? '']));
+  console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+  for (const line of lines) console.log(`| ${line.join(' | ')} |`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const DIST = join(__dirname, '..');
+
+/** A system under test: a gateway process and a worker process sharing a database and a queue. */
+export interface RunningSystem {
+  name: 'service' | 'baseline';
+  port: number;
+  gatewayPid: number;
+  stop(): Promise<void>;
+}
+
+const ENTRY_POINTS = {
+  service: { gateway: 'apps/gateway/src/main.js', worker: 'apps/worker/src/main.js', gatewayReady: /Gateway listening/, workerReady: /consuming/ },
+  baseline: { gateway: 'bench/baseline/baseline-gateway.js', worker: 'bench/baseline/baseline-worker.js', gatewayReady: /baseline gateway listening/, workerReady: /baseline worker consuming/ },
+};
+
+export async function startSystem(name: RunningSystem['name'], env: Record<string, string>): Promise<RunningSystem> {
+  const port = await freePort();
+  const entry = ENTRY_POINTS[name];
+  const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0' };
+  const [gateway, worker] = await Promise.all([
+    startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady),
+    startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
+  ]);
+  return {
+    name,
+    port,
+    gatewayPid: gateway.pid!,
+    async stop() {
+      await Promise.all([gateway, worker].map((child) => stopProcess(child)));
+    },
+  };
+}
+
+/** Resident memory of a process, in bytes (Linux). */
+export function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Number(line.replace(/\D/g, '')) * 1024;
+}
+
+function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) {
+        output = '';
+        resolve(child);
+      } else if (output.length > 100_000) output = output.slice(-10_000);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}: ${output.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`${file} did not start in 30 s: ${output.slice(-2000)}`)), 30_000).unref();
+  });
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
