@@ -51,7 +51,7 @@ const baseEnv = {
   REDIS_CHANNEL_PREFIX: `bench:${runId}:`,
   JWT_SECRET: SECRET,
   LOG_LEVEL: 'info',
-  AMQP_PREFETCH: '64',
+  AMQP_PREFETCH: '200',
   NOTIFICATION_RETENTION_DAYS: '0',
   // The load generator is one client address holding every socket, at a connection rate no real client has.
   WS_MAX_SOCKETS_PER_IP: '1000000',

@@ -23,11 +23,24 @@ export interface InboxQuery {
   limit: number;
 }
 
+interface PendingWrite {
+  input: NewNotification;
+  outcomeFor: (notification: Notification) => TaskOutcome;
+  resolve: (notification: Notification) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most tasks one transaction takes (the worker's prefetch bounds how many wait anyway). */
+const MAX_BATCH = 500;
+
 const COLUMNS = `"id", "user_id" AS "userId", "task_id" AS "taskId", "message", "created_at" AS "createdAt", "read_at" AS "readAt"`;
 
 /** Users' inboxes: every notification the worker delivered, and whether its user has read it. */
 @Injectable()
 export class NotificationRepository {
+  private readonly pending: PendingWrite[] = [];
+  private writing = false;
+
   constructor(
     @InjectRepository(Notification) private readonly rows: Repository<Notification>,
     private readonly results: TaskResultRepository,
@@ -36,21 +49,56 @@ export class NotificationRepository {
   /**
    * Stores a task's notification and its result row in one transaction. A task stored before (a
    * redelivery) keeps its notification: the same one is returned and no second one is made.
-   * Concurrent workers may store notifications of one user at the same time; see the lock below.
+   *
+   * Group commit: calls that arrive while a transaction is being written wait and go together into
+   * the next one, so under load one commit (one fsync) serves many tasks, and alone a task waits
+   * for nobody. If a shared transaction fails, its tasks are retried one by one, so that one bad
+   * row cannot fail the others.
    */
   storeWithResult(input: NewNotification, outcomeFor: (notification: Notification) => TaskOutcome): Promise<Notification> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ input, outcomeFor, resolve, reject });
+      if (!this.writing) void this.writePending();
+    });
+  }
+
+  private async writePending(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        const stored = await this.store(batch);
+        batch.forEach((write, index) => write.resolve(stored[index]));
+      } catch (error) {
+        if (batch.length === 1) batch[0].reject(error);
+        else for (const write of batch) await this.store([write]).then(([stored]) => write.resolve(stored), write.reject);
+      }
+    }
+    this.writing = false;
+  }
+
+  private store(batch: PendingWrite[]): Promise<Notification[]> {
     return this.rows.manager.transaction(async (manager) => {
-      // One writer per user at a time, and the id is drawn under that lock: a user's notifications
-      // commit in id order, so a client that saw id N can never later miss one below N.
-      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [input.userId]);
+      // One writer per user at a time, and ids drawn under that lock: a user's notifications commit
+      // in id order, so a client that saw id N can never later miss one below N. Locks are taken in
+      // one order (sorted) so that two workers' batches cannot deadlock.
+      const users = [...new Set(batch.map((write) => write.input.userId))].sort();
+      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended(u, 0)) FROM unnest($1::text[]) AS u ORDER BY u', [users]);
       const inserted: Notification[] = await manager.query(
-        `INSERT INTO "notification_inbox" ("user_id", "task_id", "message") VALUES ($1, $2, $3::json)
+        `INSERT INTO "notification_inbox" ("user_id", "task_id", "message")
+         SELECT u, t, m FROM unnest($1::varchar[], $2::varchar[], $3::json[]) WITH ORDINALITY AS x(u, t, m, n) ORDER BY n
          ON CONFLICT ("task_id") DO NOTHING RETURNING ${COLUMNS}`,
-        [input.userId, input.taskId, JSON.stringify(input.message)],
+        [batch.map((write) => write.input.userId), batch.map((write) => write.input.taskId), batch.map((write) => JSON.stringify(write.input.message))],
       );
-      const notification = inserted[0] ?? (await manager.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "task_id" = $1`, [input.taskId]))[0];
-      await this.results.record(outcomeFor(notification), manager);
-      return notification;
+      const byTask = new Map(inserted.map((row) => [row.taskId, row]));
+      const missing = batch.map((write) => write.input.taskId).filter((taskId) => !byTask.has(taskId));
+      if (missing.length > 0) {
+        const existing: Notification[] = await manager.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "task_id" = ANY($1)`, [missing]);
+        for (const row of existing) byTask.set(row.taskId, row);
+      }
+      const stored = batch.map((write) => byTask.get(write.input.taskId)!);
+      await this.results.recordMany(batch.map((write, index) => write.outcomeFor(stored[index])), manager);
+      return stored;
     });
   }
 

@@ -45,7 +45,6 @@ const EMPTY_META = '{"children": []}';
 @Injectable()
 export class TaskResultRepository implements OnModuleInit {
   private hasDateStarted = true;
-  private upsertSql = upsertStatement(true);
 
   constructor(@InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>) {}
 
@@ -55,7 +54,6 @@ export class TaskResultRepository implements OnModuleInit {
         WHERE table_schema = current_schema() AND table_name = 'django_celery_results_taskresult' AND column_name = 'date_started'`,
     );
     this.hasDateStarted = found.length > 0;
-    this.upsertSql = upsertStatement(this.hasDateStarted);
   }
 
   /**
@@ -63,21 +61,25 @@ export class TaskResultRepository implements OnModuleInit {
    * STARTED then SUCCESS), as django-celery-results' `store_result` does: `date_created` keeps its
    * first value, and `date_started` is set when the status is STARTED.
    */
-  async record(outcome: TaskOutcome, manager: EntityManager = this.rows.manager): Promise<void> {
-    await manager.query(this.upsertSql, [
-        outcome.taskId,
-        outcome.status,
-        JSON_CONTENT_TYPE,
-        outcome.result,
-        outcome.traceback ?? null,
-        EMPTY_META,
-        outcome.taskArgs,
-        outcome.taskKwargs,
-        outcome.taskName,
-        outcome.worker,
-        outcome.receivedAt,
-      ],
-    );
+  record(outcome: TaskOutcome, manager: EntityManager = this.rows.manager): Promise<void> {
+    return this.recordMany([outcome], manager);
+  }
+
+  /** `record` for many tasks in one statement; for a task id given twice, the last outcome wins. */
+  async recordMany(outcomes: TaskOutcome[], manager: EntityManager = this.rows.manager): Promise<void> {
+    const latest = [...new Map(outcomes.map((outcome) => [outcome.taskId, outcome])).values()];
+    const parameters = latest.flatMap((outcome) => [
+      outcome.taskId,
+      outcome.status,
+      outcome.result,
+      outcome.traceback ?? null,
+      outcome.taskArgs,
+      outcome.taskKwargs,
+      outcome.taskName,
+      outcome.worker,
+      outcome.receivedAt,
+    ]);
+    await manager.query(upsertStatement(latest.length, this.hasDateStarted), parameters);
   }
 
   findByTaskId(taskId: string): Promise<TaskResult | null> {
@@ -112,16 +114,22 @@ export class TaskResultRepository implements OnModuleInit {
   }
 }
 
-function upsertStatement(withDateStarted: boolean): string {
-  const started = `CASE WHEN $2::varchar = '${TaskStatus.Started}' THEN now() END`;
+const PARAMETERS_PER_ROW = 9;
+
+function upsertStatement(rowCount: number, withDateStarted: boolean): string {
+  const rows = Array.from({ length: rowCount }, (_, row) => {
+    const p = (n: number) => `$${row * PARAMETERS_PER_ROW + n}`;
+    const started = withDateStarted ? `, CASE WHEN ${p(2)}::varchar = '${TaskStatus.Started}' THEN now() END` : '';
+    return `(${p(1)}, ${p(2)}, '${JSON_CONTENT_TYPE}', 'utf-8', ${p(3)}, now(), ${p(4)}, '${EMPTY_META}', ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::timestamptz${started})`;
+  });
   return `INSERT INTO "django_celery_results_taskresult"
       ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
        "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created"${withDateStarted ? ', "date_started"' : ''})
-    VALUES ($1, $2, $3, 'utf-8', $4, now(), $5, $6, $7, $8, $9, $10, $11${withDateStarted ? `, ${started}` : ''})
+    VALUES ${rows.join(',\n      ')}
     ON CONFLICT ("task_id") DO UPDATE SET
       "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
       "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
       "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"${
-        withDateStarted ? `,\n      "date_started" = COALESCE(${started}, "django_celery_results_taskresult"."date_started")` : ''
+        withDateStarted ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")` : ''
       }`;
 }
