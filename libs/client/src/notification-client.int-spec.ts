@@ -1,0 +1,208 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import { notificationGroup, serializeNotificationFrame } from '@app/contracts';
+import { RedisFanout } from '@app/fanout';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { createGateway } from '../../../apps/gateway/src/gateway.factory';
+import { createWorker } from '../../../apps/worker/src/worker.factory';
+import type { WorkerApp } from '../../../apps/worker/src/worker.factory';
+import { TestPublisher, eventually, signToken, taskRow, testConfig } from '../../../test/support/test-context';
+import { NotificationClient } from './notification-client';
+import type { DisconnectedEvent, NotificationClientOptions, NotificationFrame } from './types';
+
+/** The SDK against the real gateway and worker, in process: AMQP in, WebSocket out. */
+describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)', () => {
+  let config: AppConfig;
+  let gateway: INestApplication;
+  let worker: WorkerApp;
+  let publisher: TestPublisher;
+  let fanout: RedisFanout;
+  let port: number;
+  const clients: NotificationClient[] = [];
+
+  const startGateway = async (listenPort = 0) => {
+    const app = await createGateway(config);
+    await app.listen(listenPort, '127.0.0.1');
+    return app;
+  };
+  const client = (userId: string, options: Partial<NotificationClientOptions> = {}) => {
+    const created = new NotificationClient({
+      url: `ws://127.0.0.1:${port}/ws/notifications/`,
+      token: () => signToken({ user_id: userId }),
+      WebSocket: WebSocket as unknown as NotificationClientOptions['WebSocket'],
+      reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+      ...options,
+    });
+    clients.push(created);
+    return created;
+  };
+  const received = (target: NotificationClient) => {
+    const frames: NotificationFrame[] = [];
+    target.on('notification', (frame) => frames.push(frame));
+    return frames;
+  };
+  /** Publishes over AMQP and waits until the worker stored it; returns the notification id. */
+  const notify = async (userId: string, message: unknown): Promise<number> => {
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: userId, message }, { messageId: taskId });
+    const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
+    return JSON.parse(row.result as string).notification_id;
+  };
+  const newUser = () => `sdk-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    config = testConfig();
+    gateway = await startGateway();
+    port = (gateway.getHttpServer().address() as AddressInfo).port;
+    worker = await createWorker(config);
+    await worker.listen();
+    publisher = await TestPublisher.connect();
+    fanout = new RedisFanout(config);
+  });
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((each) => each.close()));
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await worker?.close();
+    await fanout?.onModuleDestroy();
+    await publisher?.deleteQueue(config.AMQP_QUEUE);
+    await publisher?.deleteQueue(`${config.AMQP_QUEUE}.dead-letter`);
+    await publisher?.close();
+  });
+
+  it('connects, receives a notification published over AMQP, and marks it read', async () => {
+    const user = newUser();
+    const sdk = client(user);
+    const frames = received(sdk);
+    const reads: unknown[] = [];
+    sdk.on('read', (receipt) => reads.push(receipt));
+    const connected = await sdk.connect();
+    expect(connected).toMatchObject({ user_id: user, group: notificationGroup(user), reconnected: false });
+    expect(sdk.state).toBe('open');
+
+    const id = await notify(user, { text: 'hello' });
+    await eventually(() => frames[0]);
+    expect(frames).toEqual([{ event: 'notification', type: 'notification', id, task_id: expect.any(String), created_at: expect.any(String), message: { text: 'hello' } }]);
+    expect(sdk.lastId).toBe(id);
+
+    await expect(sdk.markRead(id)).resolves.toEqual({ ids: [id], all: false, unread_count: 0 });
+    await eventually(() => reads[0]);
+    expect(reads).toEqual([{ ids: [id], all: false, unread_count: 0 }]);
+    await notify(user, 'second');
+    await eventually(() => frames[1]);
+    await expect(sdk.markAllRead()).resolves.toMatchObject({ all: true, unread_count: 0 });
+    expect(await sdk.ping()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('starts from the since option: what is still in the inbox after it comes first', async () => {
+    const user = newUser();
+    const [first, second] = [await notify(user, 1), await notify(user, 2)];
+    const sdk = client(user, { since: first });
+    const frames = received(sdk);
+    const resumed: unknown[] = [];
+    sdk.on('resumed', (event) => resumed.push(event));
+    await sdk.connect();
+    await eventually(() => resumed[0]);
+    expect(frames.map((frame) => frame.id)).toEqual([second]);
+    expect(resumed).toEqual([{ since: first, count: 1, last_id: second }]);
+  });
+
+  it('reconnects after the gateway goes away and gets what was published meanwhile, each once', async () => {
+    const user = newUser();
+    const sdk = client(user);
+    const frames = received(sdk);
+    const disconnects: DisconnectedEvent[] = [];
+    sdk.on('disconnected', (event) => disconnects.push(event));
+    await sdk.connect();
+    const before = await notify(user, 'before');
+    await eventually(() => frames[0]);
+
+    await gateway.close(); // closes every socket with 1001
+    await eventually(() => disconnects[0]);
+    expect(disconnects[0]).toMatchObject({ code: 1001, willReconnect: true, delayMs: expect.any(Number) });
+    const missed = [await notify(user, 'while away 1'), await notify(user, 'while away 2')];
+
+    const reconnected = new Promise((resolve) => sdk.on('connected', resolve));
+    gateway = await startGateway(port);
+    expect(await reconnected).toMatchObject({ reconnected: true });
+    await eventually(() => (frames.length >= 3 ? true : undefined));
+    const live = await notify(user, 'after');
+    await eventually(() => (frames.length >= 4 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(frames.map((frame) => frame.id)).toEqual([before, ...missed, live]);
+    expect(frames.map((frame) => frame.message)).toEqual(['before', 'while away 1', 'while away 2', 'after']);
+  });
+
+  it('drops a notification id it has already delivered (a redelivered task publishes it again)', async () => {
+    const user = newUser();
+    const sdk = client(user);
+    const frames = received(sdk);
+    await sdk.connect();
+    const id = await notify(user, 'once');
+    await eventually(() => frames[0]);
+    const again = serializeNotificationFrame({ id, task_id: frames[0].task_id, created_at: frames[0].created_at, message: 'once' });
+    await fanout.publish(notificationGroup(user), again);
+    await fanout.publish(notificationGroup(user), serializeNotificationFrame({ id: id + 1_000_000, task_id: 'direct', created_at: new Date().toISOString(), message: 'next' }));
+    await eventually(() => frames[1]);
+    expect(frames.map((frame) => frame.message)).toEqual(['once', 'next']);
+  });
+
+  describe('when the token expires (close 4001)', () => {
+    const shortConfig = () => testConfig({ AMQP_QUEUE: config.AMQP_QUEUE, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+    let shortGateway: INestApplication;
+    let shortUrl: string;
+    const shortToken = (userId: string) => signToken({ user_id: userId }, undefined, { expiresIn: 2 });
+
+    beforeAll(async () => {
+      shortGateway = await createGateway(shortConfig());
+      await shortGateway.listen(0, '127.0.0.1');
+      shortUrl = `ws://127.0.0.1:${(shortGateway.getHttpServer().address() as AddressInfo).port}/ws/notifications/`;
+    });
+    afterAll(() => shortGateway?.close());
+
+    it('reconnects with a fresh token from the token function, resuming where it was', async () => {
+      const user = newUser();
+      let tokensAsked = 0;
+      const sdk = client(user, { url: shortUrl, token: () => (tokensAsked++, shortToken(user)) });
+      const frames = received(sdk);
+      const disconnects: DisconnectedEvent[] = [];
+      sdk.on('disconnected', (event) => disconnects.push(event));
+      await sdk.connect();
+      const first = await notify(user, 'first');
+      await eventually(() => frames[0]);
+      await eventually(() => disconnects[0], 8_000, 'the 4001 close');
+      expect(disconnects[0]).toMatchObject({ code: 4001, willReconnect: true });
+      const second = await notify(user, 'second');
+      await eventually(() => frames[1], 8_000, 'the notification after reconnecting');
+      expect(frames.map((frame) => frame.id)).toEqual([first, second]);
+      expect(tokensAsked).toBeGreaterThanOrEqual(2);
+    });
+
+    it('does not reconnect with a static token, which would be refused', async () => {
+      const user = newUser();
+      const sdk = client(user, { url: shortUrl, token: shortToken(user) });
+      const disconnects: DisconnectedEvent[] = [];
+      sdk.on('disconnected', (event) => disconnects.push(event));
+      await sdk.connect();
+      await eventually(() => disconnects[0], 8_000, 'the 4001 close');
+      expect(disconnects).toEqual([{ code: 4001, reason: expect.any(String), willReconnect: false }]);
+      expect(sdk.state).toBe('closed');
+    });
+  });
+
+  it('gives up on a refused handshake after maxAttempts, and close() stops everything', async () => {
+    const sdk = client('x', { token: 'not-a-jwt', reconnect: { initialDelayMs: 10, maxAttempts: 2 } });
+    const disconnects: DisconnectedEvent[] = [];
+    sdk.on('disconnected', (event) => disconnects.push(event));
+    await expect(sdk.connect()).rejects.toThrow(/Could not connect/);
+    expect(disconnects.map((event) => event.willReconnect)).toEqual([true, true, false]);
+    await sdk.close();
+    expect(sdk.state).toBe('closed');
+    await expect(sdk.markRead(1)).rejects.toThrow('Not connected');
+  });
+});
