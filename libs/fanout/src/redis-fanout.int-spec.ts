@@ -1,3 +1,4 @@
+import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { testConfig, eventually } from '../../../test/support/test-context';
 import { RedisFanout } from './redis-fanout';
 
@@ -30,6 +31,33 @@ describe('RedisFanout (real Redis)', () => {
   it('stops delivering after unsubscribe', async () => {
     await gatewayA.unsubscribe('Notifications_1');
     expect(await worker.publish('Notifications_1', 'again')).toBe(1);
+  });
+
+  it('tells a gateway that lost Redis when it is back, subscriptions restored', async () => {
+    const { proxy, url } = await TcpProxy.start(config.REDIS_URL, 6379);
+    const cutOff = new RedisFanout(testConfig({ REDIS_URL: url }));
+    const frames: string[] = [];
+    let reconnects = 0;
+    try {
+      cutOff.listen((group, frame) => frames.push(`${group}:${frame.toString()}`));
+      cutOff.onReconnect(() => reconnects++);
+      await cutOff.subscribe('Notifications_9');
+      await cutOff.ping();
+      expect(reconnects).toBe(0);
+      await proxy.cut();
+      expect(await worker.publish('Notifications_9', 'lost')).toBe(0);
+      await proxy.restore();
+      await eventually(() => (reconnects === 1 ? true : undefined), 10_000, 'the reconnect');
+      await cutOff.subscribe('Notifications_9'); // what a gateway does before catching up
+      expect(await worker.publish('Notifications_9', 'after')).toBe(1);
+      await eventually(() => (frames.length ? true : undefined));
+      expect(frames).toEqual(['Notifications_9:after']);
+    } finally {
+      await proxy.restore();
+      await cutOff.ping(); // both connections back: quit() closes them cleanly
+      await cutOff.onModuleDestroy();
+      await proxy.cut();
+    }
   });
 
   it('keeps deployments that share a Redis apart by prefix', async () => {

@@ -18,6 +18,7 @@ export class RedisFanout implements OnModuleDestroy {
   private readonly prefix: string;
   private readonly publisher: Redis;
   private subscriber: Redis | null = null;
+  private readonly reconnectListeners: Array<() => void> = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
@@ -36,6 +37,24 @@ export class RedisFanout implements OnModuleDestroy {
     this.subscriber.on('messageBuffer', (channel: Buffer, frame: Buffer) => {
       listener(channel.toString().slice(this.prefix.length), frame);
     });
+    // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.
+    let lost = false;
+    this.subscriber.on('close', () => (lost = true));
+    this.subscriber.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.logger.warn('Redis subscriber reconnected; frames published while it was away were not received');
+      for (const reconnected of this.reconnectListeners) reconnected();
+    });
+  }
+
+  /**
+   * Called each time the subscriber is back after losing its connection to Redis (frames published
+   * in between never arrived). ioredis has resubscribed by then; awaiting `subscribe` of a group
+   * again guarantees that group's subscription is live.
+   */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   async subscribe(group: string): Promise<void> {

@@ -19,13 +19,18 @@ export class NotificationResume {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Call `holdLive(socket)` before the socket's group subscription is made, then this. */
-  async catchUp(socket: WebSocket, userId: string, since: number): Promise<void> {
+  /**
+   * Call `holdLive(socket)` before the socket's group subscription is made, then this. With
+   * `afterOutage` (live frames were lost, see `NotificationGateway`) everything after `since` is
+   * sent, including what the socket may already have received live since.
+   */
+  async catchUp(socket: WebSocket, userId: string, since: number, { afterOutage = false } = {}): Promise<void> {
     let sentUpTo = since;
+    this.groups.notePosition(socket, since);
     try {
       const window = this.config.RESUME_WINDOW;
       // Stop before what the socket already got live (a `resume` frame sent after live traffic began).
-      const liveFrom = this.groups.firstLiveIdOf(socket);
+      const liveFrom = afterOutage ? undefined : this.groups.firstLiveIdOf(socket);
       const missed = (await this.inbox.after(userId, String(since), window + 1)).filter((row) => liveFrom === undefined || Number(row.id) < liveFrom);
       if (missed.length > window) {
         this.groups.send(socket, serverFrame('resume_gap', { since, window, fetch: `/api/notifications?after=${since}` }));

@@ -1,10 +1,11 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, notificationGroup, serverFrame } from '@app/contracts';
 import type { ServerFrames } from '@app/contracts';
+import { RedisFanout } from '@app/fanout';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
@@ -32,9 +33,11 @@ const unavailable = { event: 'error', data: { code: SocketErrorCode.Unavailable,
  * it first receives what it missed.
  */
 @WebSocketGateway({ path: NOTIFICATIONS_PATH })
-export class NotificationGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+export class NotificationGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(NotificationGateway.name);
   private readonly sessions = new WeakMap<WebSocket, SocketSession>();
+  /** Each socket's latest catch-up: catch-ups of one socket run one after the other. */
+  private readonly catchUps = new WeakMap<WebSocket, Promise<void>>();
 
   constructor(
     private readonly groups: SocketGroups,
@@ -42,7 +45,12 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     private readonly receipts: ReadReceipts,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: GatewayMetrics,
+    private readonly fanout: RedisFanout,
   ) {}
+
+  onModuleInit(): void {
+    this.fanout.onReconnect(() => void this.resyncAfterOutage());
+  }
 
   async handleConnection(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
     const { userId } = request.user;
@@ -120,9 +128,38 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     }
   }
 
-  private async catchUp(socket: WebSocket, session: SocketSession, since: number): Promise<void> {
+  /**
+   * After this gateway lost Redis, the frames published meanwhile never came (ioredis resubscribes,
+   * it cannot replay). Every socket whose position is known catches up again from the inbox, from
+   * the last id it was sent, once its group is subscribed again: nothing is lost and no client has
+   * to reconnect. A socket that never resumed and was never sent a notification has no position
+   * and is left as it is.
+   */
+  private async resyncAfterOutage(): Promise<void> {
+    const positions = this.groups.sockets().flatMap((socket) => {
+      const since = this.groups.positionOf(socket);
+      return since === undefined ? [] : [{ socket, since }];
+    });
+    for (const { socket } of positions) this.groups.holdLive(socket);
+    // Frames published from now on arrive (and wait while the socket catches up).
+    await this.groups.resubscribe().catch((error: Error) => this.logger.warn({ msg: 'Resubscribing failed', error: error.message }));
+    this.logger.warn({ msg: 'Fan-out reconnected; catching sockets up from the inbox', sockets: positions.length });
+    await Promise.all(positions.map(({ socket, since }) => this.catchUp(socket, this.sessions.get(socket)!, since, { afterOutage: true })));
+  }
+
+  private catchUp(socket: WebSocket, session: SocketSession, since: number, options: { afterOutage?: boolean } = {}): Promise<void> {
+    const next = (this.catchUps.get(socket) ?? Promise.resolve()).then(() => {
+      // An earlier catch-up of this socket may have released its live frames meanwhile.
+      if (options.afterOutage) this.groups.holdLive(socket);
+      return this.runCatchUp(socket, session, since, options);
+    });
+    this.catchUps.set(socket, next);
+    return next;
+  }
+
+  private async runCatchUp(socket: WebSocket, session: SocketSession, since: number, options: { afterOutage?: boolean }): Promise<void> {
     try {
-      await this.resume.catchUp(socket, session.userId, since);
+      await this.resume.catchUp(socket, session.userId, since, options);
     } catch (error) {
       this.logger.warn({ msg: 'Catch-up failed', connectionId: session.connectionId, error: (error as Error).message });
       this.groups.send(socket, JSON.stringify(unavailable));

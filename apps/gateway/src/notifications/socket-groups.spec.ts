@@ -54,6 +54,25 @@ describe('SocketGroups', () => {
     expect(b.sent).toEqual([]);
   });
 
+  it('knows how far each socket is (what it resumes from after Redis was lost) and resubscribes every group', async () => {
+    const { fanout, groups, socket } = setup();
+    const [a, b, c] = [socket(), socket(), socket()];
+    await groups.join('Notifications_a', a);
+    await groups.join('Notifications_b', b);
+    await groups.join('Notifications_b', c);
+    groups.deliver('Notifications_a', Buffer.from('{"event":"notification","type":"notification","id":7,"task_id":"t"}'));
+    groups.deliver('Notifications_a', Buffer.from('{"event":"notification","type":"notification","id":5,"task_id":"u"}'));
+    groups.deliver('Notifications_a', Buffer.from('{"event":"read","data":{"ids":[9]}}'));
+    groups.notePosition(b, 3);
+    expect(groups.positionOf(a)).toBe(7);
+    expect(groups.positionOf(b)).toBe(3);
+    expect(groups.positionOf(c)).toBeUndefined();
+    expect(groups.sockets()).toEqual([a, b, c]);
+    fanout.subscribe.mockClear();
+    await groups.resubscribe();
+    expect(fanout.subscribe.mock.calls.map(([group]) => group).sort()).toEqual(['Notifications_a', 'Notifications_b']);
+  });
+
   it('closes a socket that has stopped reading instead of buffering more for it', async () => {
     const { groups, socket } = setup();
     const [slow, fast] = [socket(), socket()];

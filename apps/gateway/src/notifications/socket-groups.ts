@@ -27,6 +27,11 @@ export class SocketGroups implements OnModuleInit {
    * (the worker publishes after its commit, so a frame can arrive after the catch-up read its row).
    */
   private readonly caughtUpTo = new WeakMap<WebSocket, number>();
+  /**
+   * How far each socket is known to be: the highest notification id sent to it, or the `since` it
+   * caught up from. What it resumes from after this gateway lost Redis (`NotificationGateway`).
+   */
+  private readonly positions = new WeakMap<WebSocket, number>();
 
   constructor(
     private readonly fanout: RedisFanout,
@@ -82,9 +87,10 @@ export class SocketGroups implements OnModuleInit {
       this.metrics.dropped.inc({ reason: 'slow_consumer' });
       return false;
     }
-    if (!this.firstLiveId.has(socket)) {
-      const id = notificationIdOf(frame);
-      if (id !== null) this.firstLiveId.set(socket, id);
+    const id = notificationIdOf(frame);
+    if (id !== null) {
+      if (!this.firstLiveId.has(socket)) this.firstLiveId.set(socket, id);
+      this.notePosition(socket, id);
     }
     socket.send(frame, { binary: false });
     this.metrics.framesOut.inc();
@@ -109,6 +115,26 @@ export class SocketGroups implements OnModuleInit {
     if (floor === undefined) return false;
     const id = notificationIdOf(frame);
     return id !== null && id <= floor;
+  }
+
+  /** Records that the socket has (or is catching up to) every notification up to `id`. */
+  notePosition(socket: WebSocket, id: number): void {
+    if (id > (this.positions.get(socket) ?? -1)) this.positions.set(socket, id);
+  }
+
+  /** See `positions`; undefined for a socket that never resumed and was never sent a notification. */
+  positionOf(socket: WebSocket): number | undefined {
+    return this.positions.get(socket);
+  }
+
+  /** Every socket on this gateway now. */
+  sockets(): WebSocket[] {
+    return [...this.members.values()].flatMap((sockets) => [...sockets]);
+  }
+
+  /** Subscribes again to every group held here; resolves once all of them are live. */
+  async resubscribe(): Promise<void> {
+    await Promise.all([...this.subscriptions.keys()].map((group) => this.fanout.subscribe(group)));
   }
 
   /** The id of the first notification this socket received live, if any. */
