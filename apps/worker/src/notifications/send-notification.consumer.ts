@@ -25,7 +25,8 @@ const MAX_RETRY_DELAY_MS = 30_000;
 @Controller()
 export class SendNotificationConsumer {
   private readonly logger = new Logger(SendNotificationConsumer.name);
-  private consecutiveTransientFailures = 0;
+  /** When the current outage began: the first transient failure since the last success. */
+  private outageSince: number | null = null;
   /** Attempts of messages that failed for no transient reason, by message (this process only). */
   private readonly attempts = new Map<string, number>();
 
@@ -50,7 +51,7 @@ export class SendNotificationConsumer {
     }
     try {
       const outcome = await this.processor.process(decoded, receivedAt);
-      this.consecutiveTransientFailures = 0;
+      this.outageSince = null;
       if (decoded.ok) settler.ack(message);
       else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
       this.metrics.tasks.inc({ status: outcome.status });
@@ -64,7 +65,11 @@ export class SendNotificationConsumer {
   private async handleError(error: Error, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date) {
     const taskId = decoded.ok ? decoded.task.taskId : decoded.rejection.taskId;
     if (isTransientError(error)) {
-      const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** this.consecutiveTransientFailures++) * (0.75 + Math.random() / 2);
+      // The backoff grows with the outage's age (each round of retries waits about as long as the
+      // outage has lasted: 0.5 s doubling), not with the number of failed messages: the whole
+      // prefetch window fails at once, and counting each would wait 30 s after a 1 s blip.
+      this.outageSince ??= Date.now();
+      const delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(500, Date.now() - this.outageSince)) * (0.75 + Math.random() / 2);
       this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
       this.metrics.retries.inc({ reason: 'dependency' });
       await sleep(delay);
