@@ -5,9 +5,11 @@ import { join } from 'node:path';
 
 const DIST = join(__dirname, '..');
 
+export type SystemName = 'service' | 'baseline' | 'baseline-group-commit';
+
 /** A system under test: a gateway process and a worker process sharing a database and a queue. */
 export interface RunningSystem {
-  name: 'service' | 'baseline';
+  name: SystemName;
   port: number;
   gatewayPid: number;
   stop(): Promise<void>;
@@ -17,11 +19,12 @@ const ENTRY_POINTS = {
   service: { gateway: 'apps/gateway/src/main.js', worker: 'apps/worker/src/main.js', gatewayReady: /Gateway listening/, workerReady: /consuming/ },
   baseline: { gateway: 'bench/baseline/baseline-gateway.js', worker: 'bench/baseline/baseline-worker.js', gatewayReady: /baseline gateway listening/, workerReady: /baseline worker consuming/ },
 };
+const GROUP_COMMIT: Record<SystemName, string> = { service: '', baseline: '0', 'baseline-group-commit': '1' };
 
 export async function startSystem(name: RunningSystem['name'], env: Record<string, string>): Promise<RunningSystem> {
   const port = await freePort();
-  const entry = ENTRY_POINTS[name];
-  const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0' };
+  const entry = ENTRY_POINTS[name === 'service' ? 'service' : 'baseline'];
+  const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0', BASELINE_GROUP_COMMIT: GROUP_COMMIT[name] };
   const [gateway, worker] = await Promise.all([
     startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady),
     startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
