@@ -46,7 +46,9 @@ export function rssOf(pid: number): number {
 }
 
 function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_PROFILE_DIR=<dir>: every process under test writes a CPU profile there when it stops.
+  const profile = env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
