@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { AppProcess } from '../support/app-process';
-import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName, withDatabase } from '../support/test-context';
+import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabase } from '../support/test-context';
 
 /**
  * Thousands of generated frames and AMQP messages thrown at a running gateway and worker; then a
@@ -14,11 +14,7 @@ describe('fuzzing the running system', () => {
   let gateway: AppProcess;
   let worker: AppProcess;
   let publisher: TestPublisher;
-  const wsUrl = (userId: string) => {
-    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    const http = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
-    return `${http.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: userId })}`;
-  };
+  const wsUrl = (userId: string) => gateway.socketUrl(userId);
 
   beforeAll(async () => {
     [gateway, worker] = await Promise.all([AppProcess.start('gateway', env, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);

@@ -8,18 +8,14 @@ import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName }
  */
 describe('inbox, resume and read receipts, end to end', () => {
   const queue = uniqueName('send_notification');
-  const env = { AMQP_QUEUE: queue, PORT: '0', RESUME_WINDOW: '50' };
+  const env = { AMQP_QUEUE: queue, PORT: '0', RESUME_WINDOW: '300' };
   let gatewayA: AppProcess;
   let gatewayB: AppProcess;
   let worker: AppProcess;
   let publisher: TestPublisher;
 
-  const urlOf = (gateway: AppProcess) => {
-    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    return (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
-  };
-  const socketUrl = (gateway: AppProcess, userId: string, query = '') =>
-    `${urlOf(gateway).replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: userId })}${query}`;
+  const urlOf = (gateway: AppProcess) => gateway.httpUrl();
+  const socketUrl = (gateway: AppProcess, userId: string, query = '') => gateway.socketUrl(userId, query);
   const api = async (gateway: AppProcess, userId: string, path: string, method = 'GET') => {
     const response = await fetch(`${urlOf(gateway)}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: userId })}` } });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
@@ -101,14 +97,15 @@ describe('inbox, resume and read receipts, end to end', () => {
     socket.send({ event: 'resume', data: { since: 'yesterday' } });
     expect(await socket.nextFrame()).toMatchObject({ event: 'error', data: { code: 'invalid_data' } });
 
-    for (let i = 0; i < 51; i++) await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
-    await eventually(async () => ((await api(gatewayA, user, '/api/notifications/unread_count')).body.unread_count === 53 ? true : undefined), 20_000);
+    for (let i = 0; i < 301; i++) await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
+    await eventually(async () => ((await api(gatewayA, user, '/api/notifications/unread_count')).body.unread_count === 303 ? true : undefined), 20_000);
     const late = await TestSocket.open(socketUrl(gatewayB, user, `&since=${second}`));
     const gap = await eventually(() => late.framesOf('resume_gap')[0]);
-    expect(gap.data).toEqual({ since: second, window: 50, fetch: `/api/notifications?after=${second}` });
+    expect(gap.data).toEqual({ since: second, window: 300, fetch: `/api/notifications?after=${second}` });
     expect(ids(late)).toEqual([]);
     const page = await api(gatewayB, user, `/api/notifications?after=${second}&limit=200`);
-    expect(page.body.results).toHaveLength(51);
+    expect(page.body).toMatchObject({ results: expect.any(Array), has_more: true });
+    expect(page.body.results).toHaveLength(200);
     await Promise.all([socket.close(), late.close()]);
   });
 

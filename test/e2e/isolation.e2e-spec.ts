@@ -13,10 +13,7 @@ describe('isolation between users', () => {
   let publisher: TestPublisher;
   const run = randomUUID().slice(0, 6);
   const users = Array.from({ length: USERS }, (_, i) => `iso-${run}-${i}`);
-  const urlOf = (gateway: AppProcess) => {
-    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    return (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
-  };
+  const urlOf = (gateway: AppProcess) => gateway.httpUrl();
   const api = async (gateway: AppProcess, userId: string, path: string, method = 'GET') => {
     const response = await fetch(`${urlOf(gateway)}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: userId })}` } });
     return { status: response.status, body: (await response.json()) as Record<string, any> };

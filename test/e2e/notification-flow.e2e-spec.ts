@@ -13,11 +13,8 @@ describe('notification flow, end to end', () => {
   let gatewayB: AppProcess;
   let worker: AppProcess;
   let publisher: TestPublisher;
-  const urlOf = (gateway: AppProcess) => {
-    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    return (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
-  };
-  const wsUrl = (gateway: AppProcess, userId: number) => `${urlOf(gateway).replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: userId })}`;
+  const urlOf = (gateway: AppProcess) => gateway.httpUrl();
+  const wsUrl = (gateway: AppProcess, userId: number) => gateway.socketUrl(userId);
 
   beforeAll(async () => {
     [gatewayA, gatewayB, worker] = await Promise.all([

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { eventually } from './test-context';
+import { eventually, signToken } from './test-context';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -47,6 +47,18 @@ export class AppProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.exitCode === null) this.child.kill(signal);
     return this.exited;
+  }
+
+  /** A gateway's base URL (http://127.0.0.1:<port>), read from its "Gateway listening on" log line. */
+  httpUrl(): string {
+    const line = this.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
+    if (!line) throw new Error(`${this.name} has not logged where it listens`);
+    return (line.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+  }
+
+  /** The notification socket URL of a gateway for `userId`, with a fresh token and any extra query. */
+  socketUrl(userId: string | number, query = ''): string {
+    return `${this.httpUrl().replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: userId })}${query}`;
   }
 
   logs(): Array<Record<string, unknown>> {
