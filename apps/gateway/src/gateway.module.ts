@@ -4,6 +4,8 @@ import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { MetricsModule } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
+import { DashboardModule } from './dashboard/dashboard.module';
+import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -15,7 +17,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), MetricsModule.forRoot('gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), MetricsModule.forRoot('gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule, DashboardModule, DemoModule.forRoot(config)],
     };
   }
 }

@@ -8,3 +8,4 @@ export { TaskResult } from './task-result.entity';
 export { TaskResultCleaner } from './task-result-cleaner';
 export type { TaskOutcome, TaskResultFilter, TaskResultOrder } from './task-result.repository';
 export { TaskResultRepository } from './task-result.repository';
+export * from './task-stats.queries';

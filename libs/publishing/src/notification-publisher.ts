@@ -49,6 +49,25 @@ export class NotificationPublisher {
     return taskId;
   }
 
+  /**
+   * The messages ready in a queue, 0 when it does not exist yet. On a short-lived channel of its
+   * own: checking a missing queue makes the broker close the channel it was asked on.
+   */
+  async messageCount(queue: string): Promise<number> {
+    const connection = this.connection.connection;
+    if (!connection) throw new Error('Not connected to the broker');
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return (await channel.checkQueue(queue)).messageCount;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 404) return 0;
+      throw error;
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   isConnected(): boolean {
     return this.connection.isConnected();
   }

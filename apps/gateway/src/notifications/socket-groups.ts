@@ -151,6 +151,11 @@ export class SocketGroups implements OnModuleInit {
     for (const sockets of this.members.values()) count += sockets.size;
     return count;
   }
+
+  /** Groups with a socket here: one per connected user. */
+  get groupCount(): number {
+    return this.members.size;
+  }
 }
 
 const ID_FIELD = '"id":';

@@ -1,0 +1,43 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotImplementedException, Post } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { APP_CONFIG } from '@app/config';
+import type { AppConfig } from '@app/config';
+import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
+import { IsDefined } from 'class-validator';
+import jwt from 'jsonwebtoken';
+
+export class MintDemoTokenBody {
+  /** A user id as the service accepts it (an integer or a short string). */
+  @IsDefined() user_id!: unknown;
+}
+
+const DEMO_TOKEN_TTL_SECONDS = 3600;
+
+/**
+ * Development only (the module is not even loaded with NODE_ENV=production): mints a one-hour
+ * access token for any user id, so the demo page works right after the quick start. Never an
+ * admin token: use `npm run cli -- token 1 --admin` for the dashboard.
+ */
+@ApiExcludeController()
+@Controller('api/demo')
+export class DemoTokenController {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  @Get()
+  info(): { mint: boolean } {
+    return { mint: this.config.JWT_ALGORITHM.startsWith('HS') };
+  }
+
+  @Post('token')
+  @HttpCode(201)
+  mint(@Body() body: MintDemoTokenBody): { token: string; user_id: string; expires_in: number } {
+    if (!this.config.JWT_ALGORITHM.startsWith('HS')) throw new NotImplementedException('The gateway holds only a public key: it cannot sign tokens');
+    const userId = normalizeUserId(body.user_id);
+    if (userId === null) throw new BadRequestException([`user_id must be ${USER_ID_RULE}`]);
+    const claims = { user_id: /^\d+$/.test(userId) && userId.length < 16 ? Number(userId) : userId, token_type: 'access' };
+    const options: jwt.SignOptions = { algorithm: this.config.JWT_ALGORITHM as jwt.Algorithm, expiresIn: DEMO_TOKEN_TTL_SECONDS };
+    if (this.config.JWT_ISSUER) options.issuer = this.config.JWT_ISSUER;
+    if (this.config.JWT_AUDIENCE) options.audience = this.config.JWT_AUDIENCE;
+    return { token: jwt.sign(claims, this.config.JWT_SECRET, options), user_id: userId, expires_in: DEMO_TOKEN_TTL_SECONDS };
+  }
+}
