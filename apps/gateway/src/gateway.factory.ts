@@ -9,6 +9,7 @@ import { ConnectionLimits } from './notifications/connection-limits';
 import { GatewayMetrics } from './notifications/gateway-metrics';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
 import { serveApiDocs } from './openapi/api-docs';
+import { serveStaticPages } from './web/static-pages';
 
 /** Builds the gateway (REST + WebSocket on one port); `main.ts` and the integration tests share it. */
 export async function createGateway(config: AppConfig): Promise<INestApplication> {
@@ -21,5 +22,6 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, methods: ['GET', 'POST'], maxAge: 600 });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   serveApiDocs(app);
+  serveStaticPages(app);
   return app;
 }

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { AppProcess } from '../support/app-process';
+import { TestPublisher, eventually, signToken, taskRow, uniqueName, withDatabase } from '../support/test-context';
+
+/** Debian's chromium, never a downloaded browser (scripts/install-test-tools.sh installs it). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** The README's screenshots are rewritten with UPDATE_SCREENSHOTS=1; other runs keep theirs out of the tree. */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'notification-service-screenshots');
+
+/**
+ * The demo page and the admin dashboard in a real browser, against a gateway process and a worker
+ * process: a notification published over AMQP shows up on the demo page and is marked read there;
+ * the dashboard shows the task that carried it; a non-admin token gets no dashboard data.
+ */
+describe('demo page and admin dashboard in a browser', () => {
+  const queue = uniqueName('send_notification');
+  const env = { AMQP_QUEUE: queue, PORT: '0', WORKER_NAME: 'celery@browser-e2e' };
+  const user = `demo-${randomUUID().slice(0, 6)}`;
+  let gateway: AppProcess;
+  let worker: AppProcess;
+  let publisher: TestPublisher;
+  let browser: Browser;
+  let base: string;
+  const pageErrors: string[] = [];
+  /** The task that carried the notification the demo page received, for the dashboard test. */
+  let shippedTask: string;
+
+  const newPage = async (width = 1280, height = 820): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(message.text())) pageErrors.push(`${page.url()}: ${message.text()}`);
+    });
+    return page;
+  };
+  const publish = async (body: unknown, taskId = randomUUID()) => {
+    await publisher.publish(queue, body as object, { messageId: taskId });
+    return taskId;
+  };
+
+  beforeAll(async () => {
+    [gateway, worker] = await Promise.all([AppProcess.start('gateway', env, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
+    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
+    base = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+    publisher = await TestPublisher.connect();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([gateway, worker].filter(Boolean).map((app) => app.stop()));
+    await publisher?.deleteQueue(queue);
+    await publisher?.deleteQueue(`${queue}.dead-letter`);
+    await publisher?.close();
+  });
+
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  it('demo page: mints a development token, receives a notification published over AMQP and marks it read', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/demo/`);
+    await page.locator('#mint-box').waitFor({ state: 'visible' });
+    await page.fill('#mint-user', user);
+    await page.click('#mint');
+    await eventually(async () => ((await page.inputValue('#token')).split('.').length === 3 ? true : undefined));
+    await page.click('#connect');
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    await expect(page.textContent('#unread-badge')).resolves.toBe('0');
+
+    shippedTask = await publish({ user_id: user, message: { text: 'Your order #1042 has shipped' } });
+    const item = page.locator('li.notification', { hasText: 'Your order #1042 has shipped' });
+    await item.waitFor();
+    await expect(item.getAttribute('class')).resolves.toContain('unread');
+    await page.locator('#unread-badge', { hasText: /^1$/ }).waitFor();
+
+    await item.locator('button.mark-read').click();
+    await page.locator('#unread-badge', { hasText: /^0$/ }).waitFor();
+    await eventually(async () => ((await item.getAttribute('class'))?.includes('unread') ? undefined : true));
+    const unread = await fetch(`${base}/api/notifications/unread_count`, { headers: { authorization: `Bearer ${signToken({ user_id: user })}` } });
+    expect(await unread.json()).toEqual({ unread_count: 0 });
+
+    // Two more for the screenshot: a read one and unread ones side by side.
+    await publish({ user_id: user, message: { text: 'Anna commented on your pull request' } });
+    await publish({ user_id: user, message: 'Weekly report is ready' });
+    await page.locator('#unread-badge', { hasText: /^2$/ }).waitFor();
+    await page.waitForTimeout(1300); // the arrival highlight fades
+    await page.screenshot({ path: join(SCREENSHOTS, 'demo.png') });
+    // Left open: the dashboard counts its socket.
+  });
+
+  it('dashboard: an admin sees the task that carried the notification, and its detail', async () => {
+    expect(shippedTask).toBeDefined();
+    await seedHistory();
+    const failedTask = await publish('{"user_id": 7, "message": ');
+    await eventually(() => taskRow(failedTask), 15_000, 'the failed task');
+
+    const page = await newPage(1440, 960);
+    await page.goto(`${base}/admin/`);
+    await page.fill('#admin-token', signToken({ user_id: 1, is_staff: true }));
+    await page.click('#sign-in');
+    await page.locator('#dashboard').waitFor({ state: 'visible' });
+    const row = page.locator(`#tasks tbody tr[data-task-id="${shippedTask}"]`);
+    await row.waitFor();
+    await expect(row.textContent()).resolves.toContain(`user ${user}`);
+    await page.locator('[data-testid="dead-letter"]', { hasText: /^1$/ }).waitFor();
+    await page.locator('[data-testid="sockets"]', { hasText: /^1$/ }).waitFor(); // the demo page's socket
+    expect(await page.locator('#timeline svg rect').count()).toBeGreaterThan(0);
+
+    await page.fill('#filter-user', user);
+    await eventually(async () => ((await page.locator('#tasks tbody tr').count()) === 3 ? true : undefined), 10_000, 'the user filter');
+    await row.click();
+    const detail = page.locator('#task-detail');
+    await detail.waitFor({ state: 'visible' });
+    await expect(detail.textContent()).resolves.toContain(shippedTask);
+    await expect(detail.locator('pre[data-section="kwargs"]').textContent()).resolves.toContain('Your order #1042 has shipped');
+    await expect(detail.locator('pre[data-section="result"]').textContent()).resolves.toContain('notification_id');
+
+    await page.fill('#filter-user', '');
+    await page.selectOption('#filter-status', 'FAILURE');
+    const failedRow = page.locator(`#tasks tbody tr[data-task-id="${failedTask}"]`);
+    await failedRow.waitFor();
+    await failedRow.click();
+    await detail.locator('pre[data-section="result"]', { hasText: 'DecodeError' }).waitFor();
+    await page.selectOption('#filter-status', '');
+    await page.locator(`#tasks tbody tr[data-task-id="${shippedTask}"]`).waitFor();
+    await page.locator(`#tasks tbody tr[data-task-id="${shippedTask}"]`).click();
+    await detail.locator('pre[data-section="kwargs"]', { hasText: 'Your order' }).waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('dashboard: a non-admin token gets no data (403 shown), and no token gets 401', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/admin/`);
+    await page.fill('#admin-token', signToken({ user_id: user }));
+    await page.click('#sign-in');
+    await page.locator('#login-error', { hasText: '403' }).waitFor();
+    expect(await page.isVisible('#dashboard')).toBe(false);
+    expect(await page.evaluate("sessionStorage.getItem('notify.admin.token')")).toBeNull();
+    await page.close();
+
+    for (const path of ['/api/admin/stats', '/api/admin/tasks']) {
+      expect((await fetch(`${base}${path}`)).status).toBe(401);
+      expect((await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${signToken({ user_id: user })}` } })).status).toBe(403);
+    }
+  });
+
+  /**
+   * Results spread over the last 40 minutes, written as the worker writes them, so the charts in the
+   * screenshot show a history rather than one bar (this run's database is the test's own).
+   */
+  async function seedHistory(): Promise<void> {
+    await withDatabase(async (db) => {
+      for (let minute = 40; minute >= 1; minute--) {
+        const successes = 3 + Math.round(4 + 3 * Math.sin(minute / 4) + (minute % 3));
+        const failures = minute % 9 === 0 ? 1 : 0;
+        for (let i = 0; i < successes + failures; i++) {
+          const status = i < successes ? 'SUCCESS' : 'FAILURE';
+          const userId = 100 + ((minute * 7 + i) % 23);
+          await db.query(
+            `INSERT INTO django_celery_results_taskresult
+               (task_id, status, content_type, content_encoding, result, date_done, traceback, meta, task_args, task_kwargs, task_name, worker, date_created)
+             VALUES ($1, $2, 'application/json', 'utf-8', $3, now() - make_interval(secs => $4), NULL, '{"children": []}', '[]', $5, 'send_notification', 'celery@seed', now() - make_interval(secs => $4 + $6))`,
+            [
+              `seed-${randomUUID()}`,
+              status,
+              status === 'SUCCESS' ? `{"notification_id": ${minute * 100 + i}, "group": "Notifications_${userId}"}` : '{"exc_type": "TypeError", "exc_message": ["missing user_id"], "exc_module": "builtins"}',
+              minute * 60 - i,
+              JSON.stringify({ user_id: userId, message: { text: `seeded ${minute}/${i}` } }),
+              0.004 + (i % 5) * 0.003,
+            ],
+          );
+        }
+      }
+    });
+  }
+});
