@@ -156,7 +156,7 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     const shortConfig = () => testConfig({ AMQP_QUEUE: config.AMQP_QUEUE, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
     let shortGateway: INestApplication;
     let shortUrl: string;
-    const shortToken = (userId: string) => signToken({ user_id: userId }, undefined, { expiresIn: 2 });
+    const shortToken = (userId: string) => signToken({ user_id: userId }, undefined, { expiresIn: 3 });
 
     beforeAll(async () => {
       shortGateway = await createGateway(shortConfig());
