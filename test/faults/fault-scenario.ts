@@ -1,4 +1,5 @@
 import { execSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppProcess } from '../support/app-process';
 import { eventually, testConfig, uniqueName, withDatabase } from '../support/test-context';
@@ -16,6 +17,8 @@ export interface ScenarioReport {
   duplicatesDropped: number;
   duplicatesAfterDedupe: number;
   reconnects: number;
+  /** Catch-ups the gateway answered `unavailable` (inbox down), asked for again by the client. */
+  catchUpRetries: number;
   publishRetries: number;
   seconds: number;
 }
@@ -97,7 +100,13 @@ export class Cluster {
   async stop(): Promise<number[]> {
     await Promise.all(this.clients.map((client) => client.stop()));
     const running = [...this.gateways, ...this.workers].filter((app) => app.running);
-    return Promise.all(running.map(async (app) => (await app.stop()) ?? -1));
+    const codes = await Promise.all(running.map(async (app) => (await app.stop()) ?? -1));
+    const logDir = process.env.FAULTS_LOG_DIR; // to see what the apps did: FAULTS_LOG_DIR=/tmp/faults
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      [...this.gateways, ...this.workers].forEach((app, i) => writeFileSync(`${logDir}/${this.queue}-${i}-${app.name.replace(/\W/g, '')}.log`, app.logLines.join('\n')));
+    }
+    return codes;
   }
 }
 
@@ -121,6 +130,7 @@ export async function runScenario(
   fault: (cluster: Cluster) => Promise<void>,
 ): Promise<ScenarioReport> {
   const started = Date.now();
+  const waitedBefore = waitedForOthersMs;
   const cluster = new Cluster();
   const publisher = new ReliablePublisher(testConfig().AMQP_URL, cluster.queue);
   try {
@@ -170,6 +180,7 @@ export async function runScenario(
       duplicatesDropped: cluster.clients.reduce((sum, client) => sum + client.duplicates, 0),
       duplicatesAfterDedupe: cluster.clients.reduce((sum, client) => sum + [...client.received.values()].filter((n) => n > 1).length, 0),
       reconnects: cluster.clients.reduce((sum, client) => sum + client.connects - 1, 0),
+      catchUpRetries: cluster.clients.reduce((sum, client) => sum + client.unavailable, 0),
       publishRetries: publisher.retries,
       seconds: 0,
     };
@@ -178,7 +189,7 @@ export async function runScenario(
     if (stray.length || gaps) throw new Error(`${stray.length} notifications reached the wrong user; ${gaps} resume gaps`);
     const exitCodes = await cluster.stop();
     if (exitCodes.some((code) => code !== 0)) throw new Error(`apps exited with ${exitCodes.join(', ')}`);
-    report.seconds = Math.round((Date.now() - started) / 1000);
+    report.seconds = Math.round((Date.now() - started - (waitedForOthersMs - waitedBefore)) / 1000);
     return report;
   } finally {
     await cluster.stop().catch(() => undefined);
@@ -213,8 +224,12 @@ const ok = (command: string) => {
   }
 };
 
+/** Time spent waiting for other jest runs, left out of the scenarios' durations. */
+let waitedForOthersMs = 0;
+
 /** Other jest runs (not this one) on the machine use the same services: wait until they end. */
 export async function waitForOtherJestRuns(): Promise<void> {
+  const started = Date.now();
   const mine = new Set([process.pid, process.ppid]);
   const others = () =>
     sh('pgrep -fa jest || true')
@@ -222,6 +237,7 @@ export async function waitForOtherJestRuns(): Promise<void> {
       .filter((line) => line.trim() && !/jest\.faults\.config|pgrep/.test(line))
       .filter((line) => !mine.has(Number(line.split(' ')[0])));
   for (let waited = 0; waited < 180_000 && others().length; waited += 10_000) await sleep(10_000);
+  waitedForOthersMs += Date.now() - started;
 }
 
 export const services = {
