@@ -96,11 +96,11 @@ function formatReport(r: ScenarioReport): string {
 
 function markdownTable(reports: ScenarioReport[]): string {
   const rows = reports.map(
-    (r) => `| ${r.scenario} | ${r.sockets} | ${r.sent} | ${r.delivered} / ${r.expected} | ${r.lost} | ${r.duplicatesDropped} | ${r.duplicatesAfterDedupe} | ${r.reconnects} | ${r.publishRetries} | ${r.seconds} |`,
+    (r) => `| ${r.scenario} | ${r.sockets} | ${r.sent} | ${r.delivered} / ${r.expected} | ${r.lost} | ${r.duplicatesDropped} | ${r.duplicatesAfterDedupe} | ${r.reconnects} | ${r.catchUpRetries} | ${r.publishRetries} | ${r.seconds} |`,
   );
   return [
-    '| scenario | sockets | sent | delivered / expected | lost | duplicates dropped by clients | duplicates after dedupe | reconnects | publish retries | seconds |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | sockets | sent | delivered / expected | lost | duplicates dropped by clients | duplicates after dedupe | reconnects | catch-ups retried | publish retries | seconds |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
