@@ -8,6 +8,10 @@ export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[REDACTED]');
 }
 
+export function prettyLogs(config: AppConfig, stdout: { isTTY?: boolean } = process.stdout): boolean {
+  return config.NODE_ENV === 'development' && stdout.isTTY === true;
+}
+
 /**
  * Structured JSON logs through pino, one line per event. Tokens never reach the log: the headers
  * that carry them are redacted and so is the `token` query parameter.
@@ -26,6 +30,8 @@ export class LoggingModule {
             serializers: {
               req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
             },
+            // Readable lines for a developer at a terminal; JSON everywhere else (files, pipes, containers).
+            transport: prettyLogs(config) ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
           },
         }),
       ],
