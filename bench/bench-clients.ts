@@ -11,9 +11,11 @@ export interface DeliveryStats {
 }
 
 /**
- * Authenticated sockets, as many as asked, spread over several 127.0.0.x source addresses (one
- * address runs out of ephemeral ports near 28,000 connections). Each records the notifications
- * it receives: `message` is `{seq, t}` as the publisher sent it, `t` its publish time.
+ * Authenticated sockets, as many as asked. Past 25,000 they are spread over several 127.0.0.x
+ * source addresses (one address pair runs out of ephemeral ports near 28,000 connections); below
+ * that they are not bound to an address, because a bound port is unavailable to every other
+ * outgoing connection of the machine (the apps' own connections to Postgres among them). Each
+ * records the notifications it receives: `message` is `{seq, t}` as the publisher sent it.
  */
 export class BenchClients {
   readonly sockets: WebSocket[] = [];
@@ -26,7 +28,8 @@ export class BenchClients {
     const openOne = async (): Promise<void> => {
       while (next < users.length) {
         const index = next++;
-        this.sockets.push(await this.connect(urlFor(users[index]), this.agents[Math.floor(index / 20_000) % this.agents.length]));
+        const agent = users.length > 25_000 ? this.agents[index % this.agents.length] : undefined;
+        this.sockets.push(await this.connect(urlFor(users[index]), agent));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, openOne));
@@ -60,7 +63,7 @@ export class BenchClients {
     for (const agent of this.agents) agent.destroy();
   }
 
-  private connect(url: string, agent: Agent): Promise<WebSocket> {
+  private connect(url: string, agent: Agent | undefined): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, { agent, perMessageDeflate: false });
       socket.once('error', reject);
