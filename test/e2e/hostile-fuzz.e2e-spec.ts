@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import { AppProcess } from '../support/app-process';
+import type { AppProcess } from '../support/app-process';
+import { AppStack } from '../support/app-stack';
 import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabase } from '../support/test-context';
 
 /**
@@ -13,20 +14,17 @@ describe('fuzzing the running system', () => {
   const env = { AMQP_QUEUE: queue, PORT: '0', WS_MAX_FRAMES_PER_SECOND: '100000', WS_MAX_PAYLOAD_BYTES: '4096', MAX_MESSAGE_BYTES: '4096' };
   let gateway: AppProcess;
   let worker: AppProcess;
+  let stack: AppStack;
   let publisher: TestPublisher;
   const wsUrl = (userId: string) => gateway.socketUrl(userId);
 
   beforeAll(async () => {
-    [gateway, worker] = await Promise.all([AppProcess.start('gateway', env, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
-    publisher = await TestPublisher.connect();
+    stack = await AppStack.start(env, 1);
+    [gateway] = stack.gateways;
+    ({ worker, publisher } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([gateway, worker].filter(Boolean).map((app) => app.stop()));
-    await publisher?.deleteQueue(queue);
-    await publisher?.deleteQueue(`${queue}.dead-letter`);
-    await publisher?.close();
-  });
+  afterAll(() => stack?.stop());
 
   it('survives 3,000 generated frames and still serves everyone', async () => {
     const frame = fc.oneof(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppProcess } from '../support/app-process';
+import type { AppProcess } from '../support/app-process';
+import { AppStack } from '../support/app-stack';
 import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName } from '../support/test-context';
 
 /**
@@ -11,7 +12,7 @@ describe('inbox, resume and read receipts, end to end', () => {
   const env = { AMQP_QUEUE: queue, PORT: '0', RESUME_WINDOW: '300' };
   let gatewayA: AppProcess;
   let gatewayB: AppProcess;
-  let worker: AppProcess;
+  let stack: AppStack;
   let publisher: TestPublisher;
 
   const urlOf = (gateway: AppProcess) => gateway.httpUrl();
@@ -30,20 +31,12 @@ describe('inbox, resume and read receipts, end to end', () => {
   const ids = (socket: TestSocket) => socket.framesOf('notification').map((frame) => frame.id as number);
 
   beforeAll(async () => {
-    [gatewayA, gatewayB, worker] = await Promise.all([
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('worker', env, /consuming/),
-    ]);
-    publisher = await TestPublisher.connect();
+    stack = await AppStack.start(env);
+    [gatewayA, gatewayB] = stack.gateways;
+    ({ publisher } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([gatewayA, gatewayB, worker].filter(Boolean).map((app) => app.stop()));
-    await publisher?.deleteQueue(queue);
-    await publisher?.deleteQueue(`${queue}.dead-letter`);
-    await publisher?.close();
-  });
+  afterAll(() => stack?.stop());
 
   it('gives a client what it missed while offline, in order, then live ones', async () => {
     const user = `offline-${randomUUID().slice(0, 8)}`;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppProcess } from '../support/app-process';
+import type { AppProcess } from '../support/app-process';
+import { AppStack } from '../support/app-stack';
 import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName } from '../support/test-context';
 
 /** Many users, many sockets, two gateways: nothing of one user is ever visible to another. */
@@ -9,7 +10,7 @@ describe('isolation between users', () => {
   const USERS = 40;
   const PER_USER = 5;
   let gateways: AppProcess[];
-  let worker: AppProcess;
+  let stack: AppStack;
   let publisher: TestPublisher;
   const run = randomUUID().slice(0, 6);
   const users = Array.from({ length: USERS }, (_, i) => `iso-${run}-${i}`);
@@ -20,22 +21,11 @@ describe('isolation between users', () => {
   };
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('worker', env, /consuming/),
-    ]);
-    gateways = started.slice(0, 2);
-    worker = started[2];
-    publisher = await TestPublisher.connect();
+    stack = await AppStack.start(env);
+    ({ gateways, publisher } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([...(gateways ?? []), worker].filter(Boolean).map((app) => app.stop()));
-    await publisher?.deleteQueue(queue);
-    await publisher?.deleteQueue(`${queue}.dead-letter`);
-    await publisher?.close();
-  });
+  afterAll(() => stack?.stop());
 
   it('delivers, lists and marks read each user’s notifications for that user only', async () => {
     const sockets = new Map<string, TestSocket[]>();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppProcess } from '../support/app-process';
+import type { AppProcess } from '../support/app-process';
+import { AppStack } from '../support/app-stack';
 import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName } from '../support/test-context';
 
 /**
@@ -12,24 +13,18 @@ describe('notification flow, end to end', () => {
   let gatewayA: AppProcess;
   let gatewayB: AppProcess;
   let worker: AppProcess;
+  let stack: AppStack;
   let publisher: TestPublisher;
   const urlOf = (gateway: AppProcess) => gateway.httpUrl();
   const wsUrl = (gateway: AppProcess, userId: number) => gateway.socketUrl(userId);
 
   beforeAll(async () => {
-    [gatewayA, gatewayB, worker] = await Promise.all([
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('gateway', env, /Gateway listening/),
-      AppProcess.start('worker', env, /consuming/),
-    ]);
-    publisher = await TestPublisher.connect();
+    stack = await AppStack.start(env);
+    [gatewayA, gatewayB] = stack.gateways;
+    ({ worker, publisher } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all([gatewayA, gatewayB, worker].filter(Boolean).map((app) => app.stop()));
-    await publisher?.deleteQueue(queue);
-    await publisher?.close();
-  });
+  afterAll(() => stack?.stop());
 
   it('delivers each notification to every socket of its user on any gateway, and to nobody else', async () => {
     const alice = 101;
