@@ -164,18 +164,10 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
   });
 
   beforeAll(async () => {
-    config = testConfig({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true' });
-    publisher = await TestPublisher.connect(config.AMQP_URL);
-    worker = await createWorker(config);
-    await worker.listen();
+    ({ config, publisher, worker } = await startWorker({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true' }));
   });
 
-  afterAll(async () => {
-    await worker?.close();
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
-    await publisher.close();
-  });
+  afterAll(() => stopWorker(config, publisher, worker));
 
   it('serves the messages behind an eta task while it waits, and records STARTED on the way', async () => {
     const later = randomUUID();
@@ -215,18 +207,10 @@ describe('worker dead-lettering and inbox retention', () => {
   let publisher: TestPublisher;
 
   beforeAll(async () => {
-    config = testConfig({ TASK_MAX_ATTEMPTS: '2', NOTIFICATION_RETENTION_DAYS: '30' });
-    publisher = await TestPublisher.connect(config.AMQP_URL);
-    worker = await createWorker(config);
-    await worker.listen();
+    ({ config, publisher, worker } = await startWorker({ TASK_MAX_ATTEMPTS: '2', NOTIFICATION_RETENTION_DAYS: '30' }));
   });
 
-  afterAll(async () => {
-    await worker?.close();
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
-    await publisher.close();
-  });
+  afterAll(() => stopWorker(config, publisher, worker));
 
   it('dead-letters a message the database keeps refusing after TASK_MAX_ATTEMPTS, and serves the rest', async () => {
     // A NUL byte is valid in an AMQP message id but refused by Postgres in any text column.
@@ -259,3 +243,19 @@ describe('worker dead-lettering and inbox retention', () => {
     expect(left).toEqual([{ message: 'new' }]);
   });
 });
+
+/** A worker on a queue of its own, and a publisher to it. */
+async function startWorker(overrides: Record<string, string>): Promise<{ config: AppConfig; publisher: TestPublisher; worker: WorkerApp }> {
+  const config = testConfig(overrides);
+  const publisher = await TestPublisher.connect(config.AMQP_URL);
+  const worker = await createWorker(config);
+  await worker.listen();
+  return { config, publisher, worker };
+}
+
+async function stopWorker(config: AppConfig, publisher: TestPublisher, worker: WorkerApp | undefined): Promise<void> {
+  await worker?.close();
+  await publisher.deleteQueue(config.AMQP_QUEUE);
+  await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
+  await publisher.close();
+}
