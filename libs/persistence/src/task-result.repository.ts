@@ -68,18 +68,18 @@ export class TaskResultRepository implements OnModuleInit {
   /** `record` for many tasks in one statement; for a task id given twice, the last outcome wins. */
   async recordMany(outcomes: TaskOutcome[], manager: EntityManager = this.rows.manager): Promise<void> {
     const latest = [...new Map(outcomes.map((outcome) => [outcome.taskId, outcome])).values()];
-    const parameters = latest.flatMap((outcome) => [
-      outcome.taskId,
-      outcome.status,
-      outcome.result,
-      outcome.traceback ?? null,
-      outcome.taskArgs,
-      outcome.taskKwargs,
-      outcome.taskName,
-      outcome.worker,
-      outcome.receivedAt,
+    const column = <T>(value: (outcome: TaskOutcome) => T) => latest.map(value);
+    await manager.query(this.hasDateStarted ? UPSERT_WITH_DATE_STARTED : UPSERT, [
+      column((outcome) => outcome.taskId),
+      column((outcome) => outcome.status),
+      column((outcome) => outcome.result),
+      column((outcome) => outcome.traceback ?? null),
+      column((outcome) => outcome.taskArgs),
+      column((outcome) => outcome.taskKwargs),
+      column((outcome) => outcome.taskName),
+      column((outcome) => outcome.worker),
+      column((outcome) => outcome.receivedAt),
     ]);
-    await manager.query(upsertStatement(latest.length, this.hasDateStarted), parameters);
   }
 
   findByTaskId(taskId: string): Promise<TaskResult | null> {
@@ -114,18 +114,20 @@ export class TaskResultRepository implements OnModuleInit {
   }
 }
 
-const PARAMETERS_PER_ROW = 9;
-
-function upsertStatement(rowCount: number, withDateStarted: boolean): string {
-  const rows = Array.from({ length: rowCount }, (_, row) => {
-    const p = (n: number) => `$${row * PARAMETERS_PER_ROW + n}`;
-    const started = withDateStarted ? `, CASE WHEN ${p(2)}::varchar = '${TaskStatus.Started}' THEN now() END` : '';
-    return `(${p(1)}, ${p(2)}, '${JSON_CONTENT_TYPE}', 'utf-8', ${p(3)}, now(), ${p(4)}, '${EMPTY_META}', ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}::timestamptz${started})`;
-  });
+/**
+ * One statement text whatever the batch size: rows travel as one array per column, so Postgres
+ * parses and plans a short statement instead of a VALUES list with nine parameters per row (which
+ * took twice as long for 200 rows, measured in bench/).
+ */
+function upsertStatement(withDateStarted: boolean): string {
   return `INSERT INTO "django_celery_results_taskresult"
       ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
        "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created"${withDateStarted ? ', "date_started"' : ''})
-    VALUES ${rows.join(',\n      ')}
+    SELECT id, status, '${JSON_CONTENT_TYPE}', 'utf-8', result, now(), traceback, '${EMPTY_META}', args, kwargs, name, worker, created${
+      withDateStarted ? `, CASE WHEN status = '${TaskStatus.Started}' THEN now() END` : ''
+    }
+      FROM unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::text[], $6::text[], $7::varchar[], $8::varchar[], $9::timestamptz[])
+        AS x(id, status, result, traceback, args, kwargs, name, worker, created)
     ON CONFLICT ("task_id") DO UPDATE SET
       "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
       "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
@@ -133,3 +135,6 @@ function upsertStatement(rowCount: number, withDateStarted: boolean): string {
         withDateStarted ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")` : ''
       }`;
 }
+
+const UPSERT = upsertStatement(false);
+const UPSERT_WITH_DATE_STARTED = upsertStatement(true);
