@@ -2,6 +2,7 @@ import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { RmqOptions } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { AckCoalescer } from './ack-coalescer';
 
 /** The one pattern the worker serves; every message on the queue is routed to its handler. */
 export const SEND_NOTIFICATION_PATTERN = 'send_notification';
@@ -11,7 +12,8 @@ type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 /** What a handler finds as `RmqContext#getChannelRef()`: settling a message is all it may do. */
 export interface MessageSettler {
   ack(message: ConsumeMessage): void;
-  nack(message: ConsumeMessage, allUpTo?: boolean, requeue?: boolean): void;
+  /** Puts the message back on the queue (nack with requeue), to be delivered again. */
+  requeue(message: ConsumeMessage): void;
   /**
    * Holds the message for later (a Celery `eta`) without using up the prefetch window, as Celery
    * does by raising its QoS. The signal aborts when the server closes: the message is then
@@ -37,7 +39,8 @@ export function deadLetterQueueOf(queue: string): string {
  *   as its payload. Nest's own routing reads the pattern from a JSON body, so it would drop plain
  *   JSON and non-JSON bodies (no handler) before anything could record a FAILURE for them, and it
  *   would treat a body with an `id` as an RPC request.
- * - Acknowledgement is manual (`noAck: false`): the handler acks after the result row is committed.
+ * - Acknowledgement is manual (`noAck: false`): the handler acks after the result row is committed,
+ *   and the acks of one turn of the event loop go to the broker together (`AckCoalescer`).
  * - `close()` stops consuming, requeues the messages held for a later time, then waits until
  *   every other delivered message is acked or nacked, so a SIGTERM loses nothing; Nest's own
  *   `close()` drops the channel under messages in flight.
@@ -46,6 +49,7 @@ export class TaskQueueServer extends ServerRMQ {
   private readonly consumerTag = `worker-${randomUUID()}`;
   private readonly unsettled = new Set<ConsumeMessage>();
   private readonly deferred = new Map<ConsumeMessage, { channel: Channel; abort: AbortController }>();
+  private readonly acks = new WeakMap<Channel, AckCoalescer>();
   private readonly basePrefetch: number;
   private onDrained: (() => void) | null = null;
   private consumerChannel: Channel | null = null;
@@ -70,6 +74,7 @@ export class TaskQueueServer extends ServerRMQ {
     if (!delivery) return;
     const message = delivery as unknown as ConsumeMessage;
     this.unsettled.add(message);
+    this.coalescerFor(channel).delivered(message);
     const context = new RmqContext([message, this.settlerFor(channel), SEND_NOTIFICATION_PATTERN]);
     await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
   }
@@ -111,30 +116,32 @@ export class TaskQueueServer extends ServerRMQ {
   private async drainAndClose(): Promise<void> {
     await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
     for (const [message, { channel, abort }] of this.deferred) {
-      this.settlerFor(channel).nack(message, false, true);
+      this.settlerFor(channel).requeue(message);
       abort.abort();
     }
     if (this.unsettled.size > 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
+    if (this.consumerChannel) this.settle(() => this.coalescerFor(this.consumerChannel!).flush());
     await super.close();
   }
 
   private settlerFor(channel: Channel): MessageSettler {
+    const acks = this.coalescerFor(channel);
     const settled = (message: ConsumeMessage, settle: () => void) => {
-      try {
-        settle();
-      } catch {
-        // The channel closed since delivery (broker restart): the broker redelivers the message.
-      } finally {
-        this.unsettled.delete(message);
-        if (this.deferred.delete(message)) this.applyPrefetch(channel);
-        if (this.unsettled.size === 0) this.onDrained?.();
-      }
+      this.settle(settle);
+      this.unsettled.delete(message);
+      if (this.deferred.delete(message)) this.applyPrefetch(channel);
+      if (this.unsettled.size === 0) this.onDrained?.();
     };
+    const settledNow = (message: ConsumeMessage, settle: () => void) =>
+      settled(message, () => {
+        acks.settledNow(message);
+        settle();
+      });
     return {
-      ack: (message) => settled(message, () => channel.ack(message)),
-      nack: (message, allUpTo = false, requeue = true) => settled(message, () => channel.nack(message, allUpTo, requeue)),
+      ack: (message) => settled(message, () => acks.ack(message)),
+      requeue: (message) => settledNow(message, () => channel.nack(message, false, true)),
       deadLetter: (message, reason) =>
-        settled(message, () => {
+        settledNow(message, () => {
           const headers = { ...message.properties.headers, 'x-dead-letter-reason': reason, 'x-original-queue': this.queue };
           channel.sendToQueue(deadLetterQueueOf(this.queue), message.content, { ...message.properties, headers, persistent: true });
           channel.ack(message);
@@ -146,6 +153,20 @@ export class TaskQueueServer extends ServerRMQ {
         return abort.signal;
       },
     };
+  }
+
+  private settle(send: () => void): void {
+    try {
+      send();
+    } catch {
+      // The channel closed since delivery (broker restart): the broker redelivers the message.
+    }
+  }
+
+  private coalescerFor(channel: Channel): AckCoalescer {
+    let acks = this.acks.get(channel);
+    if (!acks) this.acks.set(channel, (acks = new AckCoalescer(channel)));
+    return acks;
   }
 
   private applyPrefetch(channel: Channel): void {

@@ -19,14 +19,14 @@ describe('SendNotificationConsumer', () => {
       parseAppConfig({}),
       new TaskMetrics(new MetricsRegistry('test')),
     );
-    const settler = { nack: jest.fn(), ack: jest.fn(), deadLetter: jest.fn(), defer: jest.fn() } satisfies MessageSettler;
+    const settler = { requeue: jest.fn(), ack: jest.fn(), deadLetter: jest.fn(), defer: jest.fn() } satisfies MessageSettler;
     const message = { content: Buffer.from('{}'), properties: { headers: {} }, fields: {} } as unknown as ConsumeMessage;
 
     // A whole prefetch window fails at once, as when Postgres goes away under a busy worker.
     const started = Date.now();
     await Promise.all(Array.from({ length: 32 }, () => consumer.consume(new RmqContext([message, settler, 'send_notification']))));
-    expect(settler.nack).toHaveBeenCalledTimes(32);
-    expect(settler.nack).toHaveBeenCalledWith(message, false, true);
+    expect(settler.requeue).toHaveBeenCalledTimes(32);
+    expect(settler.requeue).toHaveBeenCalledWith(message);
     expect(Date.now() - started).toBeLessThan(2000); // each waited ~0.5 s, not up to 30 s
   });
 });

@@ -73,7 +73,7 @@ export class SendNotificationConsumer {
       this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
       this.metrics.retries.inc({ reason: 'dependency' });
       await sleep(delay);
-      return settler.nack(message, false, true);
+      return settler.requeue(message);
     }
     const key = attemptKey(message);
     const attempt = (this.attempts.get(key) ?? 0) + 1;
@@ -81,7 +81,7 @@ export class SendNotificationConsumer {
       this.attempts.set(key, attempt);
       this.logger.error({ msg: 'Task failed; requeueing', taskId, attempt, error: error.message });
       this.metrics.retries.inc({ reason: 'error' });
-      return settler.nack(message, false, true);
+      return settler.requeue(message);
     }
     this.attempts.delete(key);
     this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempt, error: error.message });
