@@ -26,7 +26,7 @@ describe('notification flow through a Redis Cluster, end to end', () => {
   });
 
   it('delivers each user their notifications on both gateways, through the shard owning their channel', async () => {
-    const owners = await Promise.all(users.map((user) => cluster.ownerOf(`${prefix}Notifications_${user}`)));
+    const owners = await Promise.all(users.map(async (user) => cluster.ownerOf(await cluster.slotOf(`${prefix}Notifications_${user}`))));
     expect(new Set(owners)).toEqual(new Set(cluster.ports));
     const [gatewayA, gatewayB] = stack.gateways;
     // Every user has a socket on one gateway; the first two have one on each.

@@ -39,13 +39,27 @@ export class RedisCluster {
     return (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args])).stdout;
   }
 
-  /** The port of the master that owns the slot of a key or shard channel. */
-  async ownerOf(key: string): Promise<number> {
-    const slot = Number(await this.cli(this.ports[0], 'cluster', 'keyslot', key));
-    const ranges = JSON.parse(await this.cli(this.ports[0], '--json', 'cluster', 'slots')) as Array<[number, number, [string, number]]>;
+  /** The slot of a key or shard channel. */
+  async slotOf(key: string): Promise<number> {
+    return Number(await this.cli(this.ports[0], 'cluster', 'keyslot', key));
+  }
+
+  /** The port of the master that owns a slot, as the node on `askPort` sees it. */
+  async ownerOf(slot: number, askPort = this.ports[0]): Promise<number> {
+    const ranges = JSON.parse(await this.cli(askPort, '--json', 'cluster', 'slots')) as Array<[number, number, [string, number]]>;
     const owner = ranges.find(([first, last]) => slot >= first && slot <= last);
-    if (!owner) throw new Error(`no node serves slot ${slot} of ${key}`);
+    if (!owner) throw new Error(`no node serves slot ${slot}`);
     return owner[2][1];
+  }
+
+  /** Moves a slot (holding no keys) to the master on `port`, as resharding does, and waits until every node agrees. */
+  async moveSlot(slot: number, port: number): Promise<void> {
+    const from = await this.ownerOf(slot);
+    const idOf = async (node: number) => (await this.cli(node, 'cluster', 'myid')).trim();
+    await this.cli(port, 'cluster', 'setslot', String(slot), 'importing', await idOf(from));
+    await this.cli(from, 'cluster', 'setslot', String(slot), 'migrating', await idOf(port));
+    for (const node of [from, port]) await this.cli(node, 'cluster', 'setslot', String(slot), 'node', await idOf(port));
+    await eventually(async () => ((await Promise.all(this.ports.map((node) => this.ownerOf(slot, node)))).every((owner) => owner === port) ? true : undefined), 10_000, `slot ${slot} on ${port} everywhere`);
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,8 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
   const groups = Array.from({ length: 30 }, (_, index) => `Notifications_${index + 1}`);
   let cluster: RedisCluster;
   let prefix: string;
-  /** The port of the master owning each group's channel. */
+  /** The slot of each group's channel, and the port of the master owning it. */
+  const slots = new Map<string, number>();
   const owners = new Map<string, number>();
   let worker: RedisFanout;
   let gatewayA: RedisFanout;
@@ -19,7 +20,8 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
     cluster = await RedisCluster.start();
     const config = testConfig({ REDIS_CLUSTER_NODES: cluster.nodes });
     prefix = config.REDIS_CHANNEL_PREFIX;
-    for (const group of groups) owners.set(group, await cluster.ownerOf(prefix + group));
+    for (const group of groups) slots.set(group, await cluster.slotOf(prefix + group));
+    for (const group of groups) owners.set(group, await cluster.ownerOf(slots.get(group)!));
     [worker, gatewayA, gatewayB] = [new RedisFanout(config), new RedisFanout(config), new RedisFanout(config)];
     gatewayA.listen((group, frame) => received.a.push(`${group}:${frame.toString()}`));
     gatewayB.listen((group, frame) => received.b.push(`${group}:${frame.toString()}`));
@@ -95,6 +97,23 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
     expect(await worker.publish(group, 'after')).toBe(2);
     await eventually(() => (received.a.includes(`${group}:after`) && received.b.includes(`${group}:after`) ? true : undefined));
     expect(reconnects).toEqual({ a: 1, b: 1 });
+  });
+
+  it('follows a group whose slot migrates to another master, and tells the gateway', async () => {
+    // Redis unsubscribes the slot's channels on the old owner; ioredis resubscribes on the new one
+    // once its slot map shows the move, which may take one SUBSCRIBER_SLOTS_REFRESH_MS (5 s).
+    const group = groupsOn(cluster.ports[2]).find((name) => name !== groups[0])!; // gateway A's alone
+    const [from, to] = [cluster.ports[2], cluster.ports[0]];
+    const before = { ...reconnects };
+    await cluster.moveSlot(slots.get(group)!, to);
+    for (const name of groups) if (slots.get(name) === slots.get(group)) owners.set(name, to);
+
+    await eventually(async () => ((await shardSubscribers(group)) === 1 ? true : undefined), 15_000, 'the subscription on the new owner');
+    expect((await channelsOn(from)).shard).not.toContain(prefix + group);
+    // Told at least once: ioredis may rebuild a subscriber before its map shows the move, and again after.
+    await eventually(() => (reconnects.a > before.a ? true : undefined), 5000, 'the reconnect listener');
+    expect(await worker.publish(group, 'moved')).toBe(1);
+    await eventually(() => (received.a.includes(`${group}:moved`) ? true : undefined));
   });
 
   it('pings every master', async () => {

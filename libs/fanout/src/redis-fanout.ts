@@ -5,6 +5,9 @@ import { Cluster, Redis } from 'ioredis';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
 
+/** How often a cluster subscriber re-reads the slot map, so subscriptions follow resharding. */
+const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
+
 /**
  * Carries serialized frames from workers to every gateway instance over Redis pub/sub.
  *
@@ -46,12 +49,14 @@ export class RedisFanout implements OnModuleDestroy {
       listener(channel.toString().slice(this.prefix.length), frame);
     });
     // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.
-    // In a cluster each master has its own subscriber connection, which ioredis does not reconnect
-    // but replaces ('-subscriber'), resubscribing its channels before 'subscribersReady'.
     let lost = false;
     const markLost = () => (lost = true);
     subscriber.on('close', markLost);
-    if (this.sharded) subscriber.on('-subscriber', markLost);
+    // A shard's subscriber connection is not reconnected: ioredis re-reads the slot map (after a
+    // lost connection, a failover, the server dropping a migrated slot's channels, or the periodic
+    // refresh), rebuilds the subscribers whose shard changed or failed, resubscribes their channels,
+    // then emits 'subscribersReady'. The slot map read by the first connect is no loss.
+    if (this.sharded) subscriber.once('ready', () => subscriber.on('refresh', markLost));
     subscriber.on(this.sharded ? 'subscribersReady' : 'ready', () => {
       if (!lost) return;
       lost = false;
@@ -101,6 +106,9 @@ export class RedisFanout implements OnModuleDestroy {
       ? new Cluster(this.config.REDIS_CLUSTER_NODES, {
           // Only the subscriber gets ioredis' sharded subscribers (one more connection per master).
           shardedSubscribers: role === 'subscriber',
+          // When the server drops a migrated slot's channels, ioredis refreshes the slot map at once,
+          // often from a node that has not heard of the move yet, and then never looks again: poll.
+          slotsRefreshInterval: role === 'subscriber' ? SUBSCRIBER_SLOTS_REFRESH_MS : undefined,
           // Not for the subscriber: an auto-pipelined SSUBSCRIBE goes down the master's command
           // connection, past the sharded subscribers, which then never resubscribe it after a reconnect.
           enableAutoPipelining: role === 'publisher',
