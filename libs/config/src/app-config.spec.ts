@@ -25,6 +25,15 @@ describe('parseAppConfig', () => {
     expect(config.LOG_LEVEL).toBe('debug');
   });
 
+  it('reads REDIS_CLUSTER_NODES as cluster seed nodes, none by default', () => {
+    expect(parseAppConfig({}).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(parseAppConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002' }).REDIS_CLUSTER_NODES).toEqual([
+      { host: 'redis-1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -38,6 +47,9 @@ describe('parseAppConfig', () => {
     [{ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1') }, 'JWT_PUBLIC_KEY'],
     [{ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('secp384r1') }, 'JWT_PUBLIC_KEY'],
     [{ WS_ALLOWED_ORIGINS: 'x', WS_MAX_FRAMES_PER_SECOND: '0' }, 'WS_MAX_FRAMES_PER_SECOND'],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis:0' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
     [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);

@@ -30,6 +30,13 @@ const commaSeparated = () =>
       .filter(Boolean),
   );
 
+/** `host:port` (an IPv6 host in brackets) into what ioredis takes as a cluster node, or null. */
+function parseHostPort(entry: string): { host: string; port: number } | null {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(entry);
+  const port = Number(match?.[3]);
+  return match && port >= 1 && port <= 65535 ? { host: match[1] ?? match[2], port } : null;
+}
+
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
 
@@ -49,6 +56,11 @@ const environmentSchema = z
 
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     REDIS_CHANNEL_PREFIX: z.string().max(64).default('notifications:'),
+    // Seed nodes of a Redis Cluster; set, the fan-out uses sharded pub/sub there instead of REDIS_URL.
+    REDIS_CLUSTER_NODES: commaSeparated()
+      .refine((entries) => entries.every((entry) => parseHostPort(entry) !== null), { message: 'each entry must be host:port (port 1-65535)' })
+      .transform((entries) => entries.map((entry) => parseHostPort(entry)!))
+      .default([]),
 
     AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
     AMQP_QUEUE: z.string().min(1).max(255).default('send_notification'),

@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
+
+/** How often a cluster subscriber re-reads the slot map, so subscriptions follow resharding. */
+const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
 
 /**
  * Carries serialized frames from workers to every gateway instance over Redis pub/sub.
@@ -11,36 +14,50 @@ export type FanoutListener = (group: string, frame: Buffer) => void;
  * Each group is its own channel and a gateway subscribes only to the groups it holds sockets for,
  * so a gateway receives only its own users' traffic and PUBLISH reports how many gateways took a
  * frame. Plain channels rather than patterns: PUBLISH cost grows with every pattern on the server.
+ *
+ * With REDIS_CLUSTER_NODES set it uses sharded pub/sub instead (docs/redis-cluster.md): plain
+ * PUBLISH in a cluster is copied to every node over the cluster bus, so adding shards adds no
+ * pub/sub capacity; SPUBLISH/SSUBSCRIBE keep each channel on the one shard owning its slot.
  */
 @Injectable()
 export class RedisFanout implements OnModuleDestroy {
   private readonly logger = new Logger(RedisFanout.name);
   private readonly prefix: string;
-  private readonly publisher: Redis;
-  private subscriber: Redis | null = null;
+  private readonly sharded: boolean;
+  private readonly publisher: Redis | Cluster;
+  private subscriber: Redis | Cluster | null = null;
   private readonly reconnectListeners: Array<() => void> = [];
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
+    this.sharded = config.REDIS_CLUSTER_NODES.length > 0;
     this.publisher = this.connect('publisher');
   }
 
   /** Publishes one frame to a group; resolves to how many gateway instances received it. */
   publish(group: string, frame: string): Promise<number> {
-    return this.publisher.publish(this.prefix + group, frame);
+    const channel = this.prefix + group;
+    // SPUBLISH counts the subscribers on the owning shard, which is where every gateway subscribed.
+    return this.sharded ? (this.publisher.spublish(channel, frame) as Promise<number>) : this.publisher.publish(channel, frame);
   }
 
   /** Starts receiving; the listener gets the group name and the frame bytes untouched. */
   listen(listener: FanoutListener): void {
     if (this.subscriber) throw new Error('RedisFanout.listen() may be called once');
-    this.subscriber = this.connect('subscriber');
-    this.subscriber.on('messageBuffer', (channel: Buffer, frame: Buffer) => {
+    const subscriber = (this.subscriber = this.connect('subscriber'));
+    subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, frame: Buffer) => {
       listener(channel.toString().slice(this.prefix.length), frame);
     });
     // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.
     let lost = false;
-    this.subscriber.on('close', () => (lost = true));
-    this.subscriber.on('ready', () => {
+    const markLost = () => (lost = true);
+    subscriber.on('close', markLost);
+    // A shard's subscriber connection is not reconnected: ioredis re-reads the slot map (after a
+    // lost connection, a failover, the server dropping a migrated slot's channels, or the periodic
+    // refresh), rebuilds the subscribers whose shard changed or failed, resubscribes their channels,
+    // then emits 'subscribersReady'. The slot map read by the first connect is no loss.
+    if (this.sharded) subscriber.once('ready', () => subscriber.on('refresh', markLost));
+    subscriber.on(this.sharded ? 'subscribersReady' : 'ready', () => {
       if (!lost) return;
       lost = false;
       this.logger.warn('Redis subscriber reconnected; frames published while it was away were not received');
@@ -58,30 +75,48 @@ export class RedisFanout implements OnModuleDestroy {
   }
 
   async subscribe(group: string): Promise<void> {
-    await this.requireSubscriber().subscribe(this.prefix + group);
+    const subscriber = this.requireSubscriber();
+    // The cluster client sends SSUBSCRIBE on its subscriber connection to the master owning the slot.
+    await (this.sharded ? subscriber.ssubscribe(this.prefix + group) : subscriber.subscribe(this.prefix + group));
   }
 
   async unsubscribe(group: string): Promise<void> {
-    await this.requireSubscriber().unsubscribe(this.prefix + group);
+    const subscriber = this.requireSubscriber();
+    await (this.sharded ? subscriber.sunsubscribe(this.prefix + group) : subscriber.unsubscribe(this.prefix + group));
   }
 
   async ping(): Promise<void> {
     await this.publisher.ping();
+    // Every master holds some users' channels, so one answering at random is not enough.
+    if (this.publisher instanceof Cluster) await Promise.all(this.publisher.nodes('master').map((node) => node.ping()));
   }
 
   async onModuleDestroy(): Promise<void> {
     await Promise.all([this.publisher, this.subscriber].filter((c) => c !== null).map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private requireSubscriber(): Redis {
+  private requireSubscriber(): Redis | Cluster {
     if (!this.subscriber) throw new Error('RedisFanout.listen() must be called before subscribing');
     return this.subscriber;
   }
 
-  private connect(role: string): Redis {
-    const client = new Redis(this.config.REDIS_URL, { enableAutoPipelining: true, connectionName: `notifications-${role}` });
+  private connect(role: 'publisher' | 'subscriber'): Redis | Cluster {
+    const connectionName = `notifications-${role}`;
+    const client = this.sharded
+      ? new Cluster(this.config.REDIS_CLUSTER_NODES, {
+          // Only the subscriber gets ioredis' sharded subscribers (one more connection per master).
+          shardedSubscribers: role === 'subscriber',
+          // When the server drops a migrated slot's channels, ioredis refreshes the slot map at once,
+          // often from a node that has not heard of the move yet, and then never looks again: poll.
+          slotsRefreshInterval: role === 'subscriber' ? SUBSCRIBER_SLOTS_REFRESH_MS : undefined,
+          // Not for the subscriber: an auto-pipelined SSUBSCRIBE goes down the master's command
+          // connection, past the sharded subscribers, which then never resubscribe it after a reconnect.
+          enableAutoPipelining: role === 'publisher',
+          redisOptions: { connectionName },
+        })
+      : new Redis(this.config.REDIS_URL, { enableAutoPipelining: true, connectionName });
     // Without a listener ioredis reports every failed reconnect as an unhandled error event.
-    client.on('error', (error) => this.logger.warn(`Redis ${role}: ${error.message}`));
+    client.on('error', (error: Error) => this.logger.warn(`Redis ${role}: ${error.message}`));
     return client;
   }
 }
