@@ -1,5 +1,7 @@
 import { parseAppConfig } from '@app/config';
 import type { AppConfig } from '@app/config';
+import { taskQueueOptions } from '@app/publishing';
+import type { QueueType } from '@app/publishing';
 import * as amqp from 'amqplib';
 import jwt from 'jsonwebtoken';
 import { randomBytes } from 'node:crypto';
@@ -48,8 +50,9 @@ export class TestPublisher {
     await this.channel.waitForConfirms();
   }
 
-  async declare(queue: string): Promise<void> {
-    await this.channel.assertQueue(queue, { durable: true });
+  /** Declares the queue as the worker and the publishers declare it (RabbitMQ refuses a mismatch). */
+  async declare(queue: string, type: QueueType = 'classic'): Promise<void> {
+    await this.channel.assertQueue(queue, taskQueueOptions(type));
   }
 
   /** Takes one message off a queue (acknowledged), or false when it is empty. */

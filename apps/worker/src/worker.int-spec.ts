@@ -4,7 +4,7 @@ import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
 import { TestPublisher, eventually, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
-import { deadLetterQueueOf } from './task-queue.server';
+import { deadLetterQueueOf } from '@app/publishing';
 import { InboxRetentionService } from './inbox-retention/inbox-retention.service';
 import { createWorker } from './worker.factory';
 
