@@ -73,6 +73,29 @@ export class TestPublisher {
   }
 }
 
+/**
+ * Whether RabbitMQ accepts declaring `queue` again as a queue of `type` (it refuses a declaration
+ * that differs from the queue's with 406 PRECONDITION_FAILED): how a test tells a queue's type
+ * without the management plugin. On a connection of its own, as a refusal closes the channel.
+ */
+export async function redeclareAccepted(queue: string, type: QueueType, url = testConfig().AMQP_URL): Promise<boolean> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    await channel.checkQueue(queue); // passive: throws (404) when there is no such queue
+    return await channel.assertQueue(queue, taskQueueOptions(type)).then(
+      () => true,
+      (error: { code?: number }) => {
+        if (error.code !== 406) throw error;
+        return false;
+      },
+    );
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
 /** Direct SQL on the run's database, for asserting on what the service wrote. */
 export async function withDatabase<T>(run: (db: Client) => Promise<T>, url = process.env.DATABASE_URL): Promise<T> {
   const db = new Client({ connectionString: url });
