@@ -52,8 +52,9 @@ export interface MessageSettler {
  *   messages stay on the channel (not requeued, still ackable) and no longer count against any
  *   live consumer. So `defer()` moves consumption to a new consumer (same prefetch, new tag) and
  *   cancels the one that delivered the deferred message: the new consumer has a full window while
- *   the old one's deferred messages wait. Until the old consumer's other in-flight messages are
- *   settled the worker holds up to twice the prefetch; they only drain, never refill.
+ *   the old one's deferred messages wait. Until a replaced consumer's other in-flight messages are
+ *   settled the worker holds more than the prefetch (up to twice it for one renewal); they only
+ *   drain, never refill.
  *   (Verified against RabbitMQ 3.10.8: `worker.int-spec.ts`, "quorum queue".)
  */
 export class TaskQueueServer extends ServerRMQ {
