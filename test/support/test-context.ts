@@ -1,5 +1,7 @@
 import { parseAppConfig } from '@app/config';
 import type { AppConfig } from '@app/config';
+import { taskQueueOptions } from '@app/publishing';
+import type { QueueType } from '@app/publishing';
 import * as amqp from 'amqplib';
 import jwt from 'jsonwebtoken';
 import { randomBytes } from 'node:crypto';
@@ -48,8 +50,9 @@ export class TestPublisher {
     await this.channel.waitForConfirms();
   }
 
-  async declare(queue: string): Promise<void> {
-    await this.channel.assertQueue(queue, { durable: true });
+  /** Declares the queue as the worker and the publishers declare it (RabbitMQ refuses a mismatch). */
+  async declare(queue: string, type: QueueType = 'classic'): Promise<void> {
+    await this.channel.assertQueue(queue, taskQueueOptions(type));
   }
 
   /** Takes one message off a queue (acknowledged), or false when it is empty. */
@@ -67,6 +70,29 @@ export class TestPublisher {
 
   async close(): Promise<void> {
     await this.connection.close();
+  }
+}
+
+/**
+ * Whether RabbitMQ accepts declaring `queue` again as a queue of `type` (it refuses a declaration
+ * that differs from the queue's with 406 PRECONDITION_FAILED): how a test tells a queue's type
+ * without the management plugin. On a connection of its own, as a refusal closes the channel.
+ */
+export async function redeclareAccepted(queue: string, type: QueueType, url = testConfig().AMQP_URL): Promise<boolean> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    await channel.checkQueue(queue); // passive: throws (404) when there is no such queue
+    return await channel.assertQueue(queue, taskQueueOptions(type)).then(
+      () => true,
+      (error: { code?: number }) => {
+        if (error.code !== 406) throw error;
+        return false;
+      },
+    );
+  } finally {
+    await connection.close().catch(() => undefined);
   }
 }
 

@@ -1,5 +1,7 @@
 import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { RmqOptions } from '@nestjs/microservices';
+import { deadLetterQueueOf, deadLetterQueueOptions, taskQueueOptions } from '@app/publishing';
+import type { QueueType } from '@app/publishing';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { AckCoalescer } from './ack-coalescer';
@@ -8,6 +10,12 @@ import { AckCoalescer } from './ack-coalescer';
 export const SEND_NOTIFICATION_PATTERN = 'send_notification';
 
 type ServerRmqOptions = NonNullable<RmqOptions['options']>;
+
+export interface TaskQueueOptions extends Omit<ServerRmqOptions, 'queueOptions' | 'noAck' | 'isGlobalPrefetchCount' | 'consumerTag'> {
+  queue: string;
+  /** How the queue and its dead-letter queue are declared (`AMQP_QUEUE_TYPE`). */
+  queueType: QueueType;
+}
 
 /** What a handler finds as `RmqContext#getChannelRef()`: settling a message is all it may do. */
 export interface MessageSettler {
@@ -25,15 +33,6 @@ export interface MessageSettler {
 }
 
 /**
- * Where messages that cannot be processed go, for an operator to inspect or replay. Published to
- * explicitly: a dead-letter exchange argument on the main queue would make its declaration differ
- * from Celery's, and RabbitMQ refuses a queue declared twice with different arguments.
- */
-export function deadLetterQueueOf(queue: string): string {
-  return `${queue}.dead-letter`;
-}
-
-/**
  * Nest's RMQ transport, extended where it falls short for a task queue:
  * - Every message goes to the `send_notification` handler as an event, with the raw amqplib message
  *   as its payload. Nest's own routing reads the pattern from a JSON body, so it would drop plain
@@ -44,9 +43,29 @@ export function deadLetterQueueOf(queue: string): string {
  * - `close()` stops consuming, requeues the messages held for a later time, then waits until
  *   every other delivered message is acked or nacked, so a SIGTERM loses nothing; Nest's own
  *   `close()` drops the channel under messages in flight.
+ *
+ * Holding an eta task (`defer()`) must not use up the prefetch window, and how depends on the
+ * queue type:
+ * - classic: global (per-channel) QoS. RabbitMQ applies a changed per-consumer prefetch only to
+ *   consumers created after the change, so `defer()` widens the channel's window instead, to
+ *   prefetch + deferred, and narrows it again when a deferred message is settled.
+ * - quorum: quorum queues do not support global QoS (RabbitMQ closes the whole connection with 540
+ *   NOT_IMPLEMENTED when a channel with global QoS consumes from one), so QoS is per consumer. A
+ *   consumer's window counts only its own unacked messages, and a cancelled consumer's unacked
+ *   messages stay on the channel (not requeued, still ackable) and no longer count against any
+ *   live consumer. So `defer()` moves consumption to a new consumer (same prefetch, new tag) and
+ *   cancels the one that delivered the deferred message: the new consumer has a full window while
+ *   the old one's deferred messages wait. Until a replaced consumer's other in-flight messages are
+ *   settled the worker holds more than the prefetch (up to twice it for one renewal); they only
+ *   drain, never refill.
+ *   (Verified against RabbitMQ 3.10.8: `worker.int-spec.ts`, "quorum queue".)
  */
 export class TaskQueueServer extends ServerRMQ {
-  private readonly consumerTag = `worker-${randomUUID()}`;
+  /** The live consumer's tag; in quorum mode it changes whenever `defer()` renews the consumer. */
+  private consumerTag = `worker-${randomUUID()}`;
+  private readonly queueType: QueueType;
+  /** The consumer renewals in progress (quorum mode), in order; `close()` waits for them. */
+  private renewals: Promise<void> = Promise.resolve();
   private readonly unsettled = new Set<ConsumeMessage>();
   private readonly deferred = new Map<ConsumeMessage, { channel: Channel; abort: AbortController }>();
   private readonly acks = new WeakMap<Channel, AckCoalescer>();
@@ -55,17 +74,17 @@ export class TaskQueueServer extends ServerRMQ {
   private consumerChannel: Channel | null = null;
   private closing: Promise<void> | null = null;
 
-  constructor(options: ServerRmqOptions) {
-    // Global (per-channel) QoS: RabbitMQ applies a changed per-consumer prefetch only to consumers
-    // created after the change, so `defer()` could not widen the window of the running consumer.
-    super({ ...options, noAck: false, isGlobalPrefetchCount: true });
+  constructor({ queueType, ...options }: TaskQueueOptions) {
+    // Global (per-channel) QoS where the queue supports it: see the class comment.
+    super({ ...options, queueOptions: taskQueueOptions(queueType), noAck: false, isGlobalPrefetchCount: queueType === 'classic' });
+    this.queueType = queueType;
     (this.options as ServerRmqOptions).consumerTag = this.consumerTag;
     this.basePrefetch = options.prefetchCount ?? 0;
   }
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
     this.consumerChannel = channel;
-    await channel.assertQueue(deadLetterQueueOf(this.queue), { durable: true });
+    await channel.assertQueue(deadLetterQueueOf(this.queue), deadLetterQueueOptions(this.queueType));
     return super.setupChannel(channel, callback);
   }
 
@@ -114,6 +133,7 @@ export class TaskQueueServer extends ServerRMQ {
   }
 
   private async drainAndClose(): Promise<void> {
+    await this.renewals;
     await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
     for (const [message, { channel, abort }] of this.deferred) {
       this.settlerFor(channel).requeue(message);
@@ -149,7 +169,8 @@ export class TaskQueueServer extends ServerRMQ {
       defer: (message) => {
         const abort = new AbortController();
         this.deferred.set(message, { channel, abort });
-        this.applyPrefetch(channel);
+        if (this.queueType === 'quorum') this.renewConsumer(message, channel);
+        else this.applyPrefetch(channel);
         return abort.signal;
       },
     };
@@ -169,8 +190,30 @@ export class TaskQueueServer extends ServerRMQ {
     return acks;
   }
 
+  /** Classic mode: the channel's window is the prefetch plus the messages held for later. */
   private applyPrefetch(channel: Channel): void {
-    if (this.basePrefetch === 0) return; // unlimited already
+    if (this.basePrefetch === 0 || this.queueType !== 'classic') return; // unlimited already; no global QoS on quorum
     channel.prefetch(this.basePrefetch + this.deferred.size, true).catch(() => undefined);
+  }
+
+  /**
+   * Quorum mode: frees the window a deferred message takes by consuming under a new tag (the
+   * channel's per-consumer prefetch applies to it) and cancelling the consumer that delivered it.
+   * A message from a consumer already replaced takes no live consumer's window: nothing to do. The
+   * tag changes at once, so a burst of deferrals from one consumer renews it once.
+   */
+  private renewConsumer(message: ConsumeMessage, channel: Channel): void {
+    if (this.basePrefetch === 0 || this.closing || message.fields.consumerTag !== this.consumerTag) return;
+    const retiring = this.consumerTag;
+    const next = `worker-${randomUUID()}`;
+    this.consumerTag = next;
+    // A reconnect (new channel) consumes under the current tag.
+    (this.options as ServerRmqOptions).consumerTag = next;
+    this.renewals = this.renewals
+      .then(async () => {
+        await channel.consume(this.queue, (delivery) => this.handleMessage(delivery as unknown as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)), { noAck: false, consumerTag: next });
+        await channel.cancel(retiring);
+      })
+      .catch(() => undefined); // the channel closed: the reconnect's setup consumes afresh
   }
 }

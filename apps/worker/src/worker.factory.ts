@@ -25,8 +25,8 @@ export async function createWorker(config: AppConfig): Promise<WorkerApp> {
   const consumer = new TaskQueueServer({
     urls: [config.AMQP_URL],
     queue: config.AMQP_QUEUE,
-    // Durable with no arguments: exactly how Celery declares it, so either side may declare first.
-    queueOptions: { durable: true },
+    // Declared as the publishers (and Celery) declare it: libs/publishing task-queue.ts.
+    queueType: config.AMQP_QUEUE_TYPE,
     prefetchCount: config.AMQP_PREFETCH,
   });
   const app = await NestFactory.create(WorkerModule.forRoot(config, consumer), { bufferLogs: true, forceCloseConnections: true });

@@ -2,9 +2,10 @@ import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
-import { TestPublisher, eventually, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
+import { TestPublisher, eventually, redeclareAccepted, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
-import { deadLetterQueueOf } from './task-queue.server';
+import { NotificationPublisher, deadLetterQueueOf } from '@app/publishing';
+import * as amqp from 'amqplib';
 import { InboxRetentionService } from './inbox-retention/inbox-retention.service';
 import { createWorker } from './worker.factory';
 
@@ -153,16 +154,6 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
   let worker: WorkerApp;
   let publisher: TestPublisher;
 
-  const celeryTask = (taskId: string, eta: Date | null) => ({
-    body: [[9, `eta ${taskId}`], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
-    properties: {
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      correlationId: taskId,
-      headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: eta?.toISOString() ?? null, expires: null, argsrepr: '(9,)', kwargsrepr: '{}' },
-    },
-  });
-
   beforeAll(async () => {
     ({ config, publisher, worker } = await startWorker({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true' }));
   });
@@ -243,6 +234,109 @@ describe('worker dead-lettering and inbox retention', () => {
     expect(left).toEqual([{ message: 'new' }]);
   });
 });
+
+describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => {
+  let config: AppConfig;
+  let worker: WorkerApp;
+  let publisher: TestPublisher;
+  const finished = (taskId: string) => eventually(async () => ((await taskRow(taskId))?.status === 'SUCCESS' ? taskRow(taskId) : undefined), 10_000, `SUCCESS of ${taskId}`);
+  const queueEmpty = () => eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined), 10_000, 'an empty queue');
+
+  beforeAll(async () => {
+    ({ config, publisher, worker } = await startWorker({ AMQP_QUEUE_TYPE: 'quorum', AMQP_PREFETCH: '1', WORKER_NAME: 'celery@quorum' }));
+  });
+
+  afterAll(() => stopWorker(config, publisher, worker));
+
+  it('declares the queue and its dead-letter queue as quorum queues', async () => {
+    for (const queue of [config.AMQP_QUEUE, deadLetterQueueOf(config.AMQP_QUEUE)]) {
+      expect(await redeclareAccepted(queue, 'quorum')).toBe(true);
+      expect(await redeclareAccepted(queue, 'classic')).toBe(false);
+    }
+  });
+
+  it('is why the worker uses per-consumer QoS there: RabbitMQ closes the connection of a global-QoS consumer', async () => {
+    const connection = await amqp.connect(config.AMQP_URL);
+    const closed = new Promise<Error>((resolve) => connection.on('error', resolve));
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    await channel.prefetch(1, true);
+    await channel.consume(config.AMQP_QUEUE, () => undefined).catch(() => undefined);
+    expect((await closed).message).toMatch(/540.*does not support global qos/i);
+  });
+
+  it('processes and acks notifications, from the publisher lib too', async () => {
+    const ids: string[] = Array.from({ length: 5 }, () => randomUUID());
+    for (const id of ids) await publisher.publish(config.AMQP_QUEUE, { user_id: 3, message: id }, { messageId: id });
+    const lib = new NotificationPublisher({ url: config.AMQP_URL, queue: config.AMQP_QUEUE, queueType: 'quorum' });
+    try {
+      ids.push(await lib.publish({ userId: 3, message: 'from the lib' }));
+    } finally {
+      await lib.close();
+    }
+    for (const id of ids) expect(await finished(id)).toMatchObject({ status: 'SUCCESS', worker: 'celery@quorum' });
+    await queueEmpty();
+  });
+
+  it('dead-letters what it cannot process', async () => {
+    const badId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, 'not json', { messageId: badId });
+    expect((await eventually(() => taskRow(badId))).status).toBe('FAILURE');
+    const dead = await eventually(async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined, 5000, 'the dead letter');
+    expect(dead.properties.messageId).toBe(badId);
+    await queueEmpty();
+  });
+
+  it('holds two eta tasks without starving the window: the tasks behind them run first, they run at their time', async () => {
+    const [firstEta, secondEta] = [randomUUID(), randomUUID()];
+    const due = new Date(Date.now() + 2000);
+    for (const id of [firstEta, secondEta]) {
+      const { body, properties } = celeryTask(id, due);
+      await publisher.publish(config.AMQP_QUEUE, body, properties);
+    }
+    const now = Array.from({ length: 10 }, () => randomUUID());
+    for (const id of now) await publisher.publish(config.AMQP_QUEUE, { user_id: 9, message: id }, { messageId: id });
+    for (const id of now) await eventually(() => taskRow(id), 1500, `the task ${id} behind the eta tasks`);
+    expect(await taskRow(firstEta)).toBeUndefined();
+    expect(await taskRow(secondEta)).toBeUndefined();
+    for (const id of [firstEta, secondEta]) {
+      const row = await finished(id);
+      expect((row.date_done as Date).getTime()).toBeGreaterThanOrEqual(due.getTime() - 50);
+    }
+    await queueEmpty();
+  });
+
+  it('on close, finishes what it holds, puts a waiting eta task back and leaves the rest on the queue', async () => {
+    const eta = randomUUID();
+    const { body, properties } = celeryTask(eta, new Date(Date.now() + 60_000));
+    await publisher.publish(config.AMQP_QUEUE, body, properties);
+    const ids = Array.from({ length: 30 }, () => randomUUID());
+    for (const id of ids) await publisher.publish(config.AMQP_QUEUE, { user_id: 7, message: id }, { messageId: id });
+    const started = Date.now();
+    await worker.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    const recorded = await withDatabase(async (db) => (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rowCount ?? 0);
+    // Settled by the closed channel: ready on the queue again once the broker has requeued them.
+    await eventually(async () => (recorded + (await publisher.messageCount(config.AMQP_QUEUE)) === ids.length + 1 ? true : undefined), 5000, 'every message recorded or back');
+    expect(await taskRow(eta)).toBeUndefined();
+    worker = await createWorker(config);
+    await worker.listen();
+    for (const id of ids) await finished(id);
+  });
+});
+
+/** A Celery protocol 2 task for user 9, due at `eta`. */
+function celeryTask(taskId: string, eta: Date | null) {
+  return {
+    body: [[9, `eta ${taskId}`], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
+    properties: {
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      correlationId: taskId,
+      headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: eta?.toISOString() ?? null, expires: null, argsrepr: '(9,)', kwargsrepr: '{}' },
+    },
+  };
+}
 
 /** A worker on a queue of its own, and a publisher to it. */
 async function startWorker(overrides: Record<string, string>): Promise<{ config: AppConfig; publisher: TestPublisher; worker: WorkerApp }> {

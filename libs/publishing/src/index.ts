@@ -1,3 +1,5 @@
 export type { NotificationToPublish, PublisherOptions } from './notification-publisher';
 export { NotificationPublisher } from './notification-publisher';
 export { PublishingModule, QueuePublisher } from './publishing.module';
+export type { QueueType } from './task-queue';
+export { deadLetterQueueOf, deadLetterQueueOptions, taskQueueOptions } from './task-queue';

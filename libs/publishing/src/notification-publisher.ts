@@ -2,6 +2,8 @@ import amqp from 'amqp-connection-manager';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { taskQueueOptions } from './task-queue';
+import type { QueueType } from './task-queue';
 
 /** A notification to publish: the plain JSON body every publisher may send (see README, AMQP messages). */
 export interface NotificationToPublish {
@@ -14,6 +16,8 @@ export interface NotificationToPublish {
 export interface PublisherOptions {
   url: string;
   queue: string;
+  /** How the queue is declared (`AMQP_QUEUE_TYPE`), as the worker declares it. Default: classic. */
+  queueType?: QueueType;
   /** How long a publish may wait for the broker (connecting, then confirming) before it fails. */
   timeoutMs?: number;
 }
@@ -35,8 +39,8 @@ export class NotificationPublisher {
     this.channel = this.connection.createChannel({
       confirm: true,
       publishTimeout: options.timeoutMs ?? 5000,
-      // Durable with no arguments: how the worker (and Celery) declare it, so the declarations agree.
-      setup: (channel: ConfirmChannel) => channel.assertQueue(options.queue, { durable: true }).then(() => undefined),
+      // As the worker (and Celery) declare it, so the declarations agree.
+      setup: (channel: ConfirmChannel) => channel.assertQueue(options.queue, taskQueueOptions(options.queueType ?? 'classic')).then(() => undefined),
     });
     this.channel.on('error', () => undefined);
   }

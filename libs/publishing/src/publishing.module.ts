@@ -7,7 +7,7 @@ import { NotificationPublisher } from './notification-publisher';
 @Injectable()
 export class QueuePublisher extends NotificationPublisher implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super({ url: config.AMQP_URL, queue: config.AMQP_QUEUE });
+    super({ url: config.AMQP_URL, queue: config.AMQP_QUEUE, queueType: config.AMQP_QUEUE_TYPE });
   }
 
   onModuleDestroy(): Promise<void> {

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { TaskStatsQueries } from '@app/persistence';
-import { QueuePublisher } from '@app/publishing';
+import { QueuePublisher, deadLetterQueueOf } from '@app/publishing';
 import { SocketGroups } from '../notifications/socket-groups';
 import { TaskResultView, toTaskResultView } from '../tasks/task-result.view';
 import { RecentTasksQuery } from './dashboard.queries';
@@ -72,9 +72,9 @@ export class DashboardService {
     return rows.map(toTaskResultView);
   }
 
-  /** The worker's dead-letter queue for AMQP_QUEUE (named as apps/worker names it). */
+  /** The worker's dead-letter queue for AMQP_QUEUE; only counted (a passive check), never declared here. */
   private get deadLetterQueue(): string {
-    return `${this.config.AMQP_QUEUE}.dead-letter`;
+    return deadLetterQueueOf(this.config.AMQP_QUEUE);
   }
 
   private async deadLetterCount(): Promise<number | null> {

@@ -3,7 +3,8 @@ import type { AppConfig } from '@app/config';
 import * as amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TestPublisher, eventually, signToken, testConfig } from '../../../../test/support/test-context';
+import { deadLetterQueueOf } from '@app/publishing';
+import { TestPublisher, eventually, redeclareAccepted, signToken, taskRow, testConfig } from '../../../../test/support/test-context';
 import { createWorker } from '../../../worker/src/worker.factory';
 import { createGateway } from '../gateway.factory';
 
@@ -118,6 +119,39 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
       await offline.close();
     }
   }, 20_000);
+});
+
+describe('POST /api/publish to a quorum queue (AMQP_QUEUE_TYPE=quorum)', () => {
+  it('declares the queue as quorum, as the worker does, and the worker runs the task', async () => {
+    const config = testConfig({ AMQP_QUEUE_TYPE: 'quorum', PUBLISH_API_TOKENS: SERVICE_TOKEN });
+    const gateway = await createGateway(config);
+    const publisher = await TestPublisher.connect(config.AMQP_URL);
+    try {
+      await gateway.listen(0, '127.0.0.1');
+      const base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+      const response = await fetch(`${base}/api/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` },
+        body: JSON.stringify({ user_id: 4, message: 'to a quorum queue' }),
+      });
+      expect(response.status).toBe(202);
+      const { task_id } = (await response.json()) as { task_id: string };
+      expect(await redeclareAccepted(config.AMQP_QUEUE, 'quorum')).toBe(true);
+      expect(await redeclareAccepted(config.AMQP_QUEUE, 'classic')).toBe(false);
+      const worker = await createWorker(config);
+      await worker.listen();
+      try {
+        expect(await eventually(async () => ((await taskRow(task_id))?.status === 'SUCCESS' ? true : undefined))).toBe(true);
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      await gateway.close();
+      await publisher.deleteQueue(config.AMQP_QUEUE);
+      await publisher.deleteQueue(deadLetterQueueOf(config.AMQP_QUEUE));
+      await publisher.close();
+    }
+  });
 });
 
 describe('OpenAPI document', () => {
