@@ -16,6 +16,7 @@ import jwt from 'jsonwebtoken';
 import { Client } from 'pg';
 import { BenchClients, percentile } from './bench-clients';
 import { BenchPublisher } from './bench-publisher';
+import { startCpuMeter } from './process-cpu';
 import { RunningSystem, SystemName, rssOf, startSystem } from './systems';
 
 interface Row {
@@ -31,6 +32,9 @@ interface Row {
   p90: number;
   p99: number;
   max: number;
+  /** CPU µs per delivered notification: the gateway and worker, and those plus Postgres, RabbitMQ, Redis. */
+  appCpuUs?: number;
+  allCpuUs?: number;
   ratio?: string;
   note?: string;
 }
@@ -77,7 +81,10 @@ async function main(): Promise<void> {
     }
     if (wants('4')) {
       const manyUsers = await compare('4 scale: 10k users', size(10_000, 1_000), size(50_000, 3_000));
-      const ofFewUsers = fewUsers && `${((100 * manyUsers.throughput) / fewUsers.throughput).toFixed(0)} % of scenario 1`;
+      const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(0)} %`;
+      const ofFewUsers =
+        fewUsers &&
+        `throughput ${percent(manyUsers.throughput, fewUsers.throughput)} of scenario 1's, CPU per notification ${percent(manyUsers.allCpuUs!, fewUsers.allCpuUs!)}`;
       manyUsers.note = [manyUsers.note, ofFewUsers].filter(Boolean).join('; ');
     }
   } finally {
@@ -120,7 +127,8 @@ function medianOf(runs: Row[], byLatency: boolean): Row {
   const lost = Math.max(...runs.map((run) => run.lost));
   const duplicates = Math.max(...runs.map((run) => run.duplicates));
   const note = runs.length > 1 ? `median of ${runs.map(key).join(', ')}` : undefined;
-  return { ...median, lost, duplicates, note };
+  const medianCpu = (cpu: (row: Row) => number | undefined) => runs.map(cpu).sort((a, b) => (a ?? 0) - (b ?? 0))[Math.floor(runs.length / 2)];
+  return { ...median, lost, duplicates, note, appCpuUs: medianCpu((run) => run.appCpuUs), allCpuUs: medianCpu((run) => run.allCpuUs) };
 }
 
 async function measure(scenario: string, name: SystemName, userCount: number, count: number, rate?: number): Promise<Row> {
@@ -130,9 +138,11 @@ async function measure(scenario: string, name: SystemName, userCount: number, co
   try {
     const users = Array.from({ length: userCount }, (_, i) => `u${i}`);
     await clients.open(users, (user) => socketUrl(system, user));
+    const cpu = startCpuMeter([system.gatewayPid, system.workerPid]);
     const { startedAt } = await publisher.publish(count, (seq) => users[seq % users.length], rate);
     const deadline = Date.now() + Math.max(60_000, count / 100);
     while (clients.result().delivered < count && Date.now() < deadline) await sleep(100);
+    const cpuUse = cpu.stop();
     await sleep(500); // late duplicates, if any
     const stats = clients.result();
     const sorted = stats.latenciesMs.sort((a, b) => a - b);
@@ -150,6 +160,8 @@ async function measure(scenario: string, name: SystemName, userCount: number, co
       p90: percentile(sorted, 90),
       p99: percentile(sorted, 99),
       max: sorted[sorted.length - 1] ?? NaN,
+      appCpuUs: Math.round((cpuUse.apps * 1e6) / stats.delivered),
+      allCpuUs: Math.round((cpuUse.all * 1e6) / stats.delivered),
     };
   } finally {
     await clients.closeAll();
@@ -228,8 +240,8 @@ async function dropDatabase(): Promise<void> {
 
 function printTable(): void {
   const format = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '' : String(value));
-  const header = ['scenario', 'system', 'users', 'sent', 'delivered', 'lost', 'dups', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'vs baseline', 'note'];
-  const lines = rows.map((row) => [row.scenario, row.system, row.users, row.sent, row.delivered, row.lost, row.duplicates, row.throughput || undefined, row.p50, row.p90, row.p99, row.max].map((v) => (typeof v === 'string' ? v : format(v))).concat([row.ratio ?? '', row.note ?? '']));
+  const header = ['scenario', 'system', 'users', 'sent', 'delivered', 'lost', 'dups', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'apps CPU µs/n', 'all CPU µs/n', 'vs baseline', 'note'];
+  const lines = rows.map((row) => [row.scenario, row.system, row.users, row.sent, row.delivered, row.lost, row.duplicates, row.throughput || undefined, row.p50, row.p90, row.p99, row.max, row.appCpuUs, row.allCpuUs].map((v) => (typeof v === 'string' ? v : format(v))).concat([row.ratio ?? '', row.note ?? '']));
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
   for (const line of lines) console.log(`| ${line.join(' | ')} |`);
 }

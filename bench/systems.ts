@@ -12,6 +12,7 @@ export interface RunningSystem {
   name: SystemName;
   port: number;
   gatewayPid: number;
+  workerPid: number;
   stop(): Promise<void>;
 }
 
@@ -33,6 +34,7 @@ export async function startSystem(name: RunningSystem['name'], env: Record<strin
     name,
     port,
     gatewayPid: gateway.pid!,
+    workerPid: worker.pid!,
     async stop() {
       await Promise.all([gateway, worker].map((child) => stopProcess(child)));
     },
