@@ -81,14 +81,21 @@ export class NotificationRepository {
     return this.rows.manager.transaction(async (manager) => {
       // One writer per user at a time, and ids drawn under that lock: a user's notifications commit
       // in id order, so a client that saw id N can never later miss one below N. Locks are taken in
-      // one order (sorted) so that two workers' batches cannot deadlock.
+      // one order (sorted) so that two workers' batches cannot deadlock. The locks are an aggregate
+      // the insert's rows are joined to: no row (so no id) exists until every lock is held, and
+      // one statement saves a round trip per batch.
       const users = [...new Set(batch.map((write) => write.input.userId))].sort();
-      await manager.query('SELECT pg_advisory_xact_lock(hashtextextended(u, 0)) FROM unnest($1::text[]) AS u ORDER BY u', [users]);
       const inserted: Notification[] = await manager.query(
-        `INSERT INTO "notification_inbox" ("user_id", "task_id", "message")
-         SELECT u, t, m FROM unnest($1::varchar[], $2::varchar[], $3::json[]) WITH ORDINALITY AS x(u, t, m, n) ORDER BY n
+        `WITH "locked" AS (SELECT count(pg_advisory_xact_lock(hashtextextended(u, 0))) FROM (SELECT u FROM unnest($4::text[]) AS u ORDER BY u) AS "users")
+         INSERT INTO "notification_inbox" ("user_id", "task_id", "message")
+         SELECT u, t, m FROM "locked", unnest($1::varchar[], $2::varchar[], $3::json[]) WITH ORDINALITY AS x(u, t, m, n) ORDER BY n
          ON CONFLICT ("task_id") DO NOTHING RETURNING ${COLUMNS}`,
-        [batch.map((write) => write.input.userId), batch.map((write) => write.input.taskId), batch.map((write) => JSON.stringify(write.input.message))],
+        [
+          batch.map((write) => write.input.userId),
+          batch.map((write) => write.input.taskId),
+          batch.map((write) => JSON.stringify(write.input.message)),
+          users,
+        ],
       );
       const byTask = new Map(inserted.map((row) => [row.taskId, row]));
       const missing = batch.map((write) => write.input.taskId).filter((taskId) => !byTask.has(taskId));
