@@ -60,13 +60,16 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
 
   /**
    * Publishes `NOTIFICATIONS` to users in turn, in confirmed batches: faster than the workers run
-   * them, so each worker holds a full prefetch window. `midway` runs after a third of them.
+   * them, so each worker holds a full prefetch window. `midway` starts after a third of them and
+   * runs while publishing goes on (paused, the workers would soon hold nothing); it is awaited at
+   * the end.
    */
   async function publishAll(midway?: () => Promise<void>): Promise<Sent[]> {
     const sent: Sent[] = [];
     const batch = 50;
+    let midwayDone: Promise<void> = Promise.resolve();
     for (let start = 0; start < NOTIFICATIONS; start += batch) {
-      if (start === Math.floor(NOTIFICATIONS / 3 / batch) * batch) await midway?.();
+      if (start === Math.floor(NOTIFICATIONS / 3 / batch) * batch && midway) midwayDone = midway();
       const next = Array.from({ length: Math.min(batch, NOTIFICATIONS - start) }, (_, i) => ({ n: start + i, taskId: randomUUID(), userId: users[(start + i) % USERS] }));
       await Promise.all(next.map(({ n, taskId, userId }) => {
         const { body, properties } = message(taskId, userId, n);
@@ -74,6 +77,7 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
       }));
       sent.push(...next.map(({ taskId, userId }) => ({ taskId, userId })));
     }
+    await midwayDone;
     return sent;
   }
 
