@@ -34,8 +34,16 @@ describe('parseAppConfig', () => {
     ]);
   });
 
+  it('reads TRUST_PROXY as proxy addresses, CIDRs and presets, none by default', () => {
+    expect(parseAppConfig({}).TRUST_PROXY).toEqual([]);
+    expect(parseAppConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: 'proxy.internal' }, 'TRUST_PROXY'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://localhost/x' }, 'DATABASE_URL'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL'],

@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
@@ -96,6 +97,11 @@ const environmentSchema = z
     WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
     WS_TOKEN_EXPIRY_GRACE_SECONDS: integer(0, 86400).default(0),
     WS_ALLOWED_ORIGINS: commaSeparated().default([]),
+    // Proxies whose X-Forwarded-For is believed (Express' `trust proxy` list: addresses, CIDRs,
+    // loopback/linklocal/uniquelocal); the per-address limits then count the client behind them.
+    TRUST_PROXY: commaSeparated()
+      .refine((entries) => entries.every(isTrustedProxyEntry), { message: 'each entry must be an IP address, a CIDR, or loopback, linklocal, uniquelocal' })
+      .default([]),
     WS_MAX_SOCKETS_PER_USER: integer(1, 100_000).default(20),
     WS_MAX_SOCKETS_PER_IP: integer(1, 1_000_000).default(1000),
     WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: integer(1, 100_000).default(50),
@@ -118,6 +124,16 @@ const environmentSchema = z
     const keyProblem = usesPublicKey && env.JWT_PUBLIC_KEY ? publicKeyProblem(env.JWT_ALGORITHM, env.JWT_PUBLIC_KEY) : null;
     if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: keyProblem });
   });
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (PROXY_PRESETS.has(entry)) return true;
+  const [address, bits, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+}
 
 const CURVES: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 

@@ -15,16 +15,21 @@ async function startGateway(overrides: Record<string, string>) {
 
 const token = (userId: string, options = {}) => signToken({ user_id: userId }, undefined, { expiresIn: 300, ...options });
 
-function upgradeWithOrigin(url: string, origin?: string): Promise<number | 'open'> {
+/** Opens a socket with extra handshake headers: the open socket, or the status it was refused with. */
+function connectWith(url: string, headers: Record<string, string>): Promise<WebSocket | number> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, origin ? { origin } : {});
+    const socket = new WebSocket(url, { headers });
     socket.once('unexpected-response', (_, response) => resolve(response.statusCode ?? 0));
-    socket.once('open', () => {
-      socket.close();
-      resolve('open');
-    });
+    socket.once('open', () => resolve(socket));
     socket.once('error', reject);
   });
+}
+
+async function upgradeWithOrigin(url: string, origin?: string): Promise<number | 'open'> {
+  const result = await connectWith(url, origin ? { origin } : {});
+  if (typeof result === 'number') return result;
+  result.close();
+  return 'open';
 }
 
 describe('gateway limits (real sockets)', () => {
@@ -133,5 +138,31 @@ describe('gateway attempts per address', () => {
     } finally {
       await gateway.close();
     }
+  });
+});
+
+describe('client address behind a proxy (TRUST_PROXY)', () => {
+  const outcome = (result: WebSocket | number) => (typeof result === 'number' ? result : 'open');
+
+  async function openFrom(label: string, forwardedFor: string[], overrides: Record<string, string>) {
+    const { gateway, ws } = await startGateway({ WS_MAX_SOCKETS_PER_IP: '1', ...overrides });
+    const results: Array<WebSocket | number> = [];
+    try {
+      // One at a time, as the per-address count is what is checked.
+      for (const [index, address] of forwardedFor.entries()) results.push(await connectWith(`${ws}?token=${token(`${label}-${index}`)}`, { 'x-forwarded-for': address }));
+      return results.map(outcome);
+    } finally {
+      for (const result of results) if (typeof result !== 'number') result.terminate();
+      await gateway.close();
+    }
+  }
+
+  it('counts each client behind a trusted proxy on its own', async () => {
+    expect(await openFrom('trusted', ['203.0.113.1', '203.0.113.2', '203.0.113.1'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 'open', 429]);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a client cannot pick its own budget', async () => {
+    expect(await openFrom('untrusted', ['203.0.113.1', '203.0.113.2'], {})).toEqual(['open', 429]);
+    expect(await openFrom('other-proxy', ['203.0.113.1', '203.0.113.2'], { TRUST_PROXY: '10.0.0.0/8' })).toEqual(['open', 429]);
   });
 });

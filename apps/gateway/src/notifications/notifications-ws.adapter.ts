@@ -6,6 +6,7 @@ import type { AppConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode } from '@app/contracts';
 import type { ServerFrames } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
+import proxyaddr from 'proxy-addr';
 import type { RawData, WebSocket } from 'ws';
 import { INVALID_FRAME_EVENT, decodeClientFrame } from './client-frame.decoder';
 import { ConnectionLimits } from './connection-limits';
@@ -31,6 +32,7 @@ type UpgradeRequest = IncomingMessage & { user?: unknown };
  */
 export class NotificationsWsAdapter extends WsAdapter {
   private readonly allowedOrigins: Set<string>;
+  private readonly clientAddress: (request: IncomingMessage) => string;
   private readonly rateLimited: { event: 'error'; data: ServerFrames['error'] };
 
   constructor(
@@ -42,6 +44,10 @@ export class NotificationsWsAdapter extends WsAdapter {
   ) {
     super(app);
     this.allowedOrigins = new Set(config.WS_ALLOWED_ORIGINS);
+    // X-Forwarded-For only from TRUST_PROXY peers, read right to left up to the first address not
+    // trusted: a client cannot choose its own budget by sending the header itself.
+    const trusted = proxyaddr.compile(config.TRUST_PROXY);
+    this.clientAddress = (request) => proxyaddr(request, trusted) ?? 'unknown';
     this.rateLimited = {
       event: 'error',
       data: { code: SocketErrorCode.RateLimited, message: `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down` },
@@ -100,7 +106,7 @@ export class NotificationsWsAdapter extends WsAdapter {
   private async verify(request: UpgradeRequest, origin: string | undefined): Promise<[number, string]> {
     // Browsers always send Origin; other clients may not, and cannot be hijacked cross-site.
     if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) return [403, 'Origin not allowed'];
-    const ip = request.socket.remoteAddress ?? 'unknown';
+    const ip = this.clientAddress(request);
     if (!this.limits.allowAttempt(ip)) return [429, 'Too many connection attempts'];
     const user = await this.authenticator.authenticate(request);
     if (!user) return [401, 'Unauthorized'];
