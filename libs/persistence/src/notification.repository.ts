@@ -118,6 +118,12 @@ export class NotificationRepository {
     ]);
   }
 
+  /** The id of the user's newest notification, or 0 when there is none. */
+  async latestId(userId: string): Promise<number> {
+    const [{ id }] = await this.rows.query(`SELECT coalesce(max("id"), 0)::bigint AS "id" FROM "notification_inbox" WHERE "user_id" = $1`, [userId]);
+    return Number(id);
+  }
+
   async list(userId: string, query: InboxQuery): Promise<InboxPage> {
     const conditions = ['"user_id" = $1'];
     const parameters: unknown[] = [userId];

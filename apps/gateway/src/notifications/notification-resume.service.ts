@@ -20,6 +20,16 @@ export class NotificationResume {
   ) {}
 
   /**
+   * Gives a socket that connected without `since` a position: the user's newest id, read once its
+   * group subscription is live. Everything committed later reaches it live; if this gateway then
+   * loses Redis, the catch-up after the outage starts there (a socket without a position would be
+   * skipped and miss what was published meanwhile).
+   */
+  async notePresentPosition(socket: WebSocket, userId: string): Promise<void> {
+    this.groups.notePosition(socket, await this.inbox.latestId(userId));
+  }
+
+  /**
    * Call `holdLive(socket)` before the socket's group subscription is made, then this. With
    * `afterOutage` (live frames were lost, see `NotificationGateway`) everything after `since` is
    * sent, including what the socket may already have received live since.

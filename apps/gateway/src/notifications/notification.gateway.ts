@@ -68,6 +68,7 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     this.logger.log({ msg: 'Socket connected', userId, connectionId: session.connectionId, group: session.group, since });
     if (typeof since === 'string') socket.send(JSON.stringify(invalidData(since)));
     if (typeof since === 'number') await this.catchUp(socket, session, since);
+    else await this.resume.notePresentPosition(socket, userId).catch((error: Error) => this.logger.warn({ msg: 'Reading the position failed', userId, error: error.message }));
   }
 
   handleDisconnect(socket: WebSocket): void {
@@ -131,9 +132,9 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
   /**
    * After this gateway lost Redis, the frames published meanwhile never came (ioredis resubscribes,
    * it cannot replay). Every socket whose position is known catches up again from the inbox, from
-   * the last id it was sent, once its group is subscribed again: nothing is lost and no client has
-   * to reconnect. A socket that never resumed and was never sent a notification has no position
-   * and is left as it is.
+   * the last id it was sent (or, for one that connected without `since`, the user's newest id when
+   * it connected), once its group is subscribed again: nothing is lost and no client has to
+   * reconnect. A socket whose position could not be read (the inbox was down) is left as it is.
    */
   private async resyncAfterOutage(): Promise<void> {
     const positions = this.groups.sockets().flatMap((socket) => {
