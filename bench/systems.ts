@@ -23,13 +23,32 @@ const ENTRY_POINTS = {
 const GROUP_COMMIT: Record<SystemName, string> = { service: '', baseline: '0', 'baseline-group-commit': '1' };
 
 export async function startSystem(name: RunningSystem['name'], env: Record<string, string>): Promise<RunningSystem> {
+  // A port found free can be taken before the gateway binds it (by an outgoing connection's
+  // ephemeral port, after a scenario with thousands of sockets): then try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(name, env);
+    } catch (error) {
+      if (attempt === 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnce(name: SystemName, env: Record<string, string>): Promise<RunningSystem> {
   const port = await freePort();
   const entry = ENTRY_POINTS[name === 'service' ? 'service' : 'baseline'];
   const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0', BASELINE_GROUP_COMMIT: GROUP_COMMIT[name] };
-  const [gateway, worker] = await Promise.all([
+  const started = await Promise.allSettled([
     startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady),
     startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
   ]);
+  const children = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all(children.map((child) => stopProcess(child)));
+    throw failed.reason;
+  }
+  const [gateway, worker] = children;
   return {
     name,
     port,
@@ -63,7 +82,10 @@ function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Prom
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}: ${output.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`${file} did not start in 30 s: ${output.slice(-2000)}`)), 30_000).unref();
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not start in 30 s: ${output.slice(-2000)}`));
+    }, 30_000).unref();
   });
 }
 
