@@ -72,26 +72,31 @@ function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Prom
   const child = spawn(process.execPath, [...profile, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
+    const notStarted = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${file} did not start in 30 s: ${output.slice(-2000)}`));
+    }, 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (ready.test(output)) {
         output = '';
+        clearTimeout(notStarted);
         resolve(child);
       } else if (output.length > 100_000) output = output.slice(-10_000);
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code}: ${output.slice(-2000)}`)));
-    setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${file} did not start in 30 s: ${output.slice(-2000)}`));
-    }, 30_000).unref();
+    child.once('exit', (code, signal) => {
+      clearTimeout(notStarted);
+      reject(new Error(`${file} exited with ${code ?? signal}: ${output.slice(-2000)}`));
+    });
   });
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    // Gone already, by itself or by a signal (then exitCode stays null).
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.once('exit', () => {
       clearTimeout(kill);
