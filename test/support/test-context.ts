@@ -4,7 +4,8 @@ import { taskQueueOptions } from '@app/publishing';
 import type { QueueType } from '@app/publishing';
 import * as amqp from 'amqplib';
 import jwt from 'jsonwebtoken';
-import { randomBytes } from 'node:crypto';
+import { notificationFrameOf } from '@app/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { WebSocket } from 'ws';
 
@@ -105,6 +106,25 @@ export async function withDatabase<T>(run: (db: Client) => Promise<T>, url = pro
   } finally {
     await db.end();
   }
+}
+
+/**
+ * Stores a notification as the worker does (its seq drawn from the user's counter, in one
+ * transaction) without a worker; returns the frame the worker would publish for it.
+ */
+export async function storeNotification(userId: string, message: unknown, { taskId = randomUUID(), createdAt = new Date() } = {}): Promise<{ id: number; seq: number; frame: string }> {
+  return withDatabase(async (db) => {
+    const { rows } = await db.query(
+      `WITH "drawn" AS (
+         INSERT INTO notification_sequence AS s (user_id, last_seq) VALUES ($1, 1)
+         ON CONFLICT (user_id) DO UPDATE SET last_seq = s.last_seq + 1 RETURNING last_seq)
+       INSERT INTO notification_inbox (user_id, task_id, message, seq, created_at) SELECT $1, $2, $3, last_seq, $4 FROM "drawn"
+       RETURNING id::int, seq::int, created_at AS "createdAt"`,
+      [userId, taskId, JSON.stringify(message), createdAt],
+    );
+    const { id, seq } = rows[0];
+    return { id, seq, frame: notificationFrameOf({ id, seq, taskId, createdAt: rows[0].createdAt, messageJson: JSON.stringify(message) }) };
+  });
 }
 
 export async function taskRow(taskId: string): Promise<Record<string, unknown> | undefined> {

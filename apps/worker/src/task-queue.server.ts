@@ -1,13 +1,14 @@
 import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { RmqOptions } from '@nestjs/microservices';
-import { deadLetterQueueOf, deadLetterQueueOptions, taskQueueOptions } from '@app/publishing';
+import { deadLetterQueueOf, deadLetterQueueOptions, republishedProperties, taskQueueOptions } from '@app/publishing';
 import type { QueueType } from '@app/publishing';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { AckCoalescer } from './ack-coalescer';
+import { SEND_NOTIFICATION_PATTERN } from './notifications/notification-task';
 
-/** The one pattern the worker serves; every message on the queue is routed to its handler. */
-export const SEND_NOTIFICATION_PATTERN = 'send_notification';
+/** How many times a message has failed, carried by the copy a retry publishes (see `retry`). */
+export const ATTEMPTS_HEADER = 'x-notify-attempts';
 
 type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 
@@ -23,6 +24,12 @@ export interface MessageSettler {
   /** Puts the message back on the queue (nack with requeue), to be delivered again. */
   requeue(message: ConsumeMessage): void;
   /**
+   * Publishes a copy of the message to the back of the queue with `ATTEMPTS_HEADER` set to
+   * `attempts`, then acks the original: the count travels with the message, so every worker sees
+   * it and no worker has to remember messages.
+   */
+  retry(message: ConsumeMessage, attempts: number): void;
+  /**
    * Holds the message for later (a Celery `eta`) without using up the prefetch window, as Celery
    * does by raising its QoS. The signal aborts when the server closes: the message is then
    * already back on the queue and the handler must drop it.
@@ -30,6 +37,24 @@ export interface MessageSettler {
   defer(message: ConsumeMessage): AbortSignal;
   /** Moves the message, with the reason in its headers, to the service's dead-letter queue. */
   deadLetter(message: ConsumeMessage, reason: string): void;
+  /** Aborts when the worker starts closing: a handler that is waiting (a backoff) settles at once. */
+  readonly closing: AbortSignal;
+}
+
+/** The context the task queue hands its handler: Nest's, plus the settler of its message. */
+export class TaskQueueContext extends RmqContext {
+  constructor(
+    message: ConsumeMessage,
+    readonly settler: MessageSettler,
+  ) {
+    super([message, settler, SEND_NOTIFICATION_PATTERN]);
+  }
+}
+
+/** The settler of a message the task queue delivered. */
+export function settlerOf(context: RmqContext): MessageSettler {
+  if (!(context instanceof TaskQueueContext)) throw new Error('Not a message delivered by TaskQueueServer');
+  return context.settler;
 }
 
 /**
@@ -71,6 +96,7 @@ export class TaskQueueServer extends ServerRMQ {
   private readonly acks = new WeakMap<Channel, AckCoalescer>();
   private readonly basePrefetch: number;
   private onDrained: (() => void) | null = null;
+  private readonly closingController = new AbortController();
   private consumerChannel: Channel | null = null;
   private closing: Promise<void> | null = null;
 
@@ -94,7 +120,7 @@ export class TaskQueueServer extends ServerRMQ {
     const message = delivery as unknown as ConsumeMessage;
     this.unsettled.add(message);
     this.coalescerFor(channel).delivered(message);
-    const context = new RmqContext([message, this.settlerFor(channel), SEND_NOTIFICATION_PATTERN]);
+    const context = new TaskQueueContext(message, this.settlerFor(channel));
     await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
   }
 
@@ -133,6 +159,7 @@ export class TaskQueueServer extends ServerRMQ {
   }
 
   private async drainAndClose(): Promise<void> {
+    this.closingController.abort();
     await this.renewals;
     await this.consumerChannel?.cancel(this.consumerTag).catch(() => undefined);
     for (const [message, { channel, abort }] of this.deferred) {
@@ -147,6 +174,8 @@ export class TaskQueueServer extends ServerRMQ {
   private settlerFor(channel: Channel): MessageSettler {
     const acks = this.coalescerFor(channel);
     const settled = (message: ConsumeMessage, settle: () => void) => {
+      // A message is settled once: a second ack of one delivery tag would close the channel.
+      if (!this.unsettled.has(message)) return;
       this.settle(settle);
       this.unsettled.delete(message);
       if (this.deferred.delete(message)) this.applyPrefetch(channel);
@@ -160,12 +189,19 @@ export class TaskQueueServer extends ServerRMQ {
     return {
       ack: (message) => settled(message, () => acks.ack(message)),
       requeue: (message) => settledNow(message, () => channel.nack(message, false, true)),
+      retry: (message, attempts) =>
+        settledNow(message, () => {
+          const headers = { ...message.properties.headers, [ATTEMPTS_HEADER]: attempts };
+          channel.sendToQueue(this.queue, message.content, republishedProperties(message.properties, headers));
+          channel.ack(message);
+        }),
       deadLetter: (message, reason) =>
         settledNow(message, () => {
           const headers = { ...message.properties.headers, 'x-dead-letter-reason': reason, 'x-original-queue': this.queue };
-          channel.sendToQueue(deadLetterQueueOf(this.queue), message.content, { ...message.properties, headers, persistent: true });
+          channel.sendToQueue(deadLetterQueueOf(this.queue), message.content, republishedProperties(message.properties, headers));
           channel.ack(message);
         }),
+      closing: this.closingController.signal,
       defer: (message) => {
         const abort = new AbortController();
         this.deferred.set(message, { channel, abort });

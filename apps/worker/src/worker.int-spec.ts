@@ -2,7 +2,7 @@ import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
-import { TestPublisher, eventually, redeclareAccepted, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
+import { TestPublisher, eventually, redeclareAccepted, storeNotification, taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { NotificationPublisher, deadLetterQueueOf } from '@app/publishing';
 import * as amqp from 'amqplib';
@@ -46,7 +46,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     const delivered = await eventually(() => frames.find((f) => f.frame.task_id === taskId));
     expect(delivered).toEqual({
       group: 'Notifications_42',
-      frame: { event: 'notification', type: 'notification', id: result.notification_id, task_id: taskId, created_at: expect.any(String), message: { text: 'hello' } },
+      frame: { event: 'notification', type: 'notification', id: result.notification_id, seq: expect.any(Number), task_id: taskId, created_at: expect.any(String), message: { text: 'hello' } },
     });
   });
 
@@ -155,7 +155,7 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
   let publisher: TestPublisher;
 
   beforeAll(async () => {
-    ({ config, publisher, worker } = await startWorker({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true' }));
+    ({ config, publisher, worker } = await startWorker({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true', DEFERRED_TASK_HOLD_SECONDS: '120' }));
   });
 
   afterAll(() => stopWorker(config, publisher, worker));
@@ -203,31 +203,44 @@ describe('worker dead-lettering and inbox retention', () => {
 
   afterAll(() => stopWorker(config, publisher, worker));
 
-  it('dead-letters a message the database keeps refusing after TASK_MAX_ATTEMPTS, and serves the rest', async () => {
-    // A NUL byte is valid in an AMQP message id but refused by Postgres in any text column.
-    const poison = 'poison\u0000task';
+  it('dead-letters a message the database keeps refusing after TASK_MAX_ATTEMPTS, counted in the message itself, and serves the rest', async () => {
+    const poison = `poison-${randomUUID()}`;
     const goodId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'x' }, { messageId: poison });
-    await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'fine' }, { messageId: goodId });
-    expect((await eventually(() => taskRow(goodId))).status).toBe('SUCCESS');
-    await eventually(async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === 1 ? true : undefined), 10_000);
-    const dead = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
-    if (!dead) throw new Error('the dead-letter queue is empty');
-    expect(dead.properties.messageId).toBe(poison);
-    expect(String(dead.properties.headers?.['x-dead-letter-reason'])).toMatch(/0x00|UTF8|invalid byte/i);
-    expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(0);
+    // The database refuses this one task's notification, every time, whichever worker asks.
+    await withDatabase((db) =>
+      db.query(`
+        CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.task_id = '${poison}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER refuse_poison BEFORE INSERT ON notification_inbox FOR EACH ROW EXECUTE FUNCTION refuse_poison();`),
+    );
+    try {
+      await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'x' }, { messageId: poison, expiration: '60000', headers: { keep: 'me' } });
+      await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'fine' }, { messageId: goodId });
+      expect((await eventually(() => taskRow(goodId))).status).toBe('SUCCESS');
+      await eventually(async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === 1 ? true : undefined), 10_000);
+      const dead = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
+      if (!dead) throw new Error('the dead-letter queue is empty');
+      expect(dead.properties.messageId).toBe(poison);
+      expect(dead.properties.headers).toMatchObject({ keep: 'me', 'x-notify-attempts': 1, 'x-dead-letter-reason': expect.stringContaining('refused for the test') });
+      // A per-message TTL would let the dead letter expire unseen.
+      expect(dead.properties.expiration).toBeUndefined();
+      expect(await taskRow(poison)).toMatchObject({ status: 'FAILURE', result: expect.stringContaining('refused for the test') });
+      expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(0);
+    } finally {
+      await withDatabase((db) => db.query('DROP TRIGGER refuse_poison ON notification_inbox; DROP FUNCTION refuse_poison()'));
+    }
   });
 
   it('deletes notifications older than NOTIFICATION_RETENTION_DAYS and keeps the rest', async () => {
     const user = `retention-${randomUUID().slice(0, 8)}`;
     await withDatabase((db) =>
       db.query(
-        `INSERT INTO notification_inbox (user_id, task_id, message, created_at)
-         SELECT $1, $1 || '-' || n, '"old"'::json, now() - interval '31 days' FROM generate_series(1, 1500) AS n
-         UNION ALL SELECT $1, $1 || '-new', '"new"'::json, now() - interval '29 days'`,
+        `INSERT INTO notification_inbox (user_id, task_id, message, seq, created_at)
+         SELECT $1::varchar, $1 || '-' || n, '"old"'::json, n, now() - interval '31 days' FROM generate_series(1, 1500) AS n`,
         [user],
       ),
     );
+    await storeNotification(user, 'new', { createdAt: new Date(Date.now() - 29 * 86400_000) });
     const deleted = await worker.get(InboxRetentionService).runOnce();
     expect(deleted).toBeGreaterThanOrEqual(1500);
     const left = await withDatabase(async (db) => (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1', [user])).rows);
@@ -243,7 +256,7 @@ describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => 
   const queueEmpty = () => eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined), 10_000, 'an empty queue');
 
   beforeAll(async () => {
-    ({ config, publisher, worker } = await startWorker({ AMQP_QUEUE_TYPE: 'quorum', AMQP_PREFETCH: '1', WORKER_NAME: 'celery@quorum' }));
+    ({ config, publisher, worker } = await startWorker({ AMQP_QUEUE_TYPE: 'quorum', AMQP_PREFETCH: '1', WORKER_NAME: 'celery@quorum', DEFERRED_TASK_HOLD_SECONDS: '120' }));
   });
 
   afterAll(() => stopWorker(config, publisher, worker));

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
-import { notificationGroup, serializeNotificationFrame } from '@app/contracts';
+import { notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -87,7 +87,7 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
 
     const id = await notify(user, { text: 'hello' });
     await eventually(() => frames[0]);
-    expect(frames).toEqual([{ event: 'notification', type: 'notification', id, task_id: expect.any(String), created_at: expect.any(String), message: { text: 'hello' } }]);
+    expect(frames).toEqual([{ event: 'notification', type: 'notification', id, seq: 1, task_id: expect.any(String), created_at: expect.any(String), message: { text: 'hello' } }]);
     expect(sdk.lastId).toBe(id);
 
     await expect(sdk.markRead(id)).resolves.toEqual({ ids: [id], all: false, unread_count: 0 });
@@ -138,16 +138,17 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     expect(frames.map((frame) => frame.message)).toEqual(['before', 'while away 1', 'while away 2', 'after']);
   });
 
-  it('drops a notification id it has already delivered (a redelivered task publishes it again)', async () => {
+  it('delivers a notification published again (a redelivered task) once', async () => {
     const user = newUser();
     const sdk = client(user);
     const frames = received(sdk);
     await sdk.connect();
     const id = await notify(user, 'once');
     await eventually(() => frames[0]);
-    const again = serializeNotificationFrame({ id, task_id: frames[0].task_id, created_at: frames[0].created_at, message: 'once' });
-    await fanout.publish(notificationGroup(user), again);
-    await fanout.publish(notificationGroup(user), serializeNotificationFrame({ id: id + 1_000_000, task_id: 'direct', created_at: new Date().toISOString(), message: 'next' }));
+    const { task_id: taskId, created_at: createdAt, seq } = frames[0];
+    await fanout.publish(notificationGroup(user), notificationFrameOf({ id, seq, taskId, createdAt, messageJson: '"once"' }));
+    const next = { id: id + 1_000_000, seq: seq + 1, taskId: 'direct', createdAt: new Date(), messageJson: '"next"' };
+    await fanout.publish(notificationGroup(user), notificationFrameOf(next));
     await eventually(() => frames[1]);
     expect(frames.map((frame) => frame.message)).toEqual(['once', 'next']);
   });

@@ -77,6 +77,10 @@ const environmentSchema = z
     RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),
     RESULT_CLEANUP_INTERVAL_SECONDS: integer(1, 7 * 86400).default(3600),
     TASK_MAX_ATTEMPTS: integer(1, 100).default(5),
+    // A Celery eta due within this many seconds waits in the worker's memory, unacked; a later one is
+    // stored in Postgres and published again when due. Keep it well under RabbitMQ's consumer_timeout.
+    DEFERRED_TASK_HOLD_SECONDS: integer(0, 600).default(30),
+    DEFERRED_TASK_POLL_MS: integer(50, 60_000).default(500),
     NOTIFICATION_RETENTION_DAYS: integer(0, 36500).default(90),
     NOTIFICATION_RETENTION_INTERVAL_SECONDS: integer(1, 86400).default(3600),
     RESUME_WINDOW: integer(1, 100_000).default(1000),

@@ -1,8 +1,9 @@
-export type { NotificationFrame, StoredNotification } from './notification-frame';
-export { notificationFrameOf, serializeNotificationFrame } from './notification-frame';
+export type { NotificationFrame, NotificationHead, StoredNotification } from './notification-frame';
+export { notificationFrameOf, readNotificationHead } from './notification-frame';
+export { jsonNestingDepth } from './json-nesting';
 export { notificationGroup } from './notification-group';
 export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
-export { CLIENT_EVENTS, SocketCloseCode, SocketErrorCode, serverFrame } from './socket-protocol';
+export { CLIENT_EVENTS, SocketCloseCode, SocketErrorCode, errorFrame, serverFrame } from './socket-protocol';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';
 export { USER_ID_RULE, normalizeUserId } from './user-id';

@@ -18,6 +18,9 @@ export enum SocketCloseCode {
   GoingAway = 1001,
   UnsupportedData = 1003,
   PolicyViolation = 1008,
+  InternalError = 1011,
+  /** A dependency (Redis, the inbox) could not be reached while the socket opened: reconnect later. */
+  TryAgainLater = 1013,
   TokenExpired = 4001,
   TooSlow = 4008,
 }
@@ -45,4 +48,9 @@ export interface ServerFrames {
 
 export function serverFrame<E extends keyof ServerFrames>(event: E, data: ServerFrames[E]): string {
   return JSON.stringify({ event, data });
+}
+
+/** The frame that answers a client frame the server could not take (the socket stays open). */
+export function errorFrame(code: SocketErrorCode, message: string): string {
+  return serverFrame('error', { code, message });
 }

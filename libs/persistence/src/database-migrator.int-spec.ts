@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { withDatabase } from '../../../test/support/test-context';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from './data-source-options';
 import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
+import { MIGRATIONS } from './migrations';
 
 /** The DDL Django generates for django-celery-results' final migration state (see shared notes). */
 const DJANGO_DDL = `
@@ -20,7 +23,7 @@ CREATE INDEX "django_cele_date_cr_f04a50_idx" ON "django_celery_results_taskresu
 CREATE INDEX "django_cele_date_do_f59aad_idx" ON "django_celery_results_taskresult" ("date_done");
 CREATE INDEX "django_cele_periodi_1993cf_idx" ON "django_celery_results_taskresult" ("periodic_task_name");`;
 
-const ALL_MIGRATIONS = ['CreateTaskResultTable1764230400000', 'CreateNotificationInbox1764230500000'];
+const ALL_MIGRATIONS = MIGRATIONS.map((migration) => migration.name);
 
 const COLUMNS_SQL = `SELECT column_name, data_type, character_maximum_length, is_nullable
   FROM information_schema.columns WHERE table_name = 'django_celery_results_taskresult' ORDER BY column_name`;
@@ -62,6 +65,30 @@ describe('migrateDatabase (real Postgres)', () => {
       expect(await migrateDatabase(url)).toEqual(ALL_MIGRATIONS);
       const rows = await withDatabase((db) => db.query('SELECT task_id FROM django_celery_results_taskresult'), url);
       expect(rows.rows).toEqual([{ task_id: 'from-django' }]);
+    } finally {
+      await dropDatabase(url);
+    }
+  });
+
+  it('numbers the notifications of an inbox made before seqs existed, per user in id order, and goes on from there', async () => {
+    const url = scratchUrl();
+    try {
+      await createDatabaseIfMissing(url);
+      const before = new DataSource({ ...dataSourceOptions(url, 1), migrations: MIGRATIONS.slice(0, 2) });
+      await before.initialize();
+      await before.runMigrations();
+      await before.query(
+        `INSERT INTO notification_inbox (user_id, task_id, message) SELECT u, 't' || n, '{}' FROM generate_series(1, 9) AS n, LATERAL (SELECT CASE WHEN n % 3 = 0 THEN 'b' ELSE 'a' END AS u) AS x`,
+      );
+      await before.destroy();
+      expect(await migrateDatabase(url)).toEqual(ALL_MIGRATIONS.slice(2));
+      const rows = await withDatabase((db) => db.query('SELECT user_id, task_id, seq::int FROM notification_inbox ORDER BY id'), url);
+      expect(rows.rows.map((row) => `${row.user_id}${row.seq}`)).toEqual(['a1', 'a2', 'b1', 'a3', 'a4', 'b2', 'a5', 'a6', 'b3']);
+      const counters = await withDatabase((db) => db.query('SELECT user_id, last_seq::int FROM notification_sequence ORDER BY user_id'), url);
+      expect(counters.rows).toEqual([
+        { user_id: 'a', last_seq: 6 },
+        { user_id: 'b', last_seq: 3 },
+      ]);
     } finally {
       await dropDatabase(url);
     }

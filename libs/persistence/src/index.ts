@@ -1,7 +1,11 @@
+export type { DeferredMessage, ScheduledTask } from './deferred-task.repository';
+export { DeferredTaskRepository } from './deferred-task.repository';
 export { dataSourceOptions } from './data-source-options';
 export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
 export { Notification } from './notification.entity';
-export type { InboxPage, InboxQuery, NewNotification } from './notification.repository';
+export type { InboxRecord, NewNotification, StoreResult } from './inbox-writer';
+export { InboxWriter } from './inbox-writer';
+export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';
 export { PersistenceModule } from './persistence.module';
 export { TaskResult } from './task-result.entity';

@@ -14,6 +14,10 @@ export class Notification {
   @Column({ name: 'user_id', type: 'varchar', length: 64 })
   userId!: string;
 
+  /** The notification's place in its user's sequence (1, 2, 3, ... with no gap): see the migration. */
+  @Column({ type: 'bigint' })
+  seq!: string;
+
   /** A redelivered task finds its notification here instead of creating a second one. */
   @Column({ name: 'task_id', type: 'varchar', length: 255, unique: true })
   taskId!: string;

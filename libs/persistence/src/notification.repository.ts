@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import type { StoredNotification } from '@app/contracts';
 import { Notification } from './notification.entity';
-import { TaskOutcome, TaskResultRepository } from './task-result.repository';
 
-export interface NewNotification {
-  userId: string;
-  taskId: string;
-  message: unknown;
+/** A place in a user's inbox: the newest notification's id and seq seen or sent. */
+export interface InboxPosition {
+  id: number;
+  seq: number;
 }
 
 export interface InboxPage {
@@ -23,105 +23,61 @@ export interface InboxQuery {
   limit: number;
 }
 
-interface PendingWrite {
-  input: NewNotification;
-  outcomeFor: (notification: Notification) => TaskOutcome;
-  resolve: (notification: Notification) => void;
-  reject: (error: unknown) => void;
-}
+const COLUMNS = `"id", "seq", "user_id" AS "userId", "task_id" AS "taskId", "message", "created_at" AS "createdAt", "read_at" AS "readAt"`;
 
-/** The most tasks one transaction takes (the worker's prefetch bounds how many wait anyway). */
-const MAX_BATCH = 500;
+const FRAME_COLUMNS = `"id", "seq", "task_id" AS "taskId", "created_at" AS "createdAt", "message"::text AS "messageJson"`;
 
-const COLUMNS = `"id", "user_id" AS "userId", "task_id" AS "taskId", "message", "created_at" AS "createdAt", "read_at" AS "readAt"`;
+const END_OF_INBOX = `coalesce((SELECT max("id") FROM "notification_inbox" WHERE "user_id" = $1), 0)::bigint AS "endId",
+  coalesce((SELECT "last_seq" FROM "notification_sequence" WHERE "user_id" = $1), 0)::bigint AS "endSeq"`;
 
 /** Users' inboxes: every notification the worker delivered, and whether its user has read it. */
 @Injectable()
 export class NotificationRepository {
-  private readonly pending: PendingWrite[] = [];
-  private writing = false;
-
-  constructor(
-    @InjectRepository(Notification) private readonly rows: Repository<Notification>,
-    private readonly results: TaskResultRepository,
-  ) {}
+  constructor(@InjectRepository(Notification) private readonly rows: Repository<Notification>) {}
 
   /**
-   * Stores a task's notification and its result row in one transaction. A task stored before (a
-   * redelivery) keeps its notification: the same one is returned and no second one is made.
-   *
-   * Group commit: calls that arrive while a transaction is being written wait and go together into
-   * the next one, so under load one commit (one fsync) serves many tasks, and alone a task waits
-   * for nobody. If a shared transaction fails, its tasks are retried one by one, so that one bad
-   * row cannot fail the others.
+   * Where the user's inbox ends now: the newest id and the last seq drawn (0 and 0 for a user with
+   * none). Read in one statement, so the two agree.
    */
-  storeWithResult(input: NewNotification, outcomeFor: (notification: Notification) => TaskOutcome): Promise<Notification> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ input, outcomeFor, resolve, reject });
-      if (!this.writing) void this.writePending();
-    });
+  async position(userId: string): Promise<InboxPosition> {
+    const [row] = await this.rows.query(`SELECT ${END_OF_INBOX}`, [userId]);
+    return { id: Number(row.endId), seq: Number(row.endSeq) };
   }
 
-  private async writePending(): Promise<void> {
-    this.writing = true;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_BATCH);
-      try {
-        const stored = await this.store(batch);
-        batch.forEach((write, index) => write.resolve(stored[index]));
-      } catch (error) {
-        if (batch.length === 1) batch[0].reject(error);
-        else for (const write of batch) await this.store([write]).then(([stored]) => write.resolve(stored), write.reject);
-      }
-    }
-    this.writing = false;
+  /**
+   * The start of a catch-up: where the inbox ends now (`end`), and the first `limit` notifications
+   * after `afterId` up to that end, oldest first, read in one snapshot. A user's ids and seqs are
+   * drawn in commit order, so every notification committed later comes after `end`.
+   */
+  async catchUpFrom(userId: string, afterId: number, limit: number): Promise<{ end: InboxPosition; rows: StoredNotification[] }> {
+    const found: Array<Partial<StoredNotification> & { endId: string; endSeq: string }> = await this.rows.query(
+      `WITH "end" AS (SELECT ${END_OF_INBOX})
+       SELECT "end".*, r.* FROM "end" LEFT JOIN LATERAL (
+         SELECT ${FRAME_COLUMNS} FROM "notification_inbox"
+          WHERE "user_id" = $1 AND "id" > $2 AND "id" <= "end"."endId" ORDER BY "id" LIMIT $3) AS r ON true`,
+      [userId, afterId, limit],
+    );
+    const end = { id: Number(found[0].endId), seq: Number(found[0].endSeq) };
+    return { end, rows: found.filter((row) => row.id !== null && row.id !== undefined) as StoredNotification[] };
   }
 
-  private store(batch: PendingWrite[]): Promise<Notification[]> {
-    return this.rows.manager.transaction(async (manager) => {
-      // One writer per user at a time, and ids drawn under that lock: a user's notifications commit
-      // in id order, so a client that saw id N can never later miss one below N. Locks are taken in
-      // one order (sorted) so that two workers' batches cannot deadlock. The locks are an aggregate
-      // the insert's rows are joined to: no row (so no id) exists until every lock is held, and
-      // one statement saves a round trip per batch.
-      const users = [...new Set(batch.map((write) => write.input.userId))].sort();
-      const inserted: Notification[] = await manager.query(
-        `WITH "locked" AS (SELECT count(pg_advisory_xact_lock(hashtextextended(u, 0))) FROM (SELECT u FROM unnest($4::text[]) AS u ORDER BY u) AS "users")
-         INSERT INTO "notification_inbox" ("user_id", "task_id", "message")
-         SELECT u, t, m FROM "locked", unnest($1::varchar[], $2::varchar[], $3::json[]) WITH ORDINALITY AS x(u, t, m, n) ORDER BY n
-         ON CONFLICT ("task_id") DO NOTHING RETURNING ${COLUMNS}`,
-        [
-          batch.map((write) => write.input.userId),
-          batch.map((write) => write.input.taskId),
-          batch.map((write) => JSON.stringify(write.input.message)),
-          users,
-        ],
-      );
-      const byTask = new Map(inserted.map((row) => [row.taskId, row]));
-      const missing = batch.map((write) => write.input.taskId).filter((taskId) => !byTask.has(taskId));
-      if (missing.length > 0) {
-        const existing: Notification[] = await manager.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "task_id" = ANY($1)`, [missing]);
-        for (const row of existing) byTask.set(row.taskId, row);
-      }
-      const stored = batch.map((write) => byTask.get(write.input.taskId)!);
-      await this.results.recordMany(batch.map((write, index) => write.outcomeFor(stored[index])), manager);
-      return stored;
-    });
-  }
-
-  /** The user's notifications after `sinceId`, oldest first: what a reconnecting client missed. */
-  after(userId: string, sinceId: string, limit: number): Promise<Notification[]> {
-    return this.rows.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 ORDER BY "id" LIMIT $3`, [
+  /** The user's notifications after `afterId` up to `upToId`, oldest first, framed as stored. */
+  between(userId: string, afterId: number, upToId: number, limit: number): Promise<StoredNotification[]> {
+    return this.rows.query(`SELECT ${FRAME_COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 AND "id" <= $3 ORDER BY "id" LIMIT $4`, [
       userId,
-      sinceId,
+      afterId,
+      upToId,
       limit,
     ]);
   }
 
-  /** The id of the user's newest notification, or 0 when there is none. */
-  async latestId(userId: string): Promise<number> {
-    const [{ id }] = await this.rows.query(`SELECT coalesce(max("id"), 0)::bigint AS "id" FROM "notification_inbox" WHERE "user_id" = $1`, [userId]);
-    return Number(id);
+  /** How many of the user's notifications lie after `afterId` up to `upToId`, counting no further than `limit`. */
+  async countBetween(userId: string, afterId: number, upToId: number, limit: number): Promise<number> {
+    const [{ count }] = await this.rows.query(
+      `SELECT count(*)::int AS "count" FROM (SELECT 1 FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 AND "id" <= $3 LIMIT $4) AS x`,
+      [userId, afterId, upToId, limit],
+    );
+    return count;
   }
 
   async list(userId: string, query: InboxQuery): Promise<InboxPage> {
@@ -162,6 +118,12 @@ export class NotificationRepository {
   async markAllRead(userId: string): Promise<number> {
     const [, count] = await this.rows.query(`UPDATE "notification_inbox" SET "read_at" = now() WHERE "user_id" = $1 AND "read_at" IS NULL`, [userId]);
     return count;
+  }
+
+  /** Whether a notification is stored under this task id. */
+  async holdsTask(taskId: string): Promise<boolean> {
+    const rows = await this.rows.query(`SELECT 1 FROM "notification_inbox" WHERE "task_id" = $1`, [taskId]);
+    return rows.length > 0;
   }
 
   async findOwn(userId: string, id: string): Promise<Notification | null> {

@@ -3,9 +3,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
+import { DeferredTaskRepository } from './deferred-task.repository';
+import { InboxWriter } from './inbox-writer';
 import { Notification } from './notification.entity';
 import { NotificationRepository } from './notification.repository';
+import { TaskResultCleaner } from './task-result-cleaner';
 import { TaskResult } from './task-result.entity';
+import { TaskStatsQueries } from './task-stats.queries';
 import { TaskResultRepository } from './task-result.repository';
 
 /** The Postgres connection and the repositories over it. Needs `ConfigModule` in the app. */
@@ -17,7 +21,7 @@ import { TaskResultRepository } from './task-result.repository';
     }),
     TypeOrmModule.forFeature([TaskResult, Notification]),
   ],
-  providers: [TaskResultRepository, NotificationRepository],
-  exports: [TaskResultRepository, NotificationRepository],
+  providers: [TaskResultRepository, NotificationRepository, InboxWriter, DeferredTaskRepository, TaskStatsQueries, TaskResultCleaner],
+  exports: [TaskResultRepository, NotificationRepository, InboxWriter, DeferredTaskRepository, TaskStatsQueries, TaskResultCleaner],
 })
 export class PersistenceModule {}

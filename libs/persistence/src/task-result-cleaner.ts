@@ -1,4 +1,6 @@
-import type { DataSource } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 
 /**
  * Deletes task results whose `date_done` is older than a cut-off, as Celery's `backend_cleanup`
@@ -6,6 +8,7 @@ import type { DataSource } from 'typeorm';
  * backlog never holds locks on the table for long or bloats one transaction. `SKIP LOCKED` lets
  * several workers sweep at once without waiting on each other (or on a row being rewritten).
  */
+@Injectable()
 export class TaskResultCleaner {
   private static readonly BATCH_SQL = `
     WITH expired AS (
@@ -19,7 +22,7 @@ export class TaskResultCleaner {
     )
     SELECT count(*)::int AS count FROM deleted`;
 
-  constructor(private readonly database: DataSource) {}
+  constructor(@InjectDataSource() private readonly database: DataSource) {}
 
   /**
    * Deletes every result done before `cutoff`, `batchSize` rows per statement, until a batch comes

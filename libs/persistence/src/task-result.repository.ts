@@ -65,19 +65,24 @@ export class TaskResultRepository implements OnModuleInit {
     return this.recordMany([outcome], manager);
   }
 
-  /** `record` for many tasks in one statement; for a task id given twice, the last outcome wins. */
+  /**
+   * `record` for many tasks in one statement; for a task id given twice, the last outcome wins.
+   * A SUCCESS row is final: its notification is stored, so only SUCCESS may be written over it
+   * (a redelivery), never the FAILURE, REVOKED or STARTED of a later message under its id.
+   */
   async recordMany(outcomes: TaskOutcome[], manager: EntityManager = this.rows.manager): Promise<void> {
+    if (outcomes.length === 0) return;
     const latest = [...new Map(outcomes.map((outcome) => [outcome.taskId, outcome])).values()];
     const column = <T>(value: (outcome: TaskOutcome) => T) => latest.map(value);
     await manager.query(this.hasDateStarted ? UPSERT_WITH_DATE_STARTED : UPSERT, [
       column((outcome) => outcome.taskId),
       column((outcome) => outcome.status),
-      column((outcome) => outcome.result),
-      column((outcome) => outcome.traceback ?? null),
-      column((outcome) => outcome.taskArgs),
-      column((outcome) => outcome.taskKwargs),
-      column((outcome) => outcome.taskName),
-      column((outcome) => outcome.worker),
+      column((outcome) => postgresText(outcome.result)),
+      column((outcome) => postgresText(outcome.traceback ?? null)),
+      column((outcome) => postgresText(outcome.taskArgs)),
+      column((outcome) => postgresText(outcome.taskKwargs)),
+      column((outcome) => postgresText(outcome.taskName)),
+      column((outcome) => postgresText(outcome.worker)),
       column((outcome) => outcome.receivedAt),
     ]);
   }
@@ -133,7 +138,17 @@ function upsertStatement(withDateStarted: boolean): string {
       "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
       "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"${
         withDateStarted ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")` : ''
-      }`;
+      }
+    WHERE "django_celery_results_taskresult"."status" <> '${TaskStatus.Success}' OR EXCLUDED."status" = '${TaskStatus.Success}'`;
+}
+
+/**
+ * Text as Postgres stores it: no NUL (refused in text) and no lone surrogate (which the driver
+ * would turn into U+FFFD silently). Names and reprs come from publishers' headers, verbatim.
+ */
+function postgresText<T extends string | null>(value: T): T {
+  if (value === null || (!value.includes('\0') && value.isWellFormed())) return value;
+  return value.replaceAll('\0', '\uFFFD').toWellFormed() as T;
 }
 
 const UPSERT = upsertStatement(false);

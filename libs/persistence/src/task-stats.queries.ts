@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { TaskResult } from './task-result.entity';
 
@@ -32,8 +34,9 @@ export interface RecentTaskFilter {
  * status per minute, latency, and the most recent tasks with loose filters. Uses the indexes
  * django-celery-results creates (`date_done`, `status`, `task_name`).
  */
+@Injectable()
 export class TaskStatsQueries {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async countsByMinute(since: Date): Promise<StatusCountsByMinute[]> {
     const rows: Array<{ minute: Date; status: string; count: number }> = await this.dataSource.query(

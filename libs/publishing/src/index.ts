@@ -2,4 +2,4 @@ export type { NotificationToPublish, PublisherOptions } from './notification-pub
 export { NotificationPublisher } from './notification-publisher';
 export { PublishingModule, QueuePublisher } from './publishing.module';
 export type { QueueType } from './task-queue';
-export { deadLetterQueueOf, deadLetterQueueOptions, taskQueueOptions } from './task-queue';
+export { deadLetterQueueOf, deadLetterQueueOptions, republishedProperties, taskQueueOptions } from './task-queue';

@@ -1,6 +1,6 @@
 import amqp from 'amqp-connection-manager';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel } from 'amqplib';
+import type { ConfirmChannel, Options } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { taskQueueOptions } from './task-queue';
 import type { QueueType } from './task-queue';
@@ -51,6 +51,11 @@ export class NotificationPublisher {
     const body = Buffer.from(JSON.stringify({ user_id: notification.userId, message: notification.message }));
     await this.channel.sendToQueue(this.options.queue, body, { messageId: taskId, persistent: true, contentType: 'application/json' });
     return taskId;
+  }
+
+  /** Publishes a message as it is (a deferred task coming due); resolves once the broker confirmed it. */
+  async publishMessage(content: Buffer, properties: Options.Publish): Promise<void> {
+    await this.channel.sendToQueue(this.options.queue, content, properties);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { AppConfig } from '@app/config';
-import type { Options } from 'amqplib';
+import type { MessageProperties, Options } from 'amqplib';
 
 /**
  * How the task queue is declared (`AMQP_QUEUE_TYPE`):
@@ -36,4 +36,15 @@ export function deadLetterQueueOf(queue: string): string {
  */
 export function deadLetterQueueOptions(type: QueueType): Options.AssertQueue {
   return taskQueueOptions(type);
+}
+
+/**
+ * The properties a copy of a consumed message is published with: a retry, a dead letter, a
+ * deferred task coming due. Not `expiration`: the copy would expire on a clock of its own,
+ * silently, even in the dead-letter queue. Not `userId`: the broker refuses a publish whose
+ * user_id is not the publishing connection's user, and closes the channel over it.
+ */
+export function republishedProperties(properties: MessageProperties, headers: Record<string, unknown> = properties.headers ?? {}): Options.Publish {
+  const { contentType, contentEncoding, priority, correlationId, replyTo, messageId, timestamp, type, appId } = properties;
+  return { contentType, contentEncoding, priority, correlationId, replyTo, messageId, timestamp, type, appId, headers, persistent: true };
 }

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
-import { PersistenceModule, TaskStatsQueries } from '@app/persistence';
+import { PersistenceModule } from '@app/persistence';
 import { PublishingModule } from '@app/publishing';
-import { DataSource } from 'typeorm';
 import { DashboardController } from './dashboard.controller';
 import { DashboardService } from './dashboard.service';
+import { NotificationsModule } from '../notifications/notifications.module';
 
 /** The admin dashboard's JSON endpoints; the page itself is a static file (see static-pages.ts). */
 @Module({
-  imports: [AuthModule, PersistenceModule, PublishingModule],
+  imports: [AuthModule, PersistenceModule, PublishingModule, NotificationsModule],
   controllers: [DashboardController],
-  providers: [DashboardService, { provide: TaskStatsQueries, inject: [DataSource], useFactory: (dataSource: DataSource) => new TaskStatsQueries(dataSource) }],
+  providers: [DashboardService],
 })
 export class DashboardModule {}

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { TaskStatsQueries } from '@app/persistence';
 import { QueuePublisher, deadLetterQueueOf } from '@app/publishing';
-import { SocketGroups } from '../notifications/socket-groups';
+import { ConnectionPresence } from '../notifications/connection-presence';
 import { TaskResultView, toTaskResultView } from '../tasks/task-result.view';
 import { RecentTasksQuery } from './dashboard.queries';
 
@@ -35,7 +34,7 @@ export class DashboardService {
   constructor(
     private readonly queries: TaskStatsQueries,
     private readonly publisher: QueuePublisher,
-    private readonly modules: ModuleRef,
+    private readonly presence: ConnectionPresence,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -54,7 +53,6 @@ export class DashboardService {
       totals[row.status] = (totals[row.status] ?? 0) + row.count;
       if (row.minute.getTime() > end - THROUGHPUT_MINUTES * MINUTE) recent += row.count;
     }
-    const sockets = this.modules.get(SocketGroups, { strict: false });
     return {
       generated_at: now.toISOString(),
       window: { minutes, from: from.toISOString() },
@@ -62,7 +60,7 @@ export class DashboardService {
       totals,
       throughput_per_minute: Math.round((recent / Math.min(THROUGHPUT_MINUTES, minutes)) * 10) / 10,
       latency_ms: { avg: round(latency.avgMs), p95: round(latency.p95Ms), count: latency.count },
-      sockets: { connections: sockets.socketCount, users: sockets.groupCount },
+      sockets: { connections: this.presence.connectionCount, users: this.presence.userCount },
       dead_letter: { queue: this.deadLetterQueue, messages: deadLetters },
     };
   }

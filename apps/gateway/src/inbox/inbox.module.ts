@@ -9,6 +9,6 @@ import { ReadReceipts } from './read-receipts.service';
   imports: [AuthModule, PersistenceModule, FanoutModule],
   controllers: [InboxController],
   providers: [ReadReceipts],
-  exports: [ReadReceipts, PersistenceModule],
+  exports: [ReadReceipts],
 })
 export class InboxModule {}

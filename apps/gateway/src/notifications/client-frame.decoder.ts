@@ -1,4 +1,4 @@
-import { CLIENT_EVENTS, SocketErrorCode } from '@app/contracts';
+import { CLIENT_EVENTS, SocketErrorCode, jsonNestingDepth } from '@app/contracts';
 import type { ClientEvent, ServerFrames } from '@app/contracts';
 
 /**
@@ -22,7 +22,7 @@ export function decodeClientFrame(raw: string | Buffer | ArrayBuffer | Buffer[])
   if (typeof raw !== 'string') {
     return invalid(SocketErrorCode.BinaryNotSupported, 'Binary frames are not supported; send JSON text frames');
   }
-  if (nestingDepth(raw) > MAX_NESTING_DEPTH) {
+  if (jsonNestingDepth(raw) > MAX_NESTING_DEPTH) {
     return invalid(SocketErrorCode.InvalidFrame, `Frame nests deeper than ${MAX_NESTING_DEPTH} levels`);
   }
   let frame: unknown;
@@ -41,26 +41,9 @@ export function decodeClientFrame(raw: string | Buffer | ArrayBuffer | Buffer[])
   return { event: event as ClientEvent, data };
 }
 
-function invalid(code: SocketErrorCode, message: string): DecodedClientFrame {
-  return { event: INVALID_FRAME_EVENT, data: { code, message } };
-}
-
 /** No client frame needs more; deeper ones are refused before JSON.parse builds them. */
 export const MAX_NESTING_DEPTH = 32;
 
-/** The deepest bracket nesting in a JSON text, brackets inside strings aside. One pass, no allocation. */
-export function nestingDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text.charCodeAt(i);
-    if (inString) {
-      if (char === 0x5c) i++; // backslash: skip the escaped character
-      else if (char === 0x22) inString = false;
-    } else if (char === 0x22) inString = true;
-    else if (char === 0x7b || char === 0x5b) deepest = Math.max(deepest, ++depth);
-    else if (char === 0x7d || char === 0x5d) depth--;
-  }
-  return deepest;
+function invalid(code: SocketErrorCode, message: string): DecodedClientFrame {
+  return { event: INVALID_FRAME_EVENT, data: { code, message } };
 }

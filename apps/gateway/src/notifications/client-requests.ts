@@ -1,14 +1,17 @@
 /** The largest batch of ids one `read` frame may mark. */
 export const MAX_READ_IDS = 1000;
 
+export type SinceRequest = { since: number | null } | { error: string };
+
 /**
  * A `since` value from the query string or a `resume` frame: the last notification id the client
- * saw. Returns the id, `null` when absent, or a message saying what is wrong with it.
+ * saw, or null when absent.
  */
-export function parseSince(value: unknown): number | string | null {
-  if (value === null || value === undefined) return null;
+export function parseSince(value: unknown): SinceRequest {
+  if (value === null || value === undefined) return { since: null };
   const id = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
-  return Number.isSafeInteger(id) && (id as number) >= 0 ? (id as number) : 'since must be a non-negative integer: the last notification id seen';
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) return { since: id };
+  return { error: 'since must be a non-negative integer: the last notification id seen' };
 }
 
 export type ReadRequest = { all: true } | { all: false; ids: number[] } | { error: string };

@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { FanoutModule } from '@app/fanout';
+import { PersistenceModule } from '@app/persistence';
 import { InboxModule } from '../inbox/inbox.module';
 import { ConnectionLimits } from './connection-limits';
+import { ConnectionPresence } from './connection-presence';
 import { GatewayMetrics } from './gateway-metrics';
-import { NotificationResume } from './notification-resume.service';
+import { GroupSubscriptions } from './group-subscriptions';
 import { NotificationGateway } from './notification.gateway';
-import { SocketGroups } from './socket-groups';
 
 @Module({
-  imports: [FanoutModule, InboxModule],
-  providers: [NotificationGateway, SocketGroups, NotificationResume, ConnectionLimits, GatewayMetrics],
+  imports: [FanoutModule, PersistenceModule, InboxModule],
+  providers: [NotificationGateway, GroupSubscriptions, { provide: ConnectionPresence, useExisting: GroupSubscriptions }, ConnectionLimits, GatewayMetrics],
+  exports: [ConnectionPresence],
 })
 export class NotificationsModule {}

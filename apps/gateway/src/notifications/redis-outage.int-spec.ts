@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
-import { notificationFrameOf, notificationGroup } from '@app/contracts';
+import { notificationGroup } from '@app/contracts';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { TcpProxy } from '../../../../test/support/tcp-proxy';
-import { TestSocket, eventually, signToken, testConfig, withDatabase } from '../../../../test/support/test-context';
+import { TestSocket, eventually, signToken, storeNotification, testConfig } from '../../../../test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /**
@@ -34,16 +34,9 @@ describe('gateway after losing Redis (real Postgres and Redis, Redis behind a pr
 
   /** What the worker does: the inbox row, then PUBLISH of its frame. */
   async function notify(userId: string): Promise<number> {
-    const row = await withDatabase(async (db) => {
-      const { rows } = await db.query(
-        `INSERT INTO notification_inbox (user_id, task_id, message) VALUES ($1, $2, $3)
-         RETURNING id, user_id AS "userId", task_id AS "taskId", message, created_at AS "createdAt"`,
-        [userId, randomUUID(), JSON.stringify({ text: 'while Redis was away' })],
-      );
-      return rows[0];
-    });
-    await publisher.publish(config.REDIS_CHANNEL_PREFIX + notificationGroup(userId), notificationFrameOf(row));
-    return Number(row.id);
+    const { id, frame } = await storeNotification(userId, { text: 'while Redis was away' });
+    await publisher.publish(config.REDIS_CHANNEL_PREFIX + notificationGroup(userId), frame);
+    return id;
   }
 
   it('catches up a socket that connected without since and had received nothing', async () => {

@@ -51,6 +51,7 @@ describe('Celery protocol v2 messages', () => {
         taskName: 'notifications.tasks.send_notification_task',
         userId: '42',
         message: 'hi',
+        messageJson: '"hi"',
         taskArgs: JSON.stringify("(42, 'hi')"),
         taskKwargs: JSON.stringify('{}'),
         eta: null,

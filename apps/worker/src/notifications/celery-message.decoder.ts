@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
 import { DecodedMessage, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
 import { bindSendNotificationArguments } from './send-notification.signature';
 
@@ -53,10 +54,11 @@ export class CeleryMessageDecoder {
     return {
       ok: true,
       task: {
-        taskId: taskId ?? (headers.id as string),
+        taskId: taskId ?? randomUUID(),
         taskName,
         userId: bound.userId,
         message: bound.message,
+        messageJson: JSON.stringify(bound.message),
         // django-celery-results stores json.dumps(argsrepr): a JSON string holding Python's repr.
         taskArgs: JSON.stringify(typeof headers.argsrepr === 'string' ? headers.argsrepr : JSON.stringify(args)),
         taskKwargs: JSON.stringify(typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : JSON.stringify(kwargs)),

@@ -22,6 +22,7 @@ describe('NotificationMessageDecoder', () => {
         taskName: 'send_notification',
         userId: '42',
         message: { text: 'hi' },
+        messageJson: '{"text":"hi"}',
         taskArgs: '[]',
         taskKwargs: JSON.stringify({ user_id: 42, message: { text: 'hi' } }),
         eta: null,
@@ -49,6 +50,27 @@ describe('NotificationMessageDecoder', () => {
   it('makes a fresh id instead of using one longer than the column', () => {
     const decoded = decoder.decode(amqpMessage({ user_id: 1, message: 'x' }, { messageId: 'x'.repeat(256) }));
     expect(decoded.ok && decoded.task.taskId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a lone surrogate', 'a\ud800b'],
+  ])('takes no task id that holds %s, which Postgres would refuse or change', (_, id) => {
+    expect(decoder.decode(amqpMessage({ user_id: 1, message: 'x' }, { messageId: id, correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'cid' } });
+    const fromBody = decoder.decode(amqpMessage({ user_id: 1, message: 'x', task_id: id }));
+    expect(fromBody.ok && fromBody.task.taskId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a body nested deeper than the limit before parsing it, however small', () => {
+    const deep = `{"user_id":1,"message":${'['.repeat(2000)}${']'.repeat(2000)}}`;
+    expect(deep.length).toBeLessThan(4096);
+    const decoded = decoder.decode(amqpMessage(deep, { messageId: 'deep' }));
+    expect(decoded).toMatchObject({ ok: false, rejection: { taskId: 'deep', excType: 'ValueError', reason: expect.stringMatching(/nests deeper than 64/) } });
+  });
+
+  it('answers with a rejection, never a throw, whatever the message object holds', () => {
+    const broken = { content: Buffer.from('{}'), fields: {}, properties: { messageId: 'odd', get headers(): never { throw new Error('bad headers') } } };
+    expect(decoder.decode(broken as never)).toMatchObject({ ok: false, rejection: { taskId: 'odd', excType: 'ValueError', reason: expect.stringContaining('bad headers') } });
   });
 
   it.each([

@@ -1,14 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
-import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
+import { USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { SEND_NOTIFICATION_PATTERN } from '../task-queue.server';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
-import { DecodedMessage, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
+import { DecodedMessage, SEND_NOTIFICATION_PATTERN, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
+
+/**
+ * The deepest JSON a message body may nest (a Celery body adds three levels to the payload's).
+ * Checked before parsing: deeper JSON makes what follows overflow the stack (see jsonNestingDepth).
+ */
+export const MAX_MESSAGE_DEPTH = 64;
 
 /**
  * Turns a raw AMQP message from `send_notification` into a `NotificationTask`, or says precisely
@@ -23,7 +28,17 @@ export class NotificationMessageDecoder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Never throws: whatever the bytes and headers, the answer is a task or a rejection. */
   decode(amqpMessage: ConsumeMessage): DecodedMessage {
+    try {
+      return this.decodeOrThrow(amqpMessage);
+    } catch (error) {
+      const reason = `Message could not be decoded: ${(error as Error)?.message ?? String(error)}`;
+      return rejected('ValueError', reason, validTaskId(amqpMessage.properties?.messageId) ?? validTaskId(amqpMessage.properties?.correlationId));
+    }
+  }
+
+  private decodeOrThrow(amqpMessage: ConsumeMessage): DecodedMessage {
     const { properties, content } = amqpMessage;
     const celery = isCeleryMessage(amqpMessage);
     const headers = properties.headers ?? {};
@@ -40,9 +55,13 @@ export class NotificationMessageDecoder {
     if (content.length > this.config.MAX_MESSAGE_BYTES) {
       return rejected('ValueError', `Message body of ${content.length} bytes exceeds MAX_MESSAGE_BYTES (${this.config.MAX_MESSAGE_BYTES})`, taskId, taskName);
     }
+    const text = content.toString('utf8');
+    if (jsonNestingDepth(text) > MAX_MESSAGE_DEPTH) {
+      return rejected('ValueError', `Message body nests deeper than ${MAX_MESSAGE_DEPTH} levels`, taskId, taskName);
+    }
     let body: unknown;
     try {
-      body = JSON.parse(content.toString('utf8'));
+      body = JSON.parse(text);
     } catch (error) {
       return rejected('DecodeError', `Body is not valid JSON: ${(error as Error).message}`, taskId, taskName);
     }
@@ -75,6 +94,7 @@ export class NotificationMessageDecoder {
         taskName: SEND_NOTIFICATION_PATTERN,
         userId,
         message: payload.message,
+        messageJson: JSON.stringify(payload.message),
         taskArgs: '[]',
         taskKwargs: JSON.stringify({ user_id: payload.user_id, message: payload.message }),
         eta: null,

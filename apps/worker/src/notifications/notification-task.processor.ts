@@ -3,7 +3,7 @@ import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
-import { NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
+import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
 
 /** What `send_notification` returns; stored as the SUCCESS row's `result`. */
@@ -11,6 +11,12 @@ export interface DeliveryReport {
   notification_id: number;
   group: string;
 }
+
+/**
+ * What running a message came to: its result row is written (`done`), or its task id holds another
+ * task's notification (`conflict`: nothing was written or delivered for it).
+ */
+export type TaskRun = { status: 'done'; outcome: TaskOutcome } | { status: 'conflict'; taskId: string };
 
 /**
  * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
@@ -26,15 +32,16 @@ export class NotificationTaskProcessor {
   constructor(
     private readonly fanout: RedisFanout,
     private readonly results: TaskResultRepository,
+    private readonly writer: InboxWriter,
     private readonly inbox: NotificationRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskOutcome> {
+  async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
     const outcome = this.failure(decoded.rejection, receivedAt);
     await this.results.record(outcome);
-    return outcome;
+    return { status: 'done', outcome };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
@@ -42,25 +49,27 @@ export class NotificationTaskProcessor {
     await this.results.record(this.failure(rejection, receivedAt));
   }
 
-  private async run(task: NotificationTask, receivedAt: Date): Promise<TaskOutcome> {
-    if (task.expires && task.expires.getTime() <= Date.now()) {
+  private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
+    // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
+    // notification exists and is published again below.
+    if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
       const outcome = this.revoked(task, receivedAt);
       await this.results.record(outcome);
-      return outcome;
+      return { status: 'done', outcome };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED) await this.results.record({ ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() });
 
     const group = notificationGroup(task.userId);
-    let outcome!: TaskOutcome;
-    const notification = await this.inbox.storeWithResult({ userId: task.userId, taskId: task.taskId, message: task.message }, (stored) => {
-      const report: DeliveryReport = { notification_id: Number(stored.id), group };
-      return (outcome = { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) });
+    const stored = await this.writer.storeWithResult({ userId: task.userId, taskId: task.taskId, messageJson: task.messageJson }, (notification) => {
+      const report: DeliveryReport = { notification_id: Number(notification.id), group };
+      return { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) };
     });
+    if (stored.status === 'conflict') return stored;
     // A redelivered task publishes its stored notification again, with the same id: clients drop
     // ids they have seen, so delivery is at least once and never lost between commit and publish.
-    await this.fanout.publish(group, notificationFrameOf(notification));
-    return outcome;
+    await this.fanout.publish(group, notificationFrameOf(stored.notification));
+    return { status: 'done', outcome: stored.outcome };
   }
 
   /** What Celery stores as the result of a STARTED task. */

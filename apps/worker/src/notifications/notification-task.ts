@@ -1,12 +1,20 @@
 import type { UserId } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 
+/**
+ * The task this worker runs. Its name is also the one pattern the task queue routes every message
+ * to (a Nest `ClientProxy.emit('send_notification', ...)` names it too).
+ */
+export const SEND_NOTIFICATION_PATTERN = 'send_notification';
+
 /** A message that passed every check: who gets what, and when. */
 export interface NotificationTask {
   taskId: string;
   taskName: string;
   userId: UserId;
   message: unknown;
+  /** `message` as JSON text, made once: stored, compared with a stored task's and framed as it is. */
+  messageJson: string;
   /** What the row's `task_args`/`task_kwargs` hold: JSON text, as django-celery-results writes them. */
   taskArgs: string;
   taskKwargs: string;
@@ -45,9 +53,14 @@ export function rejected(excType: RejectionType, reason: string, taskId: string 
 
 const MAX_TASK_ID_LENGTH = 255;
 
-/** A task id that fits `task_id varchar(255)`, or null. */
+/**
+ * A task id that fits `task_id varchar(255)` and comes back from Postgres as it went in, or null:
+ * Postgres refuses NUL, and the driver would turn a lone surrogate into U+FFFD, so the id stored
+ * would not be the id looked up.
+ */
 export function validTaskId(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TASK_ID_LENGTH ? value : null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_TASK_ID_LENGTH) return null;
+  return value.includes('\0') || !value.isWellFormed() ? null : value;
 }
 
 /** A task name as `task_name varchar(255)` can hold it: a longer one is still recorded, cut. */

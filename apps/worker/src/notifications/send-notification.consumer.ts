@@ -3,36 +3,38 @@ import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MessageSettler, SEND_NOTIFICATION_PATTERN } from '../task-queue.server';
+import { ATTEMPTS_HEADER, MessageSettler, settlerOf } from '../task-queue.server';
+import { DeferredTasks } from './deferred-tasks';
 import { NotificationMessageDecoder } from './notification-message.decoder';
-import { DecodedMessage } from './notification-task';
-import { NotificationTaskProcessor } from './notification-task.processor';
+import { DecodedMessage, SEND_NOTIFICATION_PATTERN } from './notification-task';
+import { NotificationTaskProcessor, TaskRun } from './notification-task.processor';
 import { TaskMetrics } from './task-metrics';
 import { isTransientError } from './transient-error';
 
 const MAX_RETRY_DELAY_MS = 30_000;
 
+/** The `x-dead-letter-reason` of a message whose task id holds another task's notification. */
+export const TASK_ID_CONFLICT = 'task_id_conflict';
+
 /**
- * The queue's entry point: runs each message and settles it with the broker. At least once: a
- * message is acked only after its rows are committed and its notification published.
- * - Unreachable database or Redis: the message goes back to the queue after a backoff that grows
- *   while the outage lasts; it is never marked FAILURE for that.
- * - Bad input: a FAILURE row, then the dead-letter queue.
- * - Anything else: retried `TASK_MAX_ATTEMPTS` times, then a FAILURE row and the dead-letter queue.
+ * The queue's entry point: runs each message and settles it with the broker. Every delivery ends
+ * in one of three ways, whatever its bytes and headers, and nothing thrown on the way escapes:
+ * - acked, once its result row is committed (and its notification published);
+ * - requeued after a backoff while Postgres or Redis is unreachable (never marked FAILURE for that);
+ * - dead-lettered: bad input and tasks that failed `TASK_MAX_ATTEMPTS` times, with a FAILURE row;
+ *   a task id that holds another task's notification, with that task's row left as it is.
  */
 @Controller()
 export class SendNotificationConsumer {
   private readonly logger = new Logger(SendNotificationConsumer.name);
   /** When the current outage began: the first transient failure since the last success. */
   private outageSince: number | null = null;
-  /** Attempts of messages that failed for no transient reason, by message (this process only). */
-  private readonly attempts = new Map<string, number>();
 
   constructor(
     private readonly decoder: NotificationMessageDecoder,
     private readonly processor: NotificationTaskProcessor,
+    private readonly deferred: DeferredTasks,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: TaskMetrics,
   ) {}
@@ -40,57 +42,79 @@ export class SendNotificationConsumer {
   @EventPattern(SEND_NOTIFICATION_PATTERN)
   async consume(@Ctx() context: RmqContext): Promise<void> {
     const message = context.getMessage() as ConsumeMessage;
-    const settler = context.getChannelRef() as MessageSettler;
-    const receivedAt = new Date();
-    const decoded = this.decoder.decode(message);
-    const wait = decoded.ok && decoded.task.eta ? decoded.task.eta.getTime() - Date.now() : 0;
-    if (wait > 0) {
-      const closing = settler.defer(message);
-      const due = await sleep(wait, true, { signal: closing }).catch(() => false);
-      if (!due) return; // the worker is closing and has put the message back on the queue
-    }
+    const settler = settlerOf(context);
     try {
-      const outcome = await this.processor.process(decoded, receivedAt);
-      this.outageSince = null;
-      if (decoded.ok) settler.ack(message);
-      else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
-      this.metrics.tasks.inc({ status: outcome.status });
-      this.metrics.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
-      this.logger.debug({ msg: 'Task done', taskId: outcome.taskId, status: outcome.status });
+      await this.run(message, settler);
     } catch (error) {
-      await this.handleError(error as Error, decoded, message, settler, receivedAt);
+      // A defect here, not in the message: it must still not hold the delivery for good.
+      this.logger.error({ msg: 'Consumer failed; requeueing', error: toError(error).message });
+      await sleep(MAX_RETRY_DELAY_MS, undefined, { signal: settler.closing }).catch(() => undefined);
+      settler.requeue(message);
     }
   }
 
-  private async handleError(error: Error, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date) {
+  private async run(message: ConsumeMessage, settler: MessageSettler): Promise<void> {
+    const receivedAt = new Date();
+    const decoded = this.decoder.decode(message);
+    try {
+      if (decoded.ok && (await this.deferred.holdUntilDue(decoded.task, message, settler)) === 'not-now') return;
+      const run = await this.processor.process(decoded, receivedAt);
+      this.outageSince = null;
+      this.settle(run, decoded, message, settler, receivedAt);
+    } catch (error) {
+      await this.handleError(toError(error), decoded, message, settler, receivedAt);
+    }
+  }
+
+  private settle(run: TaskRun, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date): void {
+    if (run.status === 'conflict') {
+      this.logger.warn({ msg: 'Task id holds another task; dead-lettering', taskId: run.taskId, reason: TASK_ID_CONFLICT });
+      this.metrics.conflicts.inc();
+      this.deadLetter(settler, message, TASK_ID_CONFLICT);
+      return;
+    }
+    if (decoded.ok) settler.ack(message);
+    else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
+    this.metrics.tasks.inc({ status: run.outcome.status });
+    this.metrics.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
+    this.logger.debug({ msg: 'Task done', taskId: run.outcome.taskId, status: run.outcome.status });
+  }
+
+  private async handleError(error: Error, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date): Promise<void> {
     const taskId = decoded.ok ? decoded.task.taskId : decoded.rejection.taskId;
-    if (isTransientError(error)) {
-      // The backoff grows with the outage's age (each round of retries waits about as long as the
-      // outage has lasted: 0.5 s doubling), not with the number of failed messages: the whole
-      // prefetch window fails at once, and counting each would wait 30 s after a 1 s blip.
-      this.outageSince ??= Date.now();
-      const delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(500, Date.now() - this.outageSince)) * (0.75 + Math.random() / 2);
-      this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
-      this.metrics.retries.inc({ reason: 'dependency' });
-      await sleep(delay);
-      return settler.requeue(message);
-    }
-    const key = attemptKey(message);
-    const attempt = (this.attempts.get(key) ?? 0) + 1;
-    if (attempt < this.config.TASK_MAX_ATTEMPTS) {
-      this.attempts.set(key, attempt);
-      this.logger.error({ msg: 'Task failed; requeueing', taskId, attempt, error: error.message });
+    if (isTransientError(error)) return this.requeueAfterBackoff(error, taskId, message, settler);
+    const attempts = attemptsOf(message) + 1;
+    if (attempts < this.config.TASK_MAX_ATTEMPTS) {
+      this.logger.error({ msg: 'Task failed; retrying', taskId, attempts, error: error.message });
       this.metrics.retries.inc({ reason: 'error' });
-      return settler.requeue(message);
+      return settler.retry(message, attempts);
     }
-    this.attempts.delete(key);
-    this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempt, error: error.message });
     const taskName = decoded.ok ? decoded.task.taskName : decoded.rejection.taskName;
-    await this.processor
-      .recordFailure({ taskId, taskName, excType: 'RuntimeError', reason: error.message }, receivedAt)
-      .catch((recordError: Error) => this.logger.error({ msg: 'Could not record the failure', taskId, error: recordError.message }));
+    try {
+      await this.processor.recordFailure({ taskId, taskName, excType: 'RuntimeError', reason: error.message }, receivedAt);
+    } catch (recordError) {
+      // Dead-lettered only with its FAILURE row: while that cannot be written, the message waits.
+      if (isTransientError(toError(recordError))) return this.requeueAfterBackoff(toError(recordError), taskId, message, settler);
+      this.logger.error({ msg: 'Could not record the failure', taskId, error: toError(recordError).message });
+    }
+    this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempts, error: error.message });
     this.metrics.tasks.inc({ status: 'FAILURE' });
     this.deadLetter(settler, message, `${error.name}: ${error.message}`);
+  }
+
+  /**
+   * The backoff grows with the outage's age (each round of retries waits about as long as the
+   * outage has lasted: 0.5 s doubling), not with the number of failed messages: the whole prefetch
+   * window fails at once, and counting each would wait 30 s after a 1 s blip. A closing worker
+   * cuts the wait short: the message goes back to the queue at once.
+   */
+  private async requeueAfterBackoff(error: Error, taskId: string, message: ConsumeMessage, settler: MessageSettler): Promise<void> {
+    this.outageSince ??= Date.now();
+    const delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(500, Date.now() - this.outageSince)) * (0.75 + Math.random() / 2);
+    this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
+    this.metrics.retries.inc({ reason: 'dependency' });
+    await sleep(delay, undefined, { signal: settler.closing }).catch(() => undefined);
+    settler.requeue(message);
   }
 
   private deadLetter(settler: MessageSettler, message: ConsumeMessage, reason: string): void {
@@ -99,8 +123,17 @@ export class SendNotificationConsumer {
   }
 }
 
-/** Stable across redeliveries even for a message without an id (its task id is made afresh each time). */
-function attemptKey(message: ConsumeMessage): string {
-  const { messageId, correlationId } = message.properties;
-  return createHash('sha1').update(`${messageId}\0${correlationId}\0`).update(message.content).digest('hex');
+/** How many times this message failed before, as its last retry wrote it (0 for a first delivery). */
+function attemptsOf(message: ConsumeMessage): number {
+  const attempts = Number(message.properties.headers?.[ATTEMPTS_HEADER]);
+  return Number.isSafeInteger(attempts) && attempts > 0 ? attempts : 0;
+}
+
+/**
+ * Anything thrown, as an Error (a library may throw a string or a plain object). Not `instanceof`:
+ * an error made in another realm (a vm context, as under jest) is no instance of this one's Error.
+ */
+function toError(thrown: unknown): Error {
+  if (typeof thrown === 'object' && thrown !== null && typeof (thrown as { message?: unknown }).message === 'string') return thrown as Error;
+  return new Error(typeof thrown === 'string' ? thrown : 'Unknown error');
 }

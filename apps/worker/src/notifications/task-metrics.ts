@@ -8,6 +8,8 @@ export class TaskMetrics {
   readonly duration;
   readonly retries;
   readonly deadLettered;
+  readonly conflicts;
+  readonly deferred;
 
   constructor(metrics: MetricsRegistry) {
     this.tasks = metrics.counter({ name: 'notify_tasks_total', help: 'Tasks finished, by status', labelNames: ['status'] as const });
@@ -22,5 +24,10 @@ export class TaskMetrics {
       labelNames: ['reason'] as const,
     });
     this.deadLettered = metrics.counter({ name: 'notify_dead_lettered_total', help: 'Messages moved to the dead-letter queue' });
+    this.conflicts = metrics.counter({
+      name: 'notify_task_id_conflicts_total',
+      help: "Messages dead-lettered because their task id holds another user's or another message's notification",
+    });
+    this.deferred = metrics.counter({ name: 'notify_tasks_deferred_total', help: 'Celery tasks stored in Postgres until their eta' });
   }
 }

@@ -1,5 +1,7 @@
 import { CreateTaskResultTable1764230400000 } from './1764230400000-create-task-result-table';
 import { CreateNotificationInbox1764230500000 } from './1764230500000-create-notification-inbox';
+import { AddNotificationSequence1764921600000 } from './1764921600000-add-notification-sequence';
+import { CreateDeferredTask1764921700000 } from './1764921700000-create-deferred-task';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
-export const MIGRATIONS = [CreateTaskResultTable1764230400000, CreateNotificationInbox1764230500000];
+export const MIGRATIONS = [CreateTaskResultTable1764230400000, CreateNotificationInbox1764230500000, AddNotificationSequence1764921600000, CreateDeferredTask1764921700000];

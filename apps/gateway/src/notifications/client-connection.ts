@@ -1,0 +1,264 @@
+import type { Logger } from '@nestjs/common';
+import { SocketCloseCode, SocketErrorCode, errorFrame, notificationFrameOf, serverFrame } from '@app/contracts';
+import type { NotificationHead, StoredNotification } from '@app/contracts';
+import type { InboxPosition, NotificationRepository } from '@app/persistence';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WebSocket } from 'ws';
+import type { GatewayMetrics } from './gateway-metrics';
+
+/** Who is on the other end of a socket: set at the handshake, never changed. */
+export interface ConnectionSession {
+  connectionId: string;
+  userId: string;
+  group: string;
+}
+
+/** What every connection of a gateway shares; one object, so a connection holds one reference. */
+export interface ConnectionContext {
+  inbox: NotificationRepository;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** The most notifications one catch-up sends; more and it answers `resume_gap`. */
+  resumeWindow: number;
+  /** Past this many bytes waiting for a client that does not read, it is closed (4008). */
+  maxBufferedBytes: number;
+}
+
+/**
+ * Why a catch-up runs:
+ * - `resume`: the client gave `since` (at connect or in a `resume` frame): it ends with `resumed`;
+ * - `outage`: this gateway lost Redis and the frames published meanwhile: it ends with `resumed`;
+ * - `gap`: a live frame came whose seq is not the next one (another worker's frame is late, or
+ *   lost): the missing ones are read from the inbox, silently.
+ */
+type CatchUpReason = 'resume' | 'outage' | 'gap';
+
+interface HeldFrame {
+  frame: Buffer;
+  head: NotificationHead;
+}
+
+/** Stored notifications read and sent per query, so a catch-up never builds a large burst. */
+const CATCH_UP_PAGE = 100;
+/** How long a catch-up waits for a client that does not read before closing it as too slow. */
+const DRAIN_TIMEOUT_MS = 30_000;
+const RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000];
+
+/**
+ * One client's socket and everything about it: who it is, what it has been sent, and what it is
+ * owed. The rule it keeps: it sends a user's notifications in seq order, each once, with no gap.
+ *
+ * `position` is where the socket stands in its user's inbox: everything up to it has been sent (or
+ * was there before a client that connected without `since`). A live frame whose seq is the next
+ * one is sent at once; an older one is dropped; a newer one means a gap, filled from the inbox
+ * before it is sent. While a catch-up runs, live frames are held (up to `maxBufferedBytes`;
+ * beyond, they are dropped and read from the inbox afterwards) and released in order after it.
+ */
+export class ClientConnection {
+  private position: InboxPosition | null = null;
+  /** The first seq of the contiguous run ending at `position` that this socket was actually sent. */
+  private sentFromSeq: number | null = null;
+  /** Live frames waiting for a catch-up; null while live. */
+  private held: HeldFrame[] | null = [];
+  private heldBytes = 0;
+  /** Some held frames were dropped: the inbox must be read again after the catch-up. */
+  private heldOverflowed = false;
+  /** Catch-ups of one socket run one after another. */
+  private catchUps: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly session: ConnectionSession,
+    private readonly context: ConnectionContext,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Called once the socket's group subscription is live. With `since`, catches it up from there;
+   * without, it starts at the end of the inbox. Throws when the inbox cannot be read for that.
+   */
+  async start(since: number | null): Promise<void> {
+    if (since !== null) return this.catchUp('resume', since);
+    this.position = await this.context.inbox.position(this.session.userId);
+    this.releaseHeld();
+  }
+
+  /** A notification frame from the user's group, as the worker published it. */
+  receiveNotification(frame: Buffer, head: NotificationHead): void {
+    if (this.held) return this.hold({ frame, head });
+    const position = this.position!;
+    if (head.seq <= position.seq) return;
+    if (head.seq === position.seq + 1) {
+      if (this.send(frame)) this.advanceTo(head);
+      return;
+    }
+    this.held = [];
+    this.hold({ frame, head });
+    void this.catchUp('gap');
+  }
+
+  /** Any other frame from the group (a read receipt): sent as it came. */
+  receiveFrame(frame: Buffer): void {
+    this.send(frame);
+  }
+
+  /** A `resume` frame: everything after `since` the socket was not sent yet, then `resumed`. */
+  resume(since: number): Promise<void> {
+    return this.catchUp('resume', since);
+  }
+
+  /** This gateway lost Redis: what was published meanwhile never came. Read it from the inbox. */
+  resync(): Promise<void> {
+    // Without a position the socket's first catch-up has not run yet; it will read all of it.
+    return this.position ? this.catchUp('outage') : Promise.resolve();
+  }
+
+  /** Sends one frame unless the socket is closed or has stopped reading; says whether it sent. */
+  send(frame: Buffer | string): boolean {
+    if (!this.isOpen) return false;
+    // A client that stops reading must not make the gateway buffer without bound.
+    if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
+      this.closeAsTooSlow();
+      return false;
+    }
+    this.socket.send(frame, { binary: false });
+    this.context.metrics.framesOut.inc();
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  private closeAsTooSlow(): void {
+    this.socket.close(SocketCloseCode.TooSlow, 'slow consumer');
+    this.context.metrics.dropped.inc({ reason: 'slow_consumer' });
+  }
+
+  /** `since` for a `resume`; the others start where the socket stands when they run. */
+  private catchUp(reason: CatchUpReason, since?: number): Promise<void> {
+    this.held ??= [];
+    this.catchUps = this.catchUps.then(() => this.catchUpUntilDone(reason, since));
+    return this.catchUps;
+  }
+
+  /** Retries while the inbox is unreachable (the client is told once), as long as the socket is open. */
+  private async catchUpUntilDone(reason: CatchUpReason, since?: number): Promise<void> {
+    this.held ??= [];
+    for (let attempt = 0; this.isOpen; attempt++) {
+      try {
+        await this.readAndSend(reason, since ?? this.position!.id);
+        break;
+      } catch (error) {
+        this.context.logger.warn({ msg: 'Catch-up failed; retrying', connectionId: this.session.connectionId, reason, error: (error as Error).message });
+        if (attempt === 0 && reason !== 'gap') this.send(errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again'));
+        await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]);
+      }
+    }
+    if (this.isOpen) this.releaseHeld();
+  }
+
+  private async readAndSend(reason: CatchUpReason, since: number): Promise<void> {
+    const { inbox, resumeWindow } = this.context;
+    const { userId } = this.session;
+    const { end, rows: firstPage } = await inbox.catchUpFrom(userId, since, Math.min(CATCH_UP_PAGE, resumeWindow + 1));
+    if (firstPage.length > resumeWindow || (firstPage.length === CATCH_UP_PAGE && (await inbox.countBetween(userId, since, end.id, resumeWindow + 1)) > resumeWindow)) {
+      this.send(serverFrame('resume_gap', { since, window: resumeWindow, fetch: `/api/notifications?after=${since}` }));
+      this.moveTo(end);
+      return;
+    }
+    const alreadySent = this.sentRange();
+    let sent = 0;
+    let lastSentId = since;
+    let readUpTo = since;
+    for (let rows = firstPage; rows.length > 0; rows = await inbox.between(userId, readUpTo, end.id, CATCH_UP_PAGE)) {
+      for (const row of rows) {
+        readUpTo = Number(row.id);
+        if (alreadySent(Number(row.seq))) continue;
+        if (!(await this.roomToSend()) || !this.send(notificationFrameOf(row))) return;
+        this.noteSent(row);
+        lastSentId = readUpTo;
+        sent++;
+      }
+      if (rows.length < CATCH_UP_PAGE || readUpTo >= end.id) break;
+    }
+    this.moveTo(end);
+    if (reason !== 'gap') this.send(serverFrame('resumed', { since, count: sent, last_id: lastSentId }));
+  }
+
+  /** Sends the held frames in seq order, then goes live; a missing seq among them starts a catch-up. */
+  private releaseHeld(): void {
+    const held = (this.held ?? []).sort((a, b) => a.head.seq - b.head.seq);
+    this.held = null;
+    this.heldBytes = 0;
+    if (this.heldOverflowed) {
+      this.heldOverflowed = false;
+      void this.catchUp('gap');
+      return;
+    }
+    for (const [index, { frame, head }] of held.entries()) {
+      if (head.seq <= this.position!.seq) continue;
+      if (head.seq !== this.position!.seq + 1) {
+        this.held = held.slice(index);
+        this.heldBytes = this.held.reduce((bytes, waiting) => bytes + waiting.frame.length, 0);
+        void this.catchUp('gap');
+        return;
+      }
+      if (!this.send(frame)) return;
+      this.advanceTo(head);
+    }
+  }
+
+  private hold(waiting: HeldFrame): void {
+    if (this.heldOverflowed) return;
+    this.heldBytes += waiting.frame.length;
+    if (this.heldBytes <= this.context.maxBufferedBytes) {
+      this.held!.push(waiting);
+      return;
+    }
+    // The inbox has them all: drop what is held and read them after the catch-up.
+    this.held = [];
+    this.heldBytes = 0;
+    this.heldOverflowed = true;
+  }
+
+  /** Which seqs this socket was sent already, as they stand before a catch-up (a `resume` from before what it has). */
+  private sentRange(): (seq: number) => boolean {
+    const from = this.sentFromSeq;
+    const to = this.position?.seq ?? 0;
+    return (seq) => from !== null && seq >= from && seq <= to;
+  }
+
+  private noteSent(row: StoredNotification): void {
+    const seq = Number(row.seq);
+    if (this.sentFromSeq === null || seq < this.sentFromSeq) this.sentFromSeq = seq;
+    if (!this.position || seq > this.position.seq) this.position = { id: Number(row.id), seq };
+  }
+
+  /** A live frame was sent: the socket is one further. */
+  private advanceTo(head: NotificationHead): void {
+    this.sentFromSeq ??= head.seq;
+    this.position = { id: head.id, seq: head.seq };
+  }
+
+  /** The end of a catch-up: everything up to `end` is sent, or the client was told to fetch it. */
+  private moveTo(end: InboxPosition): void {
+    if (!this.position || end.seq > this.position.seq) this.position = end;
+  }
+
+  /** Waits while the client's unread bytes are past half the limit; false once the socket is gone. */
+  private async roomToSend(): Promise<boolean> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.isOpen && this.socket.bufferedAmount > this.context.maxBufferedBytes / 2) {
+      if (Date.now() > deadline) {
+        this.closeAsTooSlow();
+        return false;
+      }
+      await sleep(20);
+    }
+    return this.isOpen;
+  }
+}
