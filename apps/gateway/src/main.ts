@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { loadAppConfig } from '@app/config';
-import { closeOnShutdownSignals } from '@app/runtime';
+import { superviseProcess } from '@app/runtime';
 import { Logger } from 'nestjs-pino';
 import { createGateway } from './gateway.factory';
 
 async function bootstrap() {
   const config = loadAppConfig();
   const gateway = await createGateway(config);
-  closeOnShutdownSignals(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  superviseProcess(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await gateway.listen(config.PORT);
   gateway.get(Logger).log(`Gateway listening on ${await gateway.getUrl()}`, 'Bootstrap');
 }

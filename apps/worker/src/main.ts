@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { loadAppConfig } from '@app/config';
-import { closeOnShutdownSignals } from '@app/runtime';
+import { superviseProcess } from '@app/runtime';
 import { Logger } from 'nestjs-pino';
 import { createWorker } from './worker.factory';
 
 async function bootstrap() {
   const config = loadAppConfig();
   const worker = await createWorker(config);
-  closeOnShutdownSignals(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  superviseProcess(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await worker.listen();
   worker.get(Logger).log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}; health on ${worker.httpUrl()}`, 'Bootstrap');
 }

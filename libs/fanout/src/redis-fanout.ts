@@ -9,6 +9,13 @@ export type FanoutListener = (group: string, frame: Buffer) => void;
 const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
 
 /**
+ * Reconnect attempts a subscriber command waits through before it fails (ioredis' default, 20,
+ * is over a minute of backoff). A socket that connects while Redis is away waits on its
+ * SUBSCRIBE: better told within a second to come back later (1013) than kept hanging.
+ */
+const SUBSCRIBER_COMMAND_RETRIES = 2;
+
+/**
  * Carries serialized frames from workers to every gateway instance over Redis pub/sub.
  *
  * Each group is its own channel and a gateway subscribes only to the groups it holds sockets for,
@@ -112,9 +119,13 @@ export class RedisFanout implements OnModuleDestroy {
           // Not for the subscriber: an auto-pipelined SSUBSCRIBE goes down the master's command
           // connection, past the sharded subscribers, which then never resubscribe it after a reconnect.
           enableAutoPipelining: role === 'publisher',
-          redisOptions: { connectionName },
+          redisOptions: { connectionName, ...(role === 'subscriber' ? { maxRetriesPerRequest: SUBSCRIBER_COMMAND_RETRIES } : {}) },
         })
-      : new Redis(this.config.REDIS_URL, { enableAutoPipelining: true, connectionName });
+      : new Redis(this.config.REDIS_URL, {
+          enableAutoPipelining: true,
+          connectionName,
+          ...(role === 'subscriber' ? { maxRetriesPerRequest: SUBSCRIBER_COMMAND_RETRIES } : {}),
+        });
     // Without a listener ioredis reports every failed reconnect as an unhandled error event.
     client.on('error', (error: Error) => this.logger.warn(`Redis ${role}: ${error.message}`));
     return client;

@@ -1,2 +1,3 @@
-export { closeOnShutdownSignals } from './graceful-shutdown';
+export type { SupervisedProcess } from './process-supervisor';
+export { superviseProcess } from './process-supervisor';
 export { LoggingModule, redactUrl } from './logging.module';
