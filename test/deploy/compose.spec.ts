@@ -104,8 +104,21 @@ describe('.env.example', () => {
     expect(() => parseAppConfig(Object.fromEntries(example))).not.toThrow();
   });
 
+  it('leaves the demo token mint off', () => {
+    expect(parseAppConfig(Object.fromEntries(example)).DEMO_TOKEN_MINT).toBe(false);
+  });
+
   it('holds a JWT_SECRET that production refuses, so it cannot be deployed unchanged', () => {
     expect(() => parseAppConfig({ ...Object.fromEntries(example), NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+  });
+});
+
+describe('package.json scripts', () => {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+
+  it('start the demo token mint only from start:demo, never from npm start', () => {
+    expect(scripts.start).not.toContain('DEMO_TOKEN_MINT');
+    expect(scripts['start:demo']).toBe('DEMO_TOKEN_MINT=true npm start');
   });
 });
 

@@ -39,6 +39,13 @@ describe('parseAppConfig', () => {
     expect(parseAppConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
   });
 
+  it('keeps the demo token mint off unless DEMO_TOKEN_MINT switches it on, whatever NODE_ENV says', () => {
+    expect(parseAppConfig({}).DEMO_TOKEN_MINT).toBe(false);
+    expect(parseAppConfig({ NODE_ENV: 'development' }).DEMO_TOKEN_MINT).toBe(false);
+    expect(parseAppConfig({ DEMO_TOKEN_MINT: 'true' }).DEMO_TOKEN_MINT).toBe(true);
+    expect(parseAppConfig({ NODE_ENV: 'test', DEMO_TOKEN_MINT: 'true' }).DEMO_TOKEN_MINT).toBe(true);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
@@ -59,6 +66,8 @@ describe('parseAppConfig', () => {
     [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis:0' }, 'REDIS_CLUSTER_NODES'],
     [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
     [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_TOKEN_MINT: 'true' }, 'DEMO_TOKEN_MINT'],
+    [{ DEMO_TOKEN_MINT: 'yes' }, 'DEMO_TOKEN_MINT'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
     expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));
