@@ -47,6 +47,33 @@ describe('parseAppConfig', () => {
   });
 
   it.each([
+    ['production', 'x'],
+    ['production', 'x'.repeat(31)],
+    ['test', 'integration-test-secret'],
+    ['test', 'é'.repeat(15)], // 15 characters, 30 bytes
+  ])('refuses with NODE_ENV=%s an HMAC secret under 32 bytes (%j)', (nodeEnv, secret) => {
+    for (const algorithm of ['HS256', 'HS384', 'HS512']) {
+      expect(() => parseAppConfig({ NODE_ENV: nodeEnv, JWT_ALGORITHM: algorithm, JWT_SECRET: secret })).toThrow(/JWT_SECRET: .*at least 32 bytes/);
+    }
+  });
+
+  it('does not print the short secret it refuses', () => {
+    expect(() => parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'integration-test-secret' })).not.toThrow('integration-test-secret');
+  });
+
+  it('accepts HMAC secrets of 32 bytes and more outside development, and any length in development', () => {
+    expect(parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    expect(parseAppConfig({ NODE_ENV: 'test', JWT_SECRET: 'é'.repeat(16) }).JWT_SECRET).toHaveLength(16);
+    expect(parseAppConfig({ NODE_ENV: 'development', JWT_SECRET: 'x' }).JWT_SECRET).toBe('x');
+    expect(parseAppConfig({ JWT_SECRET: 'x' }).NODE_ENV).toBe('development');
+  });
+
+  it('does not hold an unused JWT_SECRET to the length rule when tokens are verified with a public key', () => {
+    const env = { NODE_ENV: 'production', JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1'), JWT_SECRET: 'x' };
+    expect(parseAppConfig(env).JWT_ALGORITHM).toBe('ES256');
+  });
+
+  it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],

@@ -39,6 +39,8 @@ function parseHostPort(entry: string): { host: string; port: number } | null {
 }
 
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+/** The HS256 key size RFC 7518 (3.2) requires: no shorter than the hash output. */
+const MIN_HMAC_SECRET_BYTES = 32;
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
 
 /**
@@ -118,6 +120,15 @@ const environmentSchema = z
     }
     if (!usesPublicKey && env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set in production' });
+    }
+    const secretBytes = Buffer.byteLength(env.JWT_SECRET);
+    if (!usesPublicKey && env.NODE_ENV !== 'development' && secretBytes < MIN_HMAC_SECRET_BYTES) {
+      // A short HMAC secret can be brute-forced offline from any one token it signed.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: `is ${secretBytes} bytes; ${env.JWT_ALGORITHM} needs at least ${MIN_HMAC_SECRET_BYTES} bytes unless NODE_ENV=development (e.g. openssl rand -hex 32)`,
+      });
     }
     if (!usesPublicKey && env.JWT_SECRET.includes('-----BEGIN')) {
       // A public key used as an HMAC secret lets anyone who has the public key sign tokens.
