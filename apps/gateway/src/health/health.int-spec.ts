@@ -72,14 +72,18 @@ describe('gateway readiness when only its Redis subscriber connection is lost', 
     return { status: response.status, body: (await response.json()) as { error?: object } };
   };
 
-  /** Drops the subscriber's connection at the server, the publisher's staying up: that is, kills this gateway's subscriber client. */
-  async function dropSubscriberConnection(): Promise<void> {
+  /** This gateway's Redis connections (through its proxy) as CLIENT LIST shows them, by connection name. */
+  async function gatewayConnections(name: string): Promise<Array<Record<string, string>>> {
     const ports = new Set(redis.upstreamPorts());
     const clients = ((await admin.client('LIST')) as string).split('\n').map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('='))));
-    const subscriber = clients.filter((client) => client.name === 'notifications-subscriber' && ports.has(Number(client.addr?.split(':').pop())));
-    const publisher = clients.filter((client) => client.name === 'notifications-publisher' && ports.has(Number(client.addr?.split(':').pop())));
-    expect([subscriber.length, publisher.length]).toEqual([1, 1]);
-    await admin.client('KILL', 'ID', subscriber[0].id);
+    return clients.filter((client) => client.name === name && ports.has(Number(client.addr?.split(':').pop())));
+  }
+
+  /** Kills the gateway's subscriber connection at the server; its publisher connection stays up. */
+  async function dropSubscriberConnection(): Promise<void> {
+    const [subscribers, publishers] = await Promise.all([gatewayConnections('notifications-subscriber'), gatewayConnections('notifications-publisher')]);
+    expect([subscribers.length, publishers.length]).toEqual([1, 1]);
+    await admin.client('KILL', 'ID', subscribers[0].id);
   }
 
   beforeAll(async () => {
