@@ -48,7 +48,8 @@ const size = (full: number, small: number) => (quick ? small : full);
 // checkpoints, the broker's disk writes): each comparison runs in interleaved rounds, reports medians.
 const repeat = args.includes('--repeat') ? Number(args[args.indexOf('--repeat') + 1]) : size(3, 1);
 
-const SECRET = 'bench-secret';
+// The apps run with NODE_ENV=production, which refuses HMAC secrets under 32 bytes.
+const SECRET = randomBytes(32).toString('hex');
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const databaseUrl = `${process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432'}/notify_bench_${runId}`;
 const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';

@@ -104,8 +104,21 @@ describe('.env.example', () => {
     expect(() => parseAppConfig(Object.fromEntries(example))).not.toThrow();
   });
 
+  it('leaves the demo token mint off', () => {
+    expect(parseAppConfig(Object.fromEntries(example)).DEMO_TOKEN_MINT).toBe(false);
+  });
+
   it('holds a JWT_SECRET that production refuses, so it cannot be deployed unchanged', () => {
     expect(() => parseAppConfig({ ...Object.fromEntries(example), NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+  });
+});
+
+describe('package.json scripts', () => {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+
+  it('start the demo token mint only from start:demo, never from npm start', () => {
+    expect(scripts.start).not.toContain('DEMO_TOKEN_MINT');
+    expect(scripts['start:demo']).toBe('DEMO_TOKEN_MINT=true npm start');
   });
 });
 
@@ -217,7 +230,7 @@ describe('docker-compose config (docker-compose 1.29)', () => {
   it('accepts the file with no .env settings but JWT_SECRET', () => {
     const emptyEnvFile = join(scratch, 'empty.env');
     writeFileSync(emptyEnvFile, '');
-    expect(composeConfig(emptyEnvFile, { JWT_SECRET: 'from-the-shell' })).toEqual({ status: 0, output: '' });
+    expect(composeConfig(emptyEnvFile, { JWT_SECRET: 'from-the-shell-0123456789abcdef01234' })).toEqual({ status: 0, output: '' });
   }, 60_000);
 
   it('refuses to run without JWT_SECRET', () => {

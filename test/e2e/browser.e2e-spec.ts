@@ -21,6 +21,8 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..
 describe('demo page and admin dashboard in a browser', () => {
   const queue = uniqueName('send_notification');
   const env = { AMQP_QUEUE: queue, PORT: '0', WORKER_NAME: 'celery@browser-e2e' };
+  // The demo page's mint is off unless switched on; this gateway is the local demo.
+  const gatewayEnv = { ...env, DEMO_TOKEN_MINT: 'true' };
   const user = `demo-${randomUUID().slice(0, 6)}`;
   let gateway: AppProcess;
   let worker: AppProcess;
@@ -45,7 +47,7 @@ describe('demo page and admin dashboard in a browser', () => {
   };
 
   beforeAll(async () => {
-    [gateway, worker] = await Promise.all([AppProcess.start('gateway', env, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
+    [gateway, worker] = await Promise.all([AppProcess.start('gateway', gatewayEnv, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
     const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
     base = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
     publisher = await TestPublisher.connect();
@@ -95,6 +97,19 @@ describe('demo page and admin dashboard in a browser', () => {
     await page.waitForTimeout(1300); // the arrival highlight fades
     await page.screenshot({ path: join(SCREENSHOTS, 'demo.png') });
     // Left open: the dashboard counts its socket.
+  });
+
+  it('demo page: without DEMO_TOKEN_MINT offers no mint and says how to switch it on', async () => {
+    const plain = await AppProcess.start('gateway', env, /Gateway listening/);
+    try {
+      const page = await newPage();
+      await page.goto(`${plain.httpUrl()}/demo/`);
+      await page.locator('[data-testid="mint-note"]', { hasText: 'Set DEMO_TOKEN_MINT=true (never in production) to mint tokens here.' }).waitFor();
+      expect(await page.isVisible('#mint')).toBe(false);
+      await page.close();
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('dashboard: an admin sees the task that carried the notification, and its detail', async () => {

@@ -14,7 +14,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_RUN_ID = runId;
   process.env.DATABASE_URL = databaseUrl.toString();
   process.env.REDIS_CHANNEL_PREFIX = `test:${runId}:`;
-  process.env.JWT_SECRET = 'integration-test-secret';
+  // At least 32 bytes: the config refuses shorter HMAC secrets outside NODE_ENV=development.
+  process.env.JWT_SECRET = 'integration-test-secret-0123456789abcdef';
   // Workers in tests serve their probes on a free port: fixed ports collide between runs.
   process.env.WORKER_HTTP_PORT = '0';
   process.env.LOG_LEVEL = process.env.TEST_LOG_LEVEL ?? 'silent';

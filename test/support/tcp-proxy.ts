@@ -7,6 +7,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  /** The proxy's connections to the service, by which the service tells this proxy's clients apart. */
+  private readonly upstreams = new Set<Socket>();
   private server: Server | null = null;
   private port = 0;
 
@@ -30,6 +32,8 @@ export class TcpProxy {
     if (this.server) return;
     const server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
+      this.upstreams.add(upstream);
+      upstream.on('close', () => this.upstreams.delete(upstream));
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);
         socket.on('close', () => this.sockets.delete(socket));
@@ -42,6 +46,21 @@ export class TcpProxy {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
+  }
+
+  /**
+   * The local ports of the open connections to the service: the service sees this proxy's clients
+   * at these ports (Redis' CLIENT LIST `addr`), so a test can pick one of them out.
+   */
+  upstreamPorts(): number[] {
+    return [...this.upstreams].map((socket) => socket.localPort).filter((port): port is number => port !== undefined);
+  }
+
+  /** Refuses new connections and keeps the open ones, so that only what is dropped otherwise stays away. */
+  refuseNew(): void {
+    // close() stops listening at once; its callback would wait for the open connections to end.
+    this.server?.close();
+    this.server = null;
   }
 
   /** Drops every open connection and refuses new ones, as a service that went down. */

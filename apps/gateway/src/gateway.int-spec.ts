@@ -169,6 +169,9 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
 
     it.each([
       ['page_size=100000', 'page_size'],
+      ['page=1e21', 'page'],
+      ['page=99999999999999999999', 'page'],
+      ['page_size=0x10', 'page_size'],
       ['status=DONE', 'status'],
       ['date_done_after=tomorrow', 'date_done_after'],
       ['colour=blue', 'colour'],

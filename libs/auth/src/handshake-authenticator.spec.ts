@@ -6,7 +6,7 @@ import jwt from 'jsonwebtoken';
 import { AuthModule } from './auth.module';
 import { HandshakeAuthenticator } from './handshake-authenticator';
 
-const SECRET = 'unit-test-secret';
+const SECRET = 'unit-test-secret-0123456789abcdef';
 
 /** An HS256 token with claims jsonwebtoken would refuse to sign. */
 function handMadeToken(claims: object): string {

@@ -39,6 +39,40 @@ describe('parseAppConfig', () => {
     expect(parseAppConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
   });
 
+  it('keeps the demo token mint off unless DEMO_TOKEN_MINT switches it on, whatever NODE_ENV says', () => {
+    expect(parseAppConfig({}).DEMO_TOKEN_MINT).toBe(false);
+    expect(parseAppConfig({ NODE_ENV: 'development' }).DEMO_TOKEN_MINT).toBe(false);
+    expect(parseAppConfig({ DEMO_TOKEN_MINT: 'true' }).DEMO_TOKEN_MINT).toBe(true);
+    expect(parseAppConfig({ NODE_ENV: 'test', DEMO_TOKEN_MINT: 'true' }).DEMO_TOKEN_MINT).toBe(true);
+  });
+
+  it.each([
+    ['production', 'x'],
+    ['production', 'x'.repeat(31)],
+    ['test', 'integration-test-secret'],
+    ['test', 'é'.repeat(15)], // 15 characters, 30 bytes
+  ])('refuses with NODE_ENV=%s an HMAC secret under 32 bytes (%j)', (nodeEnv, secret) => {
+    for (const algorithm of ['HS256', 'HS384', 'HS512']) {
+      expect(() => parseAppConfig({ NODE_ENV: nodeEnv, JWT_ALGORITHM: algorithm, JWT_SECRET: secret })).toThrow(/JWT_SECRET: .*at least 32 bytes/);
+    }
+  });
+
+  it('does not print the short secret it refuses', () => {
+    expect(() => parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'integration-test-secret' })).not.toThrow('integration-test-secret');
+  });
+
+  it('accepts HMAC secrets of 32 bytes and more outside development, and any length in development', () => {
+    expect(parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    expect(parseAppConfig({ NODE_ENV: 'test', JWT_SECRET: 'é'.repeat(16) }).JWT_SECRET).toHaveLength(16);
+    expect(parseAppConfig({ NODE_ENV: 'development', JWT_SECRET: 'x' }).JWT_SECRET).toBe('x');
+    expect(parseAppConfig({ JWT_SECRET: 'x' }).NODE_ENV).toBe('development');
+  });
+
+  it('does not hold an unused JWT_SECRET to the length rule when tokens are verified with a public key', () => {
+    const env = { NODE_ENV: 'production', JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1'), JWT_SECRET: 'x' };
+    expect(parseAppConfig(env).JWT_ALGORITHM).toBe('ES256');
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
@@ -59,6 +93,8 @@ describe('parseAppConfig', () => {
     [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis:0' }, 'REDIS_CLUSTER_NODES'],
     [{ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
     [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_TOKEN_MINT: 'true' }, 'DEMO_TOKEN_MINT'],
+    [{ DEMO_TOKEN_MINT: 'yes' }, 'DEMO_TOKEN_MINT'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
     expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));

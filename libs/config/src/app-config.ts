@@ -39,6 +39,8 @@ function parseHostPort(entry: string): { host: string; port: number } | null {
 }
 
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+/** The HS256 key size RFC 7518 (3.2) requires: no shorter than the hash output. */
+const MIN_HMAC_SECRET_BYTES = 32;
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
 
 /**
@@ -96,6 +98,8 @@ const environmentSchema = z
     PUBLISH_API_TOKENS: commaSeparated()
       .refine((tokens) => tokens.every((token) => token.length >= 32), { message: 'each token must be at least 32 characters' })
       .default([]),
+    // Off unless switched on: the demo page's mint signs a token for any user id, asked by anyone.
+    DEMO_TOKEN_MINT: boolean().default(false),
 
     WS_MAX_PAYLOAD_BYTES: integer(128, 16 * 1024 * 1024).default(64 * 1024),
     WS_MAX_BUFFERED_BYTES: integer(1024, 1024 * 1024 * 1024).default(1024 * 1024),
@@ -121,9 +125,21 @@ const environmentSchema = z
     if (!usesPublicKey && env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set in production' });
     }
+    const secretBytes = Buffer.byteLength(env.JWT_SECRET);
+    if (!usesPublicKey && env.NODE_ENV !== 'development' && secretBytes < MIN_HMAC_SECRET_BYTES) {
+      // A short HMAC secret can be brute-forced offline from any one token it signed.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: `is ${secretBytes} bytes; ${env.JWT_ALGORITHM} needs at least ${MIN_HMAC_SECRET_BYTES} bytes unless NODE_ENV=development (e.g. openssl rand -hex 32)`,
+      });
+    }
     if (!usesPublicKey && env.JWT_SECRET.includes('-----BEGIN')) {
       // A public key used as an HMAC secret lets anyone who has the public key sign tokens.
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `is a PEM key; ${env.JWT_ALGORITHM} needs a shared secret (use RS256/ES256 with JWT_PUBLIC_KEY)` });
+    }
+    if (env.DEMO_TOKEN_MINT && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['DEMO_TOKEN_MINT'], message: 'must not be true with NODE_ENV=production: it lets anyone who reaches the gateway act as any user' });
     }
     const keyProblem = usesPublicKey && env.JWT_PUBLIC_KEY ? publicKeyProblem(env.JWT_ALGORITHM, env.JWT_PUBLIC_KEY) : null;
     if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: keyProblem });

@@ -96,6 +96,10 @@ export class RedisFanout implements OnModuleDestroy {
     await this.publisher.ping();
     // Every master holds some users' channels, so one answering at random is not enough.
     if (this.publisher instanceof Cluster) await Promise.all(this.publisher.nodes('master').map((node) => node.ping()));
+    // Delivery runs on the subscriber's own connection, which can be lost while the publisher's is
+    // fine; Redis answers PING in subscriber mode. (A cluster's sharded subscriber connections are
+    // ioredis internals with no public way to reach them.)
+    if (this.subscriber instanceof Redis) await this.subscriber.ping();
   }
 
   async onModuleDestroy(): Promise<void> {

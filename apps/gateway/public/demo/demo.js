@@ -198,9 +198,21 @@
       .catch(function (error) { showError('Could not mint a token: ' + error.message); });
   });
 
-  // Minting exists only outside production: show it when the endpoint answers.
-  fetch('/api/demo').then(function (response) { return response.ok ? response.json() : { mint: false }; })
-    .then(function (info) { $('#mint-box').hidden = !info.mint; }, function () { /* hidden */ });
+  // Why the gateway mints no token (GET /api/demo's reason), as the page tells the user.
+  var MINT_OFF_NOTES = {
+    switched_off: 'Set DEMO_TOKEN_MINT=true (never in production) to mint tokens here.',
+    public_key: 'This gateway holds only a public key (JWT_ALGORITHM RS*/ES*), so it cannot sign tokens: mint one with npm run cli -- token <user id> --private-key <key.pem>.'
+  };
+
+  function showMintBox(info) {
+    $('#mint-box').hidden = false;
+    $('#mint-form').hidden = !info.mint;
+    if (!info.mint) $('#mint-note').textContent = MINT_OFF_NOTES[info.reason] || MINT_OFF_NOTES.switched_off;
+  }
+
+  // No answer (404 in production): the box stays hidden.
+  fetch('/api/demo').then(function (response) { return response.ok ? response.json() : null; })
+    .then(function (info) { if (info) showMintBox(info); }, function () { /* hidden */ });
 
   var saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) $('#token').value = saved;

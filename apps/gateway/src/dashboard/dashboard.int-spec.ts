@@ -33,7 +33,7 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     });
 
   beforeAll(async () => {
-    config = testConfig();
+    config = testConfig({ DEMO_TOKEN_MINT: 'true' });
     gateway = await createGateway(config);
     await gateway.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
@@ -101,6 +101,10 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
   it.each([
     ['/api/admin/stats?minutes=2', 'minutes'],
     ['/api/admin/stats?minutes=100000', 'minutes'],
+    ['/api/admin/stats?minutes=1e21', 'minutes'],
+    ['/api/admin/stats?minutes=0x10', 'minutes'],
+    ['/api/admin/tasks?limit=99999999999999999999', 'limit'],
+    ['/api/admin/tasks?limit=1e1', 'limit'],
     ['/api/admin/tasks?status=DONE', 'status'],
     ['/api/admin/tasks?limit=0', 'limit'],
     ['/api/admin/tasks?colour=blue', 'colour'],
@@ -121,6 +125,24 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     expect((await get('/api/admin/stats', token)).status).toBe(403); // never an admin token
     const refused = await fetch(`${base}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": "a b"}' });
     expect(refused.status).toBe(400);
+  });
+
+  it('mints no token unless DEMO_TOKEN_MINT is true, even in development, and says how to switch it on', async () => {
+    const development = await createGateway(testConfig({ NODE_ENV: 'development' }));
+    await development.listen(0, '127.0.0.1');
+    try {
+      const url = `http://127.0.0.1:${(development.getHttpServer().address() as AddressInfo).port}`;
+      const minted = await fetch(`${url}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": 1}' });
+      expect(minted.status).toBe(404);
+      const probe = await fetch(`${url}/api/demo`);
+      expect({ status: probe.status, body: await probe.json() }).toEqual({ status: 200, body: { mint: false, reason: 'switched_off' } });
+    } finally {
+      await development.close();
+    }
+  });
+
+  it('says so when switched on', async () => {
+    expect(await (await fetch(`${base}/api/demo`)).json()).toEqual({ mint: true, reason: null });
   });
 
   it('has no token endpoint at all with NODE_ENV=production', async () => {

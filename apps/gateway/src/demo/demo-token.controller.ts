@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, NotImplementedException, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { APP_CONFIG } from '@app/config';
 import type { AppConfig } from '@app/config';
@@ -14,24 +14,19 @@ export class MintDemoTokenBody {
 const DEMO_TOKEN_TTL_SECONDS = 3600;
 
 /**
- * Development only (the module is not even loaded with NODE_ENV=production): mints a one-hour
- * access token for any user id, so the demo page works right after the quick start. Never an
- * admin token: use `npm run cli -- token 1 --admin` for the dashboard.
+ * Mints a one-hour access token for any user id, so the demo page works without a token issuer.
+ * Registered only when DEMO_TOKEN_MINT=true (which the config refuses with NODE_ENV=production)
+ * and the gateway holds an HMAC secret (DemoModule). Never an admin token: use
+ * `npm run cli -- token 1 --admin` for the dashboard.
  */
 @ApiExcludeController()
 @Controller('api/demo')
 export class DemoTokenController {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  @Get()
-  info(): { mint: boolean } {
-    return { mint: this.config.JWT_ALGORITHM.startsWith('HS') };
-  }
-
   @Post('token')
   @HttpCode(201)
   mint(@Body() body: MintDemoTokenBody): { token: string; user_id: string; expires_in: number } {
-    if (!this.config.JWT_ALGORITHM.startsWith('HS')) throw new NotImplementedException('The gateway holds only a public key: it cannot sign tokens');
     const userId = normalizeUserId(body.user_id);
     if (userId === null) throw new BadRequestException([`user_id must be ${USER_ID_RULE}`]);
     const claims = { user_id: /^\d+$/.test(userId) && userId.length < 16 ? Number(userId) : userId, token_type: 'access' };

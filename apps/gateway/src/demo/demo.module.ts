@@ -1,14 +1,22 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, Type } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
+import { DemoInfoController } from './demo-info.controller';
+import { demoMintState } from './demo-mint-state';
 import { DemoTokenController } from './demo-token.controller';
 
 /**
- * The demo page's development helper: `POST /api/demo/token`. With NODE_ENV=production the
- * controller is not registered at all, so the route does not exist (404).
+ * The demo page's helpers. `POST /api/demo/token` is registered only when the mint is on
+ * (DEMO_TOKEN_MINT=true, an HMAC secret); otherwise the route does not exist (404). `GET /api/demo`
+ * tells the page which it is, outside production; with NODE_ENV=production neither route exists.
  */
 @Module({})
 export class DemoModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: DemoModule, controllers: config.NODE_ENV === 'production' ? [] : [DemoTokenController] };
+    return { module: DemoModule, controllers: demoControllers(config) };
   }
+}
+
+function demoControllers(config: AppConfig): Type[] {
+  if (config.NODE_ENV === 'production') return [];
+  return demoMintState(config).mint ? [DemoInfoController, DemoTokenController] : [DemoInfoController];
 }

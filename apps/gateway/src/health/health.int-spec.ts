@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
+import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { TcpProxy } from '../../../../test/support/tcp-proxy';
-import { eventually, testConfig } from '../../../../test/support/test-context';
+import { TestSocket, eventually, signToken, testConfig } from '../../../../test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** Each dependency reaches the gateway through a proxy the test can cut, as if that service died. */
@@ -53,5 +54,69 @@ describe('gateway health (real Postgres, Redis and RabbitMQ behind proxies)', ()
       await proxies[name].restore();
     }
     await eventually(async () => ((await get('/health/ready')).status === 200 ? true : undefined), 15_000, `${name} to be ready again`);
+  });
+});
+
+/**
+ * Delivery depends on the gateway's Redis subscriber connection, not on the publisher connection
+ * the readiness check used to ping: losing only the subscriber must make the gateway unready.
+ */
+describe('gateway readiness when only its Redis subscriber connection is lost', () => {
+  const base = testConfig();
+  const admin = new Redis(base.REDIS_URL);
+  let redis: TcpProxy;
+  let gateway: INestApplication;
+  let url: string;
+  const ready = async () => {
+    const response = await fetch(`${url}/health/ready`);
+    return { status: response.status, body: (await response.json()) as { error?: object } };
+  };
+
+  /** This gateway's Redis connections (through its proxy) as CLIENT LIST shows them, by connection name. */
+  async function gatewayConnections(name: string): Promise<Array<Record<string, string>>> {
+    const ports = new Set(redis.upstreamPorts());
+    const clients = ((await admin.client('LIST')) as string).split('\n').map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('='))));
+    return clients.filter((client) => client.name === name && ports.has(Number(client.addr?.split(':').pop())));
+  }
+
+  /** Kills the gateway's subscriber connection at the server; its publisher connection stays up. */
+  async function dropSubscriberConnection(): Promise<void> {
+    const [subscribers, publishers] = await Promise.all([gatewayConnections('notifications-subscriber'), gatewayConnections('notifications-publisher')]);
+    expect([subscribers.length, publishers.length]).toEqual([1, 1]);
+    await admin.client('KILL', 'ID', subscribers[0].id);
+  }
+
+  beforeAll(async () => {
+    let proxyUrl: string;
+    ({ proxy: redis, url: proxyUrl } = await TcpProxy.start(base.REDIS_URL, 6379));
+    gateway = await createGateway(testConfig({ REDIS_URL: proxyUrl }));
+    await gateway.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await redis?.cut();
+    admin.disconnect();
+  });
+
+  it('answers 503 naming redis while the subscriber cannot reconnect, and 200 once it has', async () => {
+    // A socket makes the gateway subscribe, so the check pings a connection in subscriber mode.
+    const socket = await TestSocket.open(`${url.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'ready-check' })}`);
+    try {
+      await eventually(async () => ((await ready()).status === 200 ? true : undefined));
+      redis.refuseNew();
+      await dropSubscriberConnection();
+      const down = await eventually(async () => {
+        const answer = await ready();
+        return answer.status === 503 ? answer : undefined;
+      });
+      expect(Object.keys(down.body.error ?? {})).toEqual(['redis']);
+      await redis.restore();
+      await eventually(async () => ((await ready()).status === 200 ? true : undefined), 15_000, 'the subscriber to reconnect');
+    } finally {
+      await redis.restore();
+      await socket.close();
+    }
   });
 });

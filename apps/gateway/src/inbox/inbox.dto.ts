@@ -1,21 +1,22 @@
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { WholeNumber } from '../http/whole-number';
 
 export const MAX_INBOX_PAGE = 200;
 
 /** `GET /api/notifications`: `after` pages forward (oldest first, for catching up), else newest first. */
 export class ListInboxQuery {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) after?: number;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) before?: number;
+  @IsOptional() @WholeNumber(0) after?: number;
+  @IsOptional() @WholeNumber(1) before?: number;
   @IsOptional()
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   unread = false;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_INBOX_PAGE) limit = 50;
+  @IsOptional() @WholeNumber(1, MAX_INBOX_PAGE) limit = 50;
 }
 
 export class NotificationIdParam {
-  @Type(() => Number) @IsInt() @Min(1) id!: number;
+  @WholeNumber(1) id!: number;
 }
 
 export interface InboxItemView {

@@ -161,6 +161,11 @@ describe('client address behind a proxy (TRUST_PROXY)', () => {
     expect(await openFrom('trusted', ['203.0.113.1', '203.0.113.2', '203.0.113.1'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 'open', 429]);
   });
 
+  it('counts IPv6 clients by their /64, and an IPv4-mapped address as its IPv4 address', async () => {
+    expect(await openFrom('ipv6', ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:db8:1:3::1'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 429, 'open']);
+    expect(await openFrom('mapped', ['203.0.113.9', '::ffff:203.0.113.9'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 429]);
+  });
+
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a client cannot pick its own budget', async () => {
     expect(await openFrom('untrusted', ['203.0.113.1', '203.0.113.2'], {})).toEqual(['open', 429]);
     expect(await openFrom('other-proxy', ['203.0.113.1', '203.0.113.2'], { TRUST_PROXY: '10.0.0.0/8' })).toEqual(['open', 429]);

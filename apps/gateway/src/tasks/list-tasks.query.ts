@@ -1,11 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { TaskStatus } from '@app/contracts';
 import type { TaskResultFilter, TaskResultOrder } from '@app/persistence';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { WholeNumber } from '../http/whole-number';
 
 const ORDERINGS: TaskResultOrder[] = ['-date_done', 'date_done', '-date_created', 'date_created'];
 export const MAX_PAGE_SIZE = 500;
+const MAX_PAGE = 1_000_000;
 
 /**
  * `GET /api/tasks` query. Unknown parameters are refused (400) rather than ignored, so a typo in a
@@ -29,10 +30,10 @@ export class ListTasksQuery {
   @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_done_before?: string;
   @ApiPropertyOptional({ enum: ORDERINGS, default: '-date_done' })
   @IsOptional() @IsIn(ORDERINGS) ordering: TaskResultOrder = '-date_done';
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, default: 1 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1_000_000) page = 1;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 })
+  @IsOptional() @WholeNumber(1, MAX_PAGE) page = 1;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE) page_size = 50;
+  @IsOptional() @WholeNumber(1, MAX_PAGE_SIZE) page_size = 50;
 
   toFilter(): TaskResultFilter {
     const date = (value?: string) => (value === undefined ? undefined : new Date(value));

@@ -1,0 +1,56 @@
+import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { signToken, testConfig, withDatabase } from '../../../../test/support/test-context';
+import { createGateway } from '../gateway.factory';
+
+/** The inbox REST API against a real gateway and Postgres: what a client may send as an id. */
+describe('inbox REST ids (real Postgres)', () => {
+  let gateway: INestApplication;
+  let base: string;
+  const user = `inbox-${randomUUID().slice(0, 8)}`;
+  const call = async (path: string, method = 'GET') => {
+    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: user })}` } });
+    return { status: response.status, body: (await response.json()) as { message?: string[]; results?: unknown[] } };
+  };
+
+  beforeAll(async () => {
+    gateway = await createGateway(testConfig());
+    await gateway.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(() => gateway?.close());
+
+  it.each([
+    ['/api/notifications?after=1e21', 'GET', 'after'],
+    ['/api/notifications?before=1e21', 'GET', 'before'],
+    ['/api/notifications?after=99999999999999999999', 'GET', 'after'],
+    ['/api/notifications?before=9007199254740992', 'GET', 'before'],
+    ['/api/notifications?after=0x10', 'GET', 'after'],
+    ['/api/notifications?after=-1', 'GET', 'after'],
+    ['/api/notifications/1e21/read', 'POST', 'id'],
+    ['/api/notifications/99999999999999999999/read', 'POST', 'id'],
+    ['/api/notifications/1.5/read', 'POST', 'id'],
+  ])('answers %s %s with 400 naming %s, not a database error', async (path, method, name) => {
+    const { status, body } = await call(path, method);
+    expect(status).toBe(400);
+    expect(body.message).toEqual([expect.stringMatching(new RegExp(`^${name} `))]);
+  });
+
+  it('takes the largest safe id and the smallest ones', async () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(await call(`/api/notifications?after=${max}`)).toEqual({ status: 200, body: { results: [], has_more: false } });
+    expect((await call(`/api/notifications?before=${max}`)).status).toBe(200);
+    expect((await call('/api/notifications?after=0')).status).toBe(200);
+    expect((await call(`/api/notifications/${max}/read`, 'POST')).status).toBe(404);
+  });
+
+  it('pages with an id the database holds', async () => {
+    const id = await withDatabase(async (db) => {
+      const { rows } = await db.query(`INSERT INTO notification_inbox (user_id, task_id, message) VALUES ($1, $2, '"hi"') RETURNING id`, [user, randomUUID()]);
+      return Number(rows[0].id);
+    });
+    expect((await call(`/api/notifications?after=${id - 1}`)).body.results).toEqual([expect.objectContaining({ id, message: 'hi' })]);
+    expect(await call(`/api/notifications/${id}/read`, 'POST')).toEqual({ status: 200, body: { ids: [id], all: false, unread_count: 0 } });
+  });
+});
