@@ -58,7 +58,7 @@ describe('notification flow, end to end', () => {
     expect(carolOnB.framesOf('notification')).toEqual([]);
 
     const frame = aliceOnA.framesOf('notification')[0];
-    expect(frame).toEqual({ event: 'notification', type: 'notification', id: expect.any(Number), task_id: nestTask, created_at: expect.any(String), message: 'hello alice' });
+    expect(frame).toEqual({ event: 'notification', type: 'notification', id: expect.any(Number), seq: 1, task_id: nestTask, created_at: expect.any(String), message: 'hello alice' });
     expect(aliceOnB.framesOf('notification')[0].id).toBe(frame.id);
 
     expect(nestRow).toMatchObject({ status: 'SUCCESS', worker: 'celery@e2e', task_name: 'send_notification' });
