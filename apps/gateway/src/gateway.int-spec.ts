@@ -69,7 +69,7 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
     it('greets with the connection and group', () => {
       expect(socket.framesOf('connected')[0]).toEqual({
         event: 'connected',
-        data: { connection_id: expect.any(String), user_id: '42', group: 'Notifications_42' },
+        data: { connection_id: expect.any(String), user_id: '42', group: 'Notifications_42', last_id: expect.any(Number) },
       });
     });
 

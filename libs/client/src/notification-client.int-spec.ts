@@ -138,6 +138,23 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     expect(frames.map((frame) => frame.message)).toEqual(['before', 'while away 1', 'while away 2', 'after']);
   });
 
+  it('resumes from where its first socket started when it had received nothing before the drop', async () => {
+    const user = newUser();
+    await notify(user, 'older'); // in the inbox before the client came: not for it
+    const sdk = client(user);
+    const frames = received(sdk);
+    const disconnects: DisconnectedEvent[] = [];
+    sdk.on('disconnected', (event) => disconnects.push(event));
+    await sdk.connect();
+    await gateway.close();
+    await eventually(() => disconnects[0]);
+    const missed = await notify(user, 'while away');
+    gateway = await startGateway(port);
+    await eventually(() => frames[0], 10_000, 'the notification published while away');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(frames.map((frame) => [frame.id, frame.message])).toEqual([[missed, 'while away']]);
+  });
+
   it('delivers a notification published again (a redelivered task) once', async () => {
     const user = newUser();
     const sdk = client(user);

@@ -209,12 +209,16 @@ export class NotificationClient {
     switch (frame.event) {
       case 'notification':
         return this.deliver(frame as NotificationFrame);
-      case 'connected':
+      case 'connected': {
         this.currentState = 'open';
         this.attempt = 0;
+        // Until something arrives, a reconnection resumes from where this socket started.
+        const { last_id: startsAfter } = frame.data as { last_id?: unknown };
+        if (this.highestId === undefined && typeof startsAfter === 'number') this.highestId = startsAfter;
         this.emit('connected', { ...(frame.data as NotificationClientEvents['connected']), reconnected: this.everConnected });
         this.everConnected = true;
         return;
+      }
       case 'read':
         return this.emit('read', frame.data as ReadReceipt);
       case 'read_confirmed': {

@@ -33,7 +33,12 @@ export interface ReadReceipt {
 }
 
 export interface ServerFrames {
-  connected: { connection_id: string; user_id: string; group: string };
+  /**
+   * The socket receives. `last_id`: everything after it will be sent on this socket (the `since` it
+   * connected with, or the user's newest id at connect); a client resumes from it until it has
+   * received a notification, so nothing published while it was away before that is lost.
+   */
+  connected: { connection_id: string; user_id: string; group: string; last_id: number };
   /** Catch-up after `since`/`resume` is complete: `count` stored notifications were sent, live ones follow. */
   resumed: { since: number; count: number; last_id: number };
   /** More than the resume window was missed: nothing stored was sent; fetch after `since` over REST. */

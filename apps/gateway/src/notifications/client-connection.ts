@@ -86,6 +86,11 @@ export class ClientConnection {
     this.releaseHeld();
   }
 
+  /** The id a client that has received nothing yet resumes from (see the `connected` frame). */
+  startsAfter(since: number | null): number {
+    return since ?? this.position?.id ?? 0;
+  }
+
   /** A notification frame from the user's group, as the worker published it. */
   receiveNotification(frame: Buffer, head: NotificationHead): void {
     if (this.held) return this.hold({ frame, head });

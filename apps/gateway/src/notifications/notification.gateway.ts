@@ -61,7 +61,7 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     const since = 'since' in sinceRequest ? sinceRequest.since : null;
     if (!(await this.open(connection, since))) return;
     const { connectionId, group } = connection.session;
-    connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group }));
+    connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group, last_id: connection.startsAfter(since) }));
     this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since });
     if ('error' in sinceRequest) connection.send(errorFrame(SocketErrorCode.InvalidData, sinceRequest.error));
     if (since !== null) await connection.start(since);
