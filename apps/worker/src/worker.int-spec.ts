@@ -74,6 +74,41 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     expect(new Set(frames.filter((f) => f.frame.task_id === taskId).map((f) => f.frame.id))).toEqual(new Set([first.notification_id]));
   });
 
+  it('dead-letters a different message under a task id already taken (task_id_conflict), delivering and rewriting nothing', async () => {
+    await gateway.subscribe('Notifications_43');
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: { secret: 'for 42 only' } }, { messageId: taskId });
+    const before = await finished(taskId);
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 43, message: { text: 'for 43' } }, { messageId: taskId });
+    const dead = await eventually(async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined, 5000, 'the dead letter');
+    expect(dead.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+    expect(JSON.parse(dead.content.toString())).toEqual({ user_id: 43, message: { text: 'for 43' } });
+    expect(await taskRow(taskId)).toEqual(before);
+    expect(frames.filter((f) => f.frame.task_id === taskId).map((f) => f.group)).toEqual(['Notifications_42']);
+    const metrics = await (await fetch(`${worker.httpUrl()}/metrics`)).text();
+    expect(metrics).toMatch(/^notify_task_id_conflicts_total\{service="worker"\} [1-9]/m);
+  });
+
+  it('keeps a stored task SUCCESS, and publishes it again, when it is redelivered after its expires passed', async () => {
+    const taskId = randomUUID();
+    const message = {
+      body: [[42, 'expiring'], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
+      properties: {
+        contentType: 'application/json',
+        correlationId: taskId,
+        headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: null, expires: new Date(Date.now() + 1000).toISOString() },
+      },
+    };
+    await publisher.publish(config.AMQP_QUEUE, message.body, message.properties);
+    const first = await finished(taskId);
+    expect(first.status).toBe('SUCCESS');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The broker redelivers it (a worker died before its ack), now past its expires.
+    await publisher.publish(config.AMQP_QUEUE, message.body, message.properties);
+    await eventually(() => (frames.filter((f) => f.frame.task_id === taskId).length === 2 ? true : undefined), 5000, 'the second publish');
+    expect(await taskRow(taskId)).toMatchObject({ status: 'SUCCESS', result: first.result });
+  });
+
   it.each([
     ['not JSON', 'this is not json', {}, 'DecodeError'],
     ['pickle', Buffer.from([0x80, 0x04, 0x95]).toString('latin1'), { contentType: 'application/x-python-serialize' }, 'ContentDisallowed'],
