@@ -51,6 +51,7 @@ export class InboxController {
 export function toInboxItemView(row: Notification): InboxItemView {
   return {
     id: Number(row.id),
+    seq: Number(row.seq),
     task_id: row.taskId,
     message: row.message,
     created_at: new Date(row.createdAt).toISOString(),

@@ -21,6 +21,8 @@ export class NotificationIdParam {
 
 export interface InboxItemView {
   id: number;
+  /** Its place in the user's sequence (1, 2, 3, ... with no gap), as in the notification frame. */
+  seq: number;
   task_id: string;
   message: unknown;
   created_at: string;

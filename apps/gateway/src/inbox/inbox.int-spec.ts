@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { signToken, testConfig, withDatabase } from '../../../../test/support/test-context';
+import { signToken, storeNotification, testConfig } from '../../../../test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** The inbox REST API against a real gateway and Postgres: what a client may send as an id. */
@@ -46,11 +46,8 @@ describe('inbox REST ids (real Postgres)', () => {
   });
 
   it('pages with an id the database holds', async () => {
-    const id = await withDatabase(async (db) => {
-      const { rows } = await db.query(`INSERT INTO notification_inbox (user_id, task_id, message) VALUES ($1, $2, '"hi"') RETURNING id`, [user, randomUUID()]);
-      return Number(rows[0].id);
-    });
-    expect((await call(`/api/notifications?after=${id - 1}`)).body.results).toEqual([expect.objectContaining({ id, message: 'hi' })]);
+    const { id, seq } = await storeNotification(user, 'hi');
+    expect((await call(`/api/notifications?after=${id - 1}`)).body.results).toEqual([expect.objectContaining({ id, seq, message: 'hi' })]);
     expect(await call(`/api/notifications/${id}/read`, 'POST')).toEqual({ status: 200, body: { ids: [id], all: false, unread_count: 0 } });
   });
 });
