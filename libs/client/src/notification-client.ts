@@ -1,3 +1,4 @@
+import { MAX_READ_IDS, SocketCloseCode } from '@app/contracts';
 import { backoffDelay } from './backoff';
 import type {
   ClientError,
@@ -13,11 +14,10 @@ import type {
 type Listener<T> = (payload: T) => void;
 type EventName = keyof NotificationClientEvents;
 
-/** The gateway's close codes that change what the client does (see the README's protocol). */
-const TOKEN_EXPIRED = 4001;
-const NORMAL = 1000;
-/** At most this many ids in one `read` frame (the server's limit). */
-const MAX_READ_IDS = 1000;
+/** The gateway's close codes that change what the client does (docs/websocket-protocol.md). */
+const TOKEN_EXPIRED = SocketCloseCode.TokenExpired;
+const NORMAL = SocketCloseCode.Normal;
+/** `WebSocket.OPEN`: not every WebSocket implementation passed in has the constant. */
 const OPEN = 1;
 
 interface Pending<T> {

@@ -13,8 +13,13 @@ export enum SocketErrorCode {
   RateLimited = 'rate_limited',
 }
 
+/** The most ids one `read` (or `ack`) frame may mark. */
+export const MAX_READ_IDS = 1000;
+
 /** WebSocket close codes the gateway uses, besides the protocol's own 1009 (frame too large). */
 export enum SocketCloseCode {
+  /** A client's own close (`close()` in the SDK). */
+  Normal = 1000,
   GoingAway = 1001,
   UnsupportedData = 1003,
   PolicyViolation = 1008,

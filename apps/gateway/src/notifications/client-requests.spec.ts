@@ -1,4 +1,5 @@
-import { MAX_READ_IDS, parseReadRequest, parseSince } from './client-requests';
+import { MAX_READ_IDS } from '@app/contracts';
+import { parseReadRequest, parseSince } from './client-requests';
 
 /** What clients may send as an id, from `?since=`, a `resume` frame or a `read` frame. */
 const NOT_IDS: unknown[] = [1e21, '1e21', '99999999999999999999', 9007199254740992, '9007199254740992', -1, '-1', 1.5, '1.5', '0x10', '', ' 5', null, true, [1], { id: 1 }];

@@ -1,5 +1,4 @@
-/** The largest batch of ids one `read` frame may mark. */
-export const MAX_READ_IDS = 1000;
+import { MAX_READ_IDS } from '@app/contracts';
 
 export type SinceRequest = { since: number | null } | { error: string };
 

@@ -77,12 +77,12 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
   }
 
   @SubscribeMessage('ping')
-  ping(@MessageBody() data: unknown) {
-    return { event: 'pong', data: data ?? null };
+  ping(@MessageBody() data: unknown): string {
+    return serverFrame('pong', data ?? null);
   }
 
   @SubscribeMessage('resume')
-  async resumeFrom(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+  async resumeFrom(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string | undefined> {
     const request = parseSince((data as { since?: unknown } | null)?.since);
     if ('error' in request) return invalidData(request.error);
     if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
@@ -90,20 +90,20 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
   }
 
   @SubscribeMessage('read')
-  markRead(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+  markRead(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string> {
     return this.read(data, socket);
   }
 
   /** `ack` is `read` under the name some clients use for it. */
   @SubscribeMessage('ack')
-  acknowledge(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket) {
+  acknowledge(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string> {
     return this.read(data, socket);
   }
 
   @SubscribeMessage(INVALID_FRAME_EVENT)
-  invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket) {
+  invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket): string | undefined {
     this.logger.debug({ msg: 'Invalid frame', connectionId: this.connections.get(socket)?.session.connectionId, code: error.code });
-    if (error.code !== SocketErrorCode.BinaryNotSupported) return { event: 'error', data: error };
+    if (error.code !== SocketErrorCode.BinaryNotSupported) return errorFrame(error.code, error.message);
     socket.send(errorFrame(error.code, error.message));
     socket.close(SocketCloseCode.UnsupportedData, 'binary frames are not supported');
   }
@@ -134,20 +134,20 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     return false;
   }
 
-  private async read(data: unknown, socket: WebSocket) {
+  private async read(data: unknown, socket: WebSocket): Promise<string> {
     const request = parseReadRequest(data);
     if ('error' in request) return invalidData(request.error);
     const { userId } = this.connections.get(socket)!.session;
     try {
       const receipt = request.all ? await this.receipts.markAllRead(userId) : await this.receipts.markRead(userId, request.ids);
-      return { event: 'read_confirmed', data: receipt };
+      return serverFrame('read_confirmed', receipt);
     } catch (error) {
       this.logger.warn({ msg: 'Marking read failed', userId, error: (error as Error).message });
-      return { event: 'error', data: { code: SocketErrorCode.Unavailable, message: 'The inbox is unavailable; try again' } };
+      return errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again');
     }
   }
 }
 
-function invalidData(message: string) {
-  return { event: 'error', data: { code: SocketErrorCode.InvalidData, message } };
+function invalidData(message: string): string {
+  return errorFrame(SocketErrorCode.InvalidData, message);
 }

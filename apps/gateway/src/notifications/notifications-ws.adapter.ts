@@ -3,8 +3,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { BEARER_PROTOCOL, HandshakeAuthenticator } from '@app/auth';
 import type { AppConfig } from '@app/config';
-import { SocketCloseCode, SocketErrorCode } from '@app/contracts';
-import type { ServerFrames } from '@app/contracts';
+import { SocketCloseCode, SocketErrorCode, errorFrame } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
 import proxyaddr from 'proxy-addr';
 import type { RawData, WebSocket } from 'ws';
@@ -33,7 +32,7 @@ type UpgradeRequest = IncomingMessage & { user?: unknown };
 export class NotificationsWsAdapter extends WsAdapter {
   private readonly allowedOrigins: Set<string>;
   private readonly clientAddress: (request: IncomingMessage) => string;
-  private readonly rateLimited: { event: 'error'; data: ServerFrames['error'] };
+  private readonly rateLimited: string;
 
   constructor(
     app: INestApplicationContext,
@@ -48,10 +47,7 @@ export class NotificationsWsAdapter extends WsAdapter {
     // trusted: a client cannot choose its own budget by sending the header itself.
     const trusted = proxyaddr.compile(config.TRUST_PROXY);
     this.clientAddress = (request) => proxyaddr(request, trusted) ?? 'unknown';
-    this.rateLimited = {
-      event: 'error',
-      data: { code: SocketErrorCode.RateLimited, message: `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down` },
-    };
+    this.rateLimited = errorFrame(SocketErrorCode.RateLimited, `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down`);
     (this.httpServer as Server).prependListener('upgrade', stripTrailingSlash);
   }
 
@@ -77,7 +73,7 @@ export class NotificationsWsAdapter extends WsAdapter {
    * One plain listener per socket where the stock adapter builds an RxJS pipeline (fromEvent,
    * mergeMap, takeUntil, share, first): about 40 closures and 6 KB of heap per idle socket in a
    * heap snapshot (docs/benchmarks.md). Each frame is decoded, rate-limited and routed to its
-   * handler; what the handler returns (a value or a promise of one) is sent back as the reply.
+   * handler; what the handler returns (a serialized frame, or a promise of one) is sent back as the reply.
    */
   override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[]): void {
     const limiter = new FrameRateLimiter(this.config.WS_MAX_FRAMES_PER_SECOND);
@@ -96,7 +92,7 @@ export class NotificationsWsAdapter extends WsAdapter {
       const reply = verdict === 'accept' ? handler.callback(frame.data, frame.event) : this.rateLimited;
       Promise.resolve(reply).then(
         (response) => {
-          if (response !== undefined && response !== null && client.readyState === client.OPEN) client.send(JSON.stringify(response));
+          if (typeof response === 'string' && client.readyState === client.OPEN) client.send(response);
         },
         (error: unknown) => this.logger.error(error),
       );
