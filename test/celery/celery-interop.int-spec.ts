@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, TestSocket, eventually, testConfig, upgradeStatus, withDatabase } from '../support/test-context';
+import { TestPublisher, TestSocket, eventually, testConfig, upgradeStatus, withDatabase } from '@test/support/test-context';
 import { CeleryPeer } from './celery-peer';
 
 /**

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { AppProcess } from '../support/app-process';
-import { TestPublisher, eventually, signToken, taskRow, uniqueName, withDatabase } from '../support/test-context';
+import { AppProcess } from '@test/support/app-process';
+import { TestPublisher, eventually, signToken, taskRow, uniqueName, withDatabase } from '@test/support/test-context';
 
 /** Debian's chromium, never a downloaded browser (scripts/install-test-tools.sh installs it). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

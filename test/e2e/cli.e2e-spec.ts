@@ -4,8 +4,8 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppProcess } from '../support/app-process';
-import { TestPublisher, eventually, taskRow, uniqueName } from '../support/test-context';
+import { AppProcess } from '@test/support/app-process';
+import { TestPublisher, eventually, taskRow, uniqueName } from '@test/support/test-context';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 

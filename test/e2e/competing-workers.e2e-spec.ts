@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { AppStack } from '../support/app-stack';
-import { TestSocket, eventually, uniqueName, withDatabase } from '../support/test-context';
+import { AppStack } from '@test/support/app-stack';
+import { TestSocket, eventually, uniqueName, withDatabase } from '@test/support/test-context';
 
 const USERS = 36;
 /** Users with a socket on each gateway; the others have one, alternating between the gateways. */

@@ -1,6 +1,6 @@
 import { RedisFanout } from '@app/fanout';
-import { AppProcess } from '../support/app-process';
-import { TestPublisher, eventually, testConfig, uniqueName, withDatabase } from '../support/test-context';
+import { AppProcess } from '@test/support/app-process';
+import { TestPublisher, eventually, testConfig, uniqueName, withDatabase } from '@test/support/test-context';
 
 /**
  * SIGTERM to a worker in the middle of a stream: it stops taking messages, finishes and

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import type { AppProcess } from '../support/app-process';
-import { AppStack } from '../support/app-stack';
-import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabase } from '../support/test-context';
+import type { AppProcess } from '@test/support/app-process';
+import { AppStack } from '@test/support/app-stack';
+import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabase } from '@test/support/test-context';
 
 /**
  * Thousands of generated frames and AMQP messages thrown at a running gateway and worker; then a

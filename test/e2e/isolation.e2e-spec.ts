@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { AppProcess } from '../support/app-process';
-import { AppStack } from '../support/app-stack';
-import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName } from '../support/test-context';
+import type { AppProcess } from '@test/support/app-process';
+import { AppStack } from '@test/support/app-stack';
+import { TestPublisher, TestSocket, eventually, signToken, taskRow, uniqueName } from '@test/support/test-context';
 
 /** Many users, many sockets, two gateways: nothing of one user is ever visible to another. */
 describe('isolation between users', () => {

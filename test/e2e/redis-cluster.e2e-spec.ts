@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AppStack } from '../support/app-stack';
-import { RedisCluster } from '../support/redis-cluster';
-import { TestSocket, eventually, uniqueName } from '../support/test-context';
+import { AppStack } from '@test/support/app-stack';
+import { RedisCluster } from '@test/support/redis-cluster';
+import { TestSocket, eventually, uniqueName } from '@test/support/test-context';
 
 /**
  * The apps with REDIS_CLUSTER_NODES: two gateways and a worker fan out through a real 3-master

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { AppProcess } from '../support/app-process';
-import { TcpProxy } from '../support/tcp-proxy';
-import { TestPublisher, TestSocket, eventually, taskRow, testConfig, uniqueName } from '../support/test-context';
+import { AppProcess } from '@test/support/app-process';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { TestPublisher, TestSocket, eventually, taskRow, testConfig, uniqueName } from '@test/support/test-context';
 
 /** How a socket's opening ended: its `connected` frame, or the code it was closed with first. */
 function openingOutcome(url: string): Promise<'connected' | number> {

@@ -1,8 +1,8 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppProcess } from '../support/app-process';
-import { eventually, testConfig, uniqueName, withDatabase } from '../support/test-context';
+import { AppProcess } from '@test/support/app-process';
+import { eventually, testConfig, uniqueName, withDatabase } from '@test/support/test-context';
 import { FrontendClient } from './frontend-client';
 import { ReliablePublisher } from './reliable-publisher';
 

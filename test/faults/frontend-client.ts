@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { signToken } from '../support/test-context';
+import { signToken } from '@test/support/test-context';
 
 /**
  * One browser tab of a user, as a real frontend behaves: it connects with `since` = the last id it

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, signToken, taskRow, testConfig, withDatabase } from '../support/test-context';
+import { TestPublisher, eventually, signToken, taskRow, testConfig, withDatabase } from '@test/support/test-context';
 
 /** `send_notification_task.apply_async((9, ...), eta=eta)` as Celery publishes it. */
 function celeryTask(taskId: string, eta: Date) {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, testConfig, withDatabase } from '../support/test-context';
+import { TestPublisher, eventually, testConfig, withDatabase } from '@test/support/test-context';
 
 const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 const EMBED = { callbacks: null, errbacks: null, chain: null, chord: null };

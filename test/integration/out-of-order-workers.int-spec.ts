@@ -8,8 +8,8 @@ import { WebSocket } from 'ws';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TcpProxy } from '../support/tcp-proxy';
-import { TestPublisher, eventually, signToken, testConfig, withDatabase } from '../support/test-context';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { TestPublisher, eventually, signToken, testConfig, withDatabase } from '@test/support/test-context';
 
 /** A `ws` socket that also records every frame it receives, under the socket it came on. */
 function recordingWebSocket(frames: Array<{ socket: number; frame: NotificationFrame }>) {

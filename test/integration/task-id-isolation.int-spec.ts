@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, TestSocket, eventually, signToken, testConfig, withDatabase } from '../support/test-context';
+import { TestPublisher, TestSocket, eventually, signToken, testConfig, withDatabase } from '@test/support/test-context';
 
 /** Every way a publisher can give a task id. */
 const ID_SOURCES = ['message_id', 'correlation_id', 'body task_id', 'nest', 'celery', 'publish API'] as const;

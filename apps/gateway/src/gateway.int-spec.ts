@@ -5,7 +5,7 @@ import { TaskResultRepository } from '@app/persistence';
 import { TaskStatus } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '../../../test/support/test-context';
+import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '@test/support/test-context';
 import { createGateway } from './gateway.factory';
 
 describe('gateway (real WebSocket, Postgres and Redis)', () => {

@@ -1,5 +1,5 @@
-import { RedisCluster } from '../../../test/support/redis-cluster';
-import { eventually, testConfig } from '../../../test/support/test-context';
+import { RedisCluster } from '@test/support/redis-cluster';
+import { eventually, testConfig } from '@test/support/test-context';
 import { RedisFanout } from './redis-fanout';
 
 /** RedisFanout with REDIS_CLUSTER_NODES set, against a real 3-master cluster started here. */

@@ -1,5 +1,5 @@
-import { TcpProxy } from '../../../test/support/tcp-proxy';
-import { testConfig, eventually } from '../../../test/support/test-context';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { testConfig, eventually } from '@test/support/test-context';
 import { RedisFanout } from './redis-fanout';
 
 describe('RedisFanout (real Redis)', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { withDatabase } from '../../../test/support/test-context';
+import { withDatabase } from '@test/support/test-context';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from './data-source-options';
 import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';

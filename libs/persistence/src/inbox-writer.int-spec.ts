@@ -4,7 +4,7 @@ import { TaskStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { taskRow, testConfig, withDatabase } from '../../../test/support/test-context';
+import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
 import { InboxRecord, InboxWriter, StoreResult } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { testConfig, withDatabase } from '../../../test/support/test-context';
+import { testConfig, withDatabase } from '@test/support/test-context';
 import { dataSourceOptions } from './data-source-options';
 import { TaskResultCleaner } from './task-result-cleaner';
 

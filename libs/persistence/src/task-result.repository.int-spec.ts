@@ -2,7 +2,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '@app/config';
 import { TaskStatus } from '@app/contracts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { testConfig, withDatabase } from '../../../test/support/test-context';
+import { testConfig, withDatabase } from '@test/support/test-context';
 import { createDatabaseIfMissing, dropDatabase } from './database-migrator';
 import { PersistenceModule } from './persistence.module';
 import { TaskOutcome, TaskResultRepository } from './task-result.repository';

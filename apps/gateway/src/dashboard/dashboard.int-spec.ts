@@ -4,7 +4,7 @@ import { TaskResultRepository } from '@app/persistence';
 import { TaskStatus } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TestPublisher, TestSocket, eventually, signToken, testConfig } from '../../../../test/support/test-context';
+import { TestPublisher, TestSocket, eventually, signToken, testConfig } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** The admin dashboard's JSON and the demo page's development token, against the real services. */

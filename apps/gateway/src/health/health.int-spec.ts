@@ -1,8 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
-import { TcpProxy } from '../../../../test/support/tcp-proxy';
-import { TestSocket, eventually, signToken, testConfig } from '../../../../test/support/test-context';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { TestSocket, eventually, signToken, testConfig } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** Each dependency reaches the gateway through a proxy the test can cut, as if that service died. */

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { signToken, storeNotification, testConfig } from '../../../../test/support/test-context';
+import { signToken, storeNotification, testConfig } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** The inbox REST API against a real gateway and Postgres: what a client may send as an id. */

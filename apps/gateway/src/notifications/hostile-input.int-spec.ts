@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
-import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '../../../../test/support/test-context';
+import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** Each limit of the gateway, against a real gateway with that limit set low. */

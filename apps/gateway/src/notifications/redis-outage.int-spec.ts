@@ -3,8 +3,8 @@ import { notificationGroup } from '@app/contracts';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TcpProxy } from '../../../../test/support/tcp-proxy';
-import { TestSocket, eventually, signToken, storeNotification, testConfig } from '../../../../test/support/test-context';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { TestSocket, eventually, signToken, storeNotification, testConfig } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /**

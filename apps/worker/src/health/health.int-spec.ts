@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TcpProxy } from '../../../../test/support/tcp-proxy';
-import { TestPublisher, eventually, taskRow, testConfig } from '../../../../test/support/test-context';
+import { TcpProxy } from '@test/support/tcp-proxy';
+import { TestPublisher, eventually, taskRow, testConfig } from '@test/support/test-context';
 import { createWorker } from '../worker.factory';
 import type { WorkerApp } from '../worker.factory';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { taskRow, testConfig, withDatabase } from '../../../../test/support/test-context';
+import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
 import { createWorker } from '../worker.factory';
 import type { WorkerApp } from '../worker.factory';
 

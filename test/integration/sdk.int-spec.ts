@@ -5,12 +5,12 @@ import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
-import { createGateway } from '../../../apps/gateway/src/gateway.factory';
-import { createWorker } from '../../../apps/worker/src/worker.factory';
-import type { WorkerApp } from '../../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, signToken, taskRow, testConfig } from '../../../test/support/test-context';
-import { NotificationClient } from './notification-client';
-import type { DisconnectedEvent, NotificationClientOptions, NotificationFrame } from './types';
+import { createGateway } from '../../apps/gateway/src/gateway.factory';
+import { createWorker } from '../../apps/worker/src/worker.factory';
+import type { WorkerApp } from '../../apps/worker/src/worker.factory';
+import { TestPublisher, eventually, signToken, taskRow, testConfig } from '@test/support/test-context';
+import { NotificationClient } from '@app/client';
+import type { DisconnectedEvent, NotificationClientOptions, NotificationFrame } from '@app/client';
 
 /** The SDK against the real gateway and worker, in process: AMQP in, WebSocket out. */
 describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)', () => {

@@ -4,9 +4,9 @@ import * as amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { deadLetterQueueOf } from '@app/publishing';
-import { TestPublisher, eventually, redeclareAccepted, signToken, taskRow, testConfig } from '../../../../test/support/test-context';
-import { createWorker } from '../../../worker/src/worker.factory';
-import { createGateway } from '../gateway.factory';
+import { TestPublisher, eventually, redeclareAccepted, signToken, taskRow, testConfig } from '@test/support/test-context';
+import { createWorker } from '../../apps/worker/src/worker.factory';
+import { createGateway } from '../../apps/gateway/src/gateway.factory';
 
 const SERVICE_TOKEN = 'service-token-0123456789abcdef0123456789';
 
