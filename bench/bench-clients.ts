@@ -21,7 +21,7 @@ export class BenchClients {
   readonly sockets: WebSocket[] = [];
   private seen = new Set<number>();
   private stats = emptyStats();
-  private readonly agents = Array.from({ length: 8 }, (_, i) => new Agent({ localAddress: `127.0.0.${i + 2}` } as object));
+  private readonly agents = Array.from({ length: 8 }, (_, i) => new Agent({ localAddress: `127.0.0.${i + 2}` }));
 
   async open(users: string[], urlFor: (userId: string) => string, concurrency = 200): Promise<void> {
     let next = 0;

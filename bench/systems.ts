@@ -84,8 +84,8 @@ function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Prom
         resolve(child);
       } else if (output.length > 100_000) output = output.slice(-10_000);
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code, signal) => {
       clearTimeout(notStarted);
       reject(new Error(`${file} exited with ${code ?? signal}: ${output.slice(-2000)}`));

@@ -28,7 +28,10 @@ server.on('upgrade', (request, socket, head) => {
     socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
     return;
   }
-  sockets.handleUpgrade(request, socket, head, async (ws) => {
+  sockets.handleUpgrade(request, socket, head, (ws) => void join(ws, userId).catch(() => ws.close(1013)));
+});
+
+async function join(ws: WebSocket, userId: string): Promise<void> {
     const group = `Notifications_${userId}`;
     let members = groups.get(group);
     if (!members) {
@@ -37,15 +40,14 @@ server.on('upgrade', (request, socket, head) => {
     }
     members.add(ws);
     ws.on('close', () => {
-      members!.delete(ws);
-      if (members!.size === 0) {
+      members.delete(ws);
+      if (members.size === 0) {
         groups.delete(group);
         void subscriber.unsubscribe(prefix + group);
       }
     });
     ws.send(JSON.stringify({ event: 'connected' }));
-  });
-});
+}
 
 server.listen(Number(env.PORT ?? 0), () => console.log(`baseline gateway listening on ${JSON.stringify(server.address())}`));
 process.once('SIGTERM', () => {

@@ -88,7 +88,7 @@ function receive(channel: amqp.Channel, message: amqp.ConsumeMessage): void {
 async function main(): Promise<void> {
   const connection = await amqp.connect(env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672');
   const channel = await connection.createChannel();
-  await channel.assertQueue(env.AMQP_QUEUE!, { durable: true });
+  await channel.assertQueue(env.AMQP_QUEUE, { durable: true });
   await channel.prefetch(Number(env.AMQP_PREFETCH ?? 32));
   await channel.consume(env.AMQP_QUEUE!, (message) => message && receive(channel, message));
   console.log('baseline worker consuming');

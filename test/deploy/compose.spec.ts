@@ -15,6 +15,7 @@ import { join } from 'node:path';
  */
 
 // js-yaml ships no types of its own; this is the one function used (`load` is safe in v4).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped, so required with the type it is used at
 const { load: parseYaml } = require('js-yaml') as { load(source: string): unknown };
 
 const ROOT = join(__dirname, '..', '..');

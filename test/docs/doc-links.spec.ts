@@ -154,7 +154,7 @@ function linksOf(markdown: string): Link[] {
     /<(?:a|img)\s[^>]*\b(?:href|src)=["']([^"']*)["']/gi,
   ];
   for (const pattern of patterns) {
-    for (const m of text.matchAll(pattern)) links.push({ line: lineAt(m.index!), target: m[1].replace(/^<|>$/g, '') });
+    for (const m of text.matchAll(pattern)) links.push({ line: lineAt(m.index), target: m[1].replace(/^<|>$/g, '') });
   }
   return links.sort((a, b) => a.line - b.line);
 }

@@ -15,7 +15,7 @@ describe('worker shutdown during a stream', () => {
   const deliveries = new Map<string, number>();
   let fanout: RedisFanout;
   let publisher: TestPublisher;
-  let workers: AppProcess[] = [];
+  const workers: AppProcess[] = [];
 
   const recorded = () =>
     withDatabase(async (db) => {

@@ -10,7 +10,7 @@ function openingOutcome(url: string): Promise<'connected' | number> {
     const socket = new WebSocket(url);
     socket.once('error', reject);
     socket.on('message', (data) => {
-      if (JSON.parse(data.toString()).event !== 'connected') return;
+      if (JSON.parse((data as Buffer).toString()).event !== 'connected') return;
       socket.close();
       resolve('connected');
     });
@@ -59,7 +59,7 @@ describe('a socket opening while the gateway cannot reach Redis', () => {
     expect(await openingOutcome(gateway.socketUrl(user))).toBe(1013); // nothing cached from the failure
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(gateway.running).toBe(true);
-    expect(await (await fetch(`${gateway.httpUrl()}/health/live`)).status).toBe(200);
+    expect((await fetch(`${gateway.httpUrl()}/health/live`)).status).toBe(200);
 
     await proxy.restore();
     const socket = await eventually(() => TestSocket.open(gateway.socketUrl(user)).catch(() => undefined), 15_000, 'a socket once Redis is back');

@@ -70,7 +70,7 @@ export class FrontendClient {
     const since = (this.pendingSince ??= this.lastId);
     const socket = new WebSocket(`${base}/ws/notifications/?token=${this.token}&since=${since}`);
     this.socket = socket;
-    socket.on('message', (data) => this.onFrame(socket, JSON.parse(data.toString())));
+    socket.on('message', (data) => this.onFrame(socket, JSON.parse((data as Buffer).toString())));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
       if (this.socket !== socket) return;

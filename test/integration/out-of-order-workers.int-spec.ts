@@ -19,7 +19,7 @@ function recordingWebSocket(frames: Array<{ socket: number; frame: NotificationF
       super(url, protocols);
       const socket = ++sockets;
       this.on('message', (data) => {
-        const frame = JSON.parse(data.toString());
+        const frame = JSON.parse((data as Buffer).toString());
         if (frame.event === 'notification') frames.push({ socket, frame });
       });
     }

@@ -136,7 +136,7 @@ export class TestSocket {
   readonly frames: Array<Record<string, unknown>> = [];
   closeCode: number | null = null;
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+    socket.on('message', (data) => this.frames.push(JSON.parse((data as Buffer).toString())));
     socket.on('close', (code) => (this.closeCode = code));
   }
 

@@ -69,4 +69,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((status) => (process.exitCode = status));
+void main().then((status) => (process.exitCode = status));

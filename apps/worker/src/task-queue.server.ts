@@ -104,7 +104,7 @@ export class TaskQueueServer extends ServerRMQ {
     // Global (per-channel) QoS where the queue supports it: see the class comment.
     super({ ...options, queueOptions: taskQueueOptions(queueType), noAck: false, isGlobalPrefetchCount: queueType === 'classic' });
     this.queueType = queueType;
-    (this.options as ServerRmqOptions).consumerTag = this.consumerTag;
+    (this.options).consumerTag = this.consumerTag;
     this.basePrefetch = options.prefetchCount ?? 0;
   }
 
@@ -244,10 +244,10 @@ export class TaskQueueServer extends ServerRMQ {
     const next = `worker-${randomUUID()}`;
     this.consumerTag = next;
     // A reconnect (new channel) consumes under the current tag.
-    (this.options as ServerRmqOptions).consumerTag = next;
+    (this.options).consumerTag = next;
     this.renewals = this.renewals
       .then(async () => {
-        await channel.consume(this.queue, (delivery) => this.handleMessage(delivery as unknown as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)), { noAck: false, consumerTag: next });
+        await channel.consume(this.queue, (delivery) => void this.handleMessage(delivery as unknown as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)), { noAck: false, consumerTag: next });
         await channel.cancel(retiring);
       })
       .catch(() => undefined); // the channel closed: the reconnect's setup consumes afresh

@@ -15,8 +15,8 @@ type Listener<T> = (payload: T) => void;
 type EventName = keyof NotificationClientEvents;
 
 /** The gateway's close codes that change what the client does (docs/websocket-protocol.md). */
-const TOKEN_EXPIRED = SocketCloseCode.TokenExpired;
-const NORMAL = SocketCloseCode.Normal;
+const TOKEN_EXPIRED: number = SocketCloseCode.TokenExpired;
+const NORMAL: number = SocketCloseCode.Normal;
 /** `WebSocket.OPEN`: not every WebSocket implementation passed in has the constant. */
 const OPEN = 1;
 
@@ -71,12 +71,12 @@ export class NotificationClient {
   on<E extends EventName>(event: E, listener: Listener<NotificationClientEvents[E]>): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return () => this.off(event, listener);
   }
 
   off<E extends EventName>(event: E, listener: Listener<NotificationClientEvents[E]>): void {
-    this.listeners.get(event)?.delete(listener as Listener<never>);
+    this.listeners.get(event)?.delete(listener);
   }
 
   /** Opens the connection; resolves once the first `connected` frame arrived (the socket receives). */

@@ -32,7 +32,7 @@ export class TaskResultCleaner {
     let total = 0;
     for (;;) {
       if (signal?.aborted) return total;
-      const [{ count }] = (await this.database.query(TaskResultCleaner.BATCH_SQL, [cutoff, batchSize])) as Array<{ count: number }>;
+      const [{ count }] = await this.database.query<Array<{ count: number }>>(TaskResultCleaner.BATCH_SQL, [cutoff, batchSize]);
       total += count;
       if (count < batchSize) return total;
     }

@@ -43,7 +43,7 @@ export class DashboardService {
     const from = new Date(end - (minutes - 1) * MINUTE);
     const [counts, latency, deadLetters] = await Promise.all([this.queries.countsByMinute(from), this.queries.latency(from), this.deadLetterCount()]);
 
-    const series = Array.from({ length: minutes }, (_, i) => ({ minute: new Date(from.getTime() + i * MINUTE).toISOString(), counts: {} as Record<string, number> }));
+    const series: DashboardStats['series'] = Array.from({ length: minutes }, (_, i) => ({ minute: new Date(from.getTime() + i * MINUTE).toISOString(), counts: {} }));
     const totals: Record<string, number> = {};
     let recent = 0;
     for (const row of counts) {

@@ -78,8 +78,9 @@ export class NotificationsWsAdapter extends WsAdapter {
   override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[]): void {
     const limiter = new FrameRateLimiter(this.config.WS_MAX_FRAMES_PER_SECOND);
     client.on('message', (data: RawData, isBinary: boolean) => {
-      // As the stock adapter hands frames to the parser: text as a string, binary as it came.
-      const frame = decodeClientFrame(isBinary ? (data as Buffer) : data.toString());
+      // As the stock adapter hands frames to the parser: text as a string, binary as it came (ws
+      // gives each message as one Buffer).
+      const frame = decodeClientFrame(isBinary ? data : (data as Buffer).toString());
       const handler = handlers.find((candidate) => candidate.message === frame.event);
       if (!handler) return;
       const verdict = limiter.take();
