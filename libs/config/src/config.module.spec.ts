@@ -28,6 +28,10 @@ describe('ConfigModule.forRoot', () => {
     }
   });
 
+  it('provides the slices and nothing else: no class can ask for the whole config', () => {
+    expect(providers.map((provider) => provider.provide)).toEqual(CONFIG_SLICES);
+  });
+
   it('makes each slice injectable by its class', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config)] }).compile();
     expect(moduleRef.get(RedisConfig)).toEqual({ REDIS_URL: config.REDIS_URL, REDIS_CHANNEL_PREFIX: 'test:', REDIS_CLUSTER_NODES: [] });

@@ -5,9 +5,6 @@ import type { AppConfig } from './app-config';
 import { CONFIG_SLICES } from './config-slices';
 import type { AnyConfigSlice } from './config-slices';
 
-/** Injection token for the validated {@link AppConfig}. */
-export const APP_CONFIG = Symbol('APP_CONFIG');
-
 /**
  * Reads the environment once. `forRoot()` takes an already-parsed config so that `main.ts` can
  * fail fast before Nest starts, and tests can pass their own.
@@ -22,8 +19,8 @@ export class ConfigModule {
   static forRoot(config: AppConfig = parseAppConfig(process.env)) {
     return {
       module: ConfigModule,
-      providers: [{ provide: APP_CONFIG, useValue: config }, ...CONFIG_SLICES.map((slice) => sliceProvider(config, slice))],
-      exports: [APP_CONFIG, ...CONFIG_SLICES],
+      providers: CONFIG_SLICES.map((slice) => sliceProvider(config, slice)),
+      exports: [...CONFIG_SLICES],
     };
   }
 }

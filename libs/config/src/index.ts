@@ -15,4 +15,4 @@ export {
   WebSocketConfig,
   WorkerConfig,
 } from './config-slices';
-export { APP_CONFIG, ConfigModule } from './config.module';
+export { ConfigModule } from './config.module';
