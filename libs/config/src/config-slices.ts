@@ -10,7 +10,9 @@ import type { AppConfig } from './app-config';
  * `keys` under it. As a type it is structural, so a whole `AppConfig` (a test's `testConfig()`)
  * passes wherever a slice is asked for.
  */
-export type ConfigSlice<K extends keyof AppConfig> = (abstract new () => Readonly<Pick<AppConfig, K>>) & { readonly keys: readonly K[] };
+export type ConfigSlice<K extends keyof AppConfig> = (abstract new () => Readonly<Pick<AppConfig, K>>) & {
+  readonly keys: readonly K[];
+};
 
 /** Any slice, as `ConfigModule` and its test go through them. */
 export type AnyConfigSlice = (abstract new () => unknown) & { readonly keys: ReadonlyArray<keyof AppConfig> };
@@ -49,7 +51,15 @@ export abstract class AmqpConfig extends configSlice(['AMQP_URL', 'AMQP_QUEUE', 
  * Access tokens: verified by libs/auth; signed by the demo mint and the CLI's `token` with the
  * same algorithm, issuer and audience.
  */
-export abstract class JwtConfig extends configSlice(['JWT_ALGORITHM', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ADMIN_ROLE', 'JWT_CLOCK_TOLERANCE_SECONDS']) {}
+export abstract class JwtConfig extends configSlice([
+  'JWT_ALGORITHM',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_ADMIN_ROLE',
+  'JWT_CLOCK_TOLERANCE_SECONDS',
+]) {}
 
 /** The static bearer tokens services publish with over `POST /api/publish`. */
 export abstract class PublishApiConfig extends configSlice(['PUBLISH_API_TOKENS']) {}
@@ -75,16 +85,30 @@ export abstract class WebSocketConfig extends configSlice([
  * The worker running `send_notification` tasks: its name in the results, its probe port, which
  * Celery tasks it serves and how, and what it accepts and retries.
  */
-export abstract class WorkerConfig extends configSlice(['WORKER_NAME', 'WORKER_HTTP_PORT', 'CELERY_TASK_NAMES', 'CELERY_TRACK_STARTED', 'TASK_MAX_ATTEMPTS', 'MAX_MESSAGE_BYTES']) {}
+export abstract class WorkerConfig extends configSlice([
+  'WORKER_NAME',
+  'WORKER_HTTP_PORT',
+  'CELERY_TASK_NAMES',
+  'CELERY_TRACK_STARTED',
+  'TASK_MAX_ATTEMPTS',
+  'MAX_MESSAGE_BYTES',
+]) {}
 
 /** Tasks with a Celery eta: held in memory when due soon, else stored and published again when due. */
 export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
 
 /** The worker's deletion of old inbox notifications. */
-export abstract class InboxRetentionConfig extends configSlice(['NOTIFICATION_RETENTION_DAYS', 'NOTIFICATION_RETENTION_INTERVAL_SECONDS']) {}
+export abstract class InboxRetentionConfig extends configSlice([
+  'NOTIFICATION_RETENTION_DAYS',
+  'NOTIFICATION_RETENTION_INTERVAL_SECONDS',
+]) {}
 
 /** The worker's deletion of expired task results (Celery's `result_expires`). */
-export abstract class ResultCleanupConfig extends configSlice(['RESULT_EXPIRES_SECONDS', 'RESULT_CLEANUP_BATCH_SIZE', 'RESULT_CLEANUP_INTERVAL_SECONDS']) {}
+export abstract class ResultCleanupConfig extends configSlice([
+  'RESULT_EXPIRES_SECONDS',
+  'RESULT_CLEANUP_BATCH_SIZE',
+  'RESULT_CLEANUP_INTERVAL_SECONDS',
+]) {}
 
 /**
  * Whether the gateway has the demo page's helpers and mints demo tokens: the switch, and the two

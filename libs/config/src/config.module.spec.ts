@@ -34,7 +34,11 @@ describe('ConfigModule.forRoot', () => {
 
   it('makes each slice injectable by its class', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(config)] }).compile();
-    expect(moduleRef.get(RedisConfig)).toEqual({ REDIS_URL: config.REDIS_URL, REDIS_CHANNEL_PREFIX: 'test:', REDIS_CLUSTER_NODES: [] });
+    expect(moduleRef.get(RedisConfig)).toEqual({
+      REDIS_URL: config.REDIS_URL,
+      REDIS_CHANNEL_PREFIX: 'test:',
+      REDIS_CLUSTER_NODES: [],
+    });
     expect(moduleRef.get(JwtConfig).JWT_ISSUER).toBe('https://issuer.test');
   });
 });
