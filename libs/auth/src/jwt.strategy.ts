@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { JwtConfig } from '@app/config';
 import { normalizeUserId } from '@app/contracts';
 import { Strategy, StrategyOptionsWithoutRequest } from 'passport-jwt';
 import { AuthenticatedUser } from './authenticated-user';
@@ -15,7 +14,7 @@ export const JWT_STRATEGY = 'jwt';
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(private readonly config: JwtConfig) {
     const options: StrategyOptionsWithoutRequest = {
       jwtFromRequest: extractToken,
       secretOrKey: config.JWT_ALGORITHM.startsWith('HS') ? config.JWT_SECRET : config.JWT_PUBLIC_KEY!,

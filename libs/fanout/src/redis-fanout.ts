@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { RedisConfig } from '@app/config';
 import { Cluster, Redis } from 'ioredis';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
@@ -35,7 +34,7 @@ export class RedisFanout implements OnModuleDestroy {
   private subscriber: Redis | Cluster | null = null;
   private readonly reconnectListeners: Array<() => void> = [];
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(private readonly config: RedisConfig) {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
     this.sharded = config.REDIS_CLUSTER_NODES.length > 0;
     this.publisher = this.connect('publisher');

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
 import { DeferredTaskRepository } from './deferred-task.repository';
 import { InboxWriter } from './inbox-writer';
@@ -16,8 +15,8 @@ import { TaskResultRepository } from './task-result.repository';
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
+      inject: [DatabaseConfig],
+      useFactory: (config: DatabaseConfig) => dataSourceOptions(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
     }),
     TypeOrmModule.forFeature([TaskResult, Notification]),
   ],

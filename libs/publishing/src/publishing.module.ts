@@ -1,12 +1,11 @@
-import { Inject, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { AmqpConfig } from '@app/config';
 import { NotificationPublisher } from './notification-publisher';
 
 /** The app's one publishing connection to the task queue, closed with the app. */
 @Injectable()
 export class QueuePublisher extends NotificationPublisher implements OnModuleDestroy {
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(config: AmqpConfig) {
     super({ url: config.AMQP_URL, queue: config.AMQP_QUEUE, queueType: config.AMQP_QUEUE_TYPE });
   }
 

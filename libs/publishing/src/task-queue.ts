@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/config';
+import type { AmqpConfig } from '@app/config';
 import type { MessageProperties, Options } from 'amqplib';
 
 /**
@@ -8,7 +8,7 @@ import type { MessageProperties, Options } from 'amqplib';
  * - `quorum`: durable with `x-queue-type: quorum`, replicated across a RabbitMQ cluster. Celery
  *   (5.5 and later) declares the same when its `task_queues` carry that argument.
  */
-export type QueueType = AppConfig['AMQP_QUEUE_TYPE'];
+export type QueueType = AmqpConfig['AMQP_QUEUE_TYPE'];
 
 /**
  * The one declaration of the task queue that every declarer uses: the worker, the publisher (REST

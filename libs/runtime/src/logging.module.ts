@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '@app/config';
+import type { RuntimeConfig } from '@app/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 
@@ -8,7 +8,7 @@ export function redactUrl(url: string | undefined): string | undefined {
   return url?.replace(/([?&](?:token|access_token)=)[^&]*/gi, '$1[REDACTED]');
 }
 
-export function prettyLogs(config: AppConfig, stdout: { isTTY?: boolean } = process.stdout): boolean {
+export function prettyLogs(config: RuntimeConfig, stdout: { isTTY?: boolean } = process.stdout): boolean {
   return config.NODE_ENV === 'development' && stdout.isTTY === true;
 }
 
@@ -18,7 +18,7 @@ export function prettyLogs(config: AppConfig, stdout: { isTTY?: boolean } = proc
  */
 @Module({})
 export class LoggingModule {
-  static forRoot(config: AppConfig, service: string): DynamicModule {
+  static forRoot(config: RuntimeConfig, service: string): DynamicModule {
     return {
       module: LoggingModule,
       imports: [

@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/config';
+import type { AmqpConfig } from '@app/config';
 import { normalizeUserId } from '@app/contracts';
 import { NotificationPublisher } from '@app/publishing';
 import { UsageError } from '../cli-errors';
@@ -13,7 +13,7 @@ export function parseMessage(argument: string): unknown {
 }
 
 /** Publishes one notification to `AMQP_QUEUE` and resolves to its task id once the broker confirmed it. */
-export async function notify(config: AppConfig, userIdArgument: string, messageArgument: string, options: { taskId?: string }): Promise<string> {
+export async function notify(config: AmqpConfig, userIdArgument: string, messageArgument: string, options: { taskId?: string }): Promise<string> {
   // Digits are sent as a number, as Django sends its integer primary keys.
   const userId = /^\d+$/.test(userIdArgument) ? Number(userIdArgument) : userIdArgument;
   if (normalizeUserId(userId) === null) throw new UsageError(`user_id ${JSON.stringify(userIdArgument)} is not a valid user id`);

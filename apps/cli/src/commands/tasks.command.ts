@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/config';
+import type { DatabaseConfig } from '@app/config';
 import { TaskStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { UsageError } from '../cli-errors';
@@ -11,7 +11,7 @@ export interface TasksOptions {
 const MAX_LIMIT = 500;
 
 /** The most recent task results (by date_done), one per line, tab-separated under a header. */
-export async function listTasks(config: AppConfig, options: TasksOptions): Promise<string> {
+export async function listTasks(config: DatabaseConfig, options: TasksOptions): Promise<string> {
   const statuses = Object.values(TaskStatus) as string[];
   if (options.status !== undefined && !statuses.includes(options.status)) throw new UsageError(`--status must be one of ${statuses.join(', ')}`);
   const limit = Number(options.limit);

@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/config';
+import type { JwtConfig } from '@app/config';
 import { normalizeUserId } from '@app/contracts';
 import jwt from 'jsonwebtoken';
 import { readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ export function parseTtl(ttl: string): number {
  * writes (`user_id`, `token_type: access`) and `is_staff` for an admin. For trying the system:
  * real tokens come from the service that owns the users.
  */
-export function mintToken(config: AppConfig, userIdArgument: string, options: TokenOptions): string {
+export function mintToken(config: JwtConfig, userIdArgument: string, options: TokenOptions): string {
   const userId = normalizeUserId(/^\d+$/.test(userIdArgument) ? Number(userIdArgument) : userIdArgument);
   if (userId === null) throw new UsageError(`user_id ${JSON.stringify(userIdArgument)} is not a valid user id`);
   const expiresIn = parseTtl(options.ttl);

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { AmqpConfig } from '@app/config';
 import { TaskStatsQueries } from '@app/persistence';
 import { QueuePublisher, deadLetterQueueOf } from '@app/publishing';
 import { ConnectionPresence } from '../notifications/connection-presence';
@@ -35,7 +34,7 @@ export class DashboardService {
     private readonly queries: TaskStatsQueries,
     private readonly publisher: QueuePublisher,
     private readonly presence: ConnectionPresence,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: AmqpConfig,
   ) {}
 
   async stats(minutes: number, now = new Date()): Promise<DashboardStats> {

@@ -1,7 +1,6 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { DemoConfig } from '@app/config';
 import { demoMintState } from './demo-mint-state';
 import type { DemoMintState } from './demo-mint-state';
 
@@ -11,7 +10,7 @@ import type { DemoMintState } from './demo-mint-state';
 export class DemoInfoController {
   private readonly state: DemoMintState;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(config: DemoConfig) {
     this.state = demoMintState(config);
   }
 

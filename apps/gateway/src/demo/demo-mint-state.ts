@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/config';
+import type { DemoConfig } from '@app/config';
 
 /**
  * Whether this gateway mints demo tokens and, when it does not, why: the demo page tells the user
@@ -6,7 +6,7 @@ import type { AppConfig } from '@app/config';
  */
 export type DemoMintState = { mint: true; reason: null } | { mint: false; reason: 'switched_off' | 'public_key' };
 
-export function demoMintState(config: AppConfig): DemoMintState {
+export function demoMintState(config: DemoConfig): DemoMintState {
   // Only an HMAC secret can sign; with RS*/ES* the gateway holds the public key alone.
   if (!config.JWT_ALGORITHM.startsWith('HS')) return { mint: false, reason: 'public_key' };
   if (!config.DEMO_TOKEN_MINT) return { mint: false, reason: 'switched_off' };

@@ -1,7 +1,6 @@
-import { BadRequestException, Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { JwtConfig } from '@app/config';
 import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
 import { IsDefined } from 'class-validator';
 import jwt from 'jsonwebtoken';
@@ -22,7 +21,7 @@ const DEMO_TOKEN_TTL_SECONDS = 3600;
 @ApiExcludeController()
 @Controller('api/demo')
 export class DemoTokenController {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(private readonly config: JwtConfig) {}
 
   @Post('token')
   @HttpCode(201)

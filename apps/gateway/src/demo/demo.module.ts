@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import type { AppConfig } from '@app/config';
+import type { DemoConfig } from '@app/config';
 import { DemoInfoController } from './demo-info.controller';
 import { demoMintState } from './demo-mint-state';
 import { DemoTokenController } from './demo-token.controller';
@@ -11,12 +11,12 @@ import { DemoTokenController } from './demo-token.controller';
  */
 @Module({})
 export class DemoModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: DemoConfig): DynamicModule {
     return { module: DemoModule, controllers: demoControllers(config) };
   }
 }
 
-function demoControllers(config: AppConfig): Type[] {
+function demoControllers(config: DemoConfig): Type[] {
   if (config.NODE_ENV === 'production') return [];
   return demoMintState(config).mint ? [DemoInfoController, DemoTokenController] : [DemoInfoController];
 }

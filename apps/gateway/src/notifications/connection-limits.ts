@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable } from '@nestjs/common';
+import { WebSocketConfig } from '@app/config';
 import { isIP } from 'node:net';
 
 export type Admission = { admitted: true; release: () => void } | { admitted: false; reason: string };
@@ -23,7 +22,7 @@ export class ConnectionLimits {
   /** The last second in which a full attempts map was swept of older seconds' entries. */
   private sweptSecond: number | null = null;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(private readonly config: WebSocketConfig) {}
 
   /** Counts an attempt from `ip`; false once it has made too many this second. Checked before any token work. */
   allowAttempt(ip: string, now = Date.now()): boolean {

@@ -1,8 +1,7 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { WebSocketConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, errorFrame, notificationGroup, serverFrame } from '@app/contracts';
 import type { ServerFrames } from '@app/contracts';
 import { NotificationRepository } from '@app/persistence';
@@ -35,7 +34,7 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     private readonly receipts: ReadReceipts,
     private readonly metrics: GatewayMetrics,
     inbox: NotificationRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: WebSocketConfig,
   ) {
     this.context = { inbox, metrics, logger: this.logger, resumeWindow: config.RESUME_WINDOW, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
   }

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { BEARER_PROTOCOL, HandshakeAuthenticator } from '@app/auth';
-import type { AppConfig } from '@app/config';
+import type { WebSocketConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, errorFrame } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
 import proxyaddr from 'proxy-addr';
@@ -39,7 +39,7 @@ export class NotificationsWsAdapter extends WsAdapter {
     private readonly authenticator: HandshakeAuthenticator,
     private readonly limits: ConnectionLimits,
     private readonly metrics: GatewayMetrics,
-    private readonly config: AppConfig,
+    private readonly config: WebSocketConfig,
   ) {
     super(app);
     this.allowedOrigins = new Set(config.WS_ALLOWED_ORIGINS);

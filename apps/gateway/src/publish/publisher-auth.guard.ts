@@ -1,7 +1,6 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { AdminGuard, JwtAuthGuard } from '@app/auth';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { PublishApiConfig } from '@app/config';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -18,7 +17,7 @@ export class PublisherAuthGuard implements CanActivate {
   private readonly serviceTokens: Buffer[];
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    config: PublishApiConfig,
     private readonly jwt: JwtAuthGuard,
     private readonly admin: AdminGuard,
   ) {

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { InboxRetentionConfig } from '@app/config';
 import { NotificationRepository } from '@app/persistence';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -18,7 +17,7 @@ export class InboxRetentionService implements OnApplicationBootstrap, OnModuleDe
 
   constructor(
     private readonly inbox: NotificationRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: InboxRetentionConfig,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable } from '@nestjs/common';
+import { WorkerConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { DecodedMessage, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
@@ -21,7 +20,7 @@ export class CeleryMessageDecoder {
   private readonly exactNames = new Set<string>();
   private readonly suffixes: string[] = [];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(config: WorkerConfig) {
     for (const name of config.CELERY_TASK_NAMES) {
       if (name.startsWith('*')) this.suffixes.push(name.slice(1));
       else this.exactNames.add(name);

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DeferredTaskConfig } from '@app/config';
 import { DeferredTaskRepository } from '@app/persistence';
 import { QueuePublisher } from '@app/publishing';
 import type { Options } from 'amqplib';
@@ -26,7 +25,7 @@ export class DeferredTaskScheduler implements OnApplicationBootstrap, OnModuleDe
   constructor(
     private readonly store: DeferredTaskRepository,
     private readonly publisher: QueuePublisher,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: DeferredTaskConfig,
   ) {}
 
   onApplicationBootstrap(): void {

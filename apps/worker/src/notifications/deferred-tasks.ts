@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { DeferredTaskConfig } from '@app/config';
 import { DeferredTaskRepository } from '@app/persistence';
 import { republishedProperties } from '@app/publishing';
 import type { ConsumeMessage } from 'amqplib';
@@ -22,7 +21,7 @@ export class DeferredTasks {
 
   constructor(
     private readonly store: DeferredTaskRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: DeferredTaskConfig,
     private readonly metrics: TaskMetrics,
   ) {}
 

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable } from '@nestjs/common';
+import { WorkerConfig } from '@app/config';
 import { USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -25,7 +24,7 @@ export const MAX_MESSAGE_DEPTH = 64;
 export class NotificationMessageDecoder {
   constructor(
     private readonly celery: CeleryMessageDecoder,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: WorkerConfig,
   ) {}
 
   /** Never throws: whatever the bytes and headers, the answer is a task or a rejection. */

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger } from '@nestjs/common';
+import { WorkerConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
@@ -34,7 +33,7 @@ export class NotificationTaskProcessor {
     private readonly results: TaskResultRepository,
     private readonly writer: InboxWriter,
     private readonly inbox: NotificationRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: WorkerConfig,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {

@@ -1,7 +1,6 @@
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { WorkerConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ATTEMPTS_HEADER, MessageSettler, settlerOf } from '../task-queue.server';
@@ -35,7 +34,7 @@ export class SendNotificationConsumer {
     private readonly decoder: NotificationMessageDecoder,
     private readonly processor: NotificationTaskProcessor,
     private readonly deferred: DeferredTasks,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: WorkerConfig,
     private readonly metrics: TaskMetrics,
   ) {}
 

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import type { AppConfig } from '@app/config';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { ResultCleanupConfig } from '@app/config';
 import { TaskResultCleaner } from '@app/persistence';
 
 /**
@@ -18,7 +17,7 @@ export class ResultCleanupScheduler implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly cleaner: TaskResultCleaner,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: ResultCleanupConfig,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,0 +1,134 @@
+import type { AppConfig } from './app-config';
+
+/**
+ * A config slice: the keys of {@link AppConfig} that one capability reads. The class is both the
+ * slice's type and its injection token, so a constructor asks for `config: RedisConfig` and cannot
+ * be given a token of another slice than its type says. Import it as a value, not with
+ * `import type`: Nest finds the token in the constructor's emitted parameter types.
+ *
+ * It is never instantiated: `ConfigModule.forRoot` provides a frozen plain object holding exactly
+ * `keys` under it. As a type it is structural, so a whole `AppConfig` (a test's `testConfig()`)
+ * passes wherever a slice is asked for.
+ */
+export type ConfigSlice<K extends keyof AppConfig> = (abstract new () => Readonly<Pick<AppConfig, K>>) & {
+  readonly keys: readonly K[];
+};
+
+/** Any slice, as `ConfigModule` and its test go through them. */
+export type AnyConfigSlice = (abstract new () => unknown) & { readonly keys: ReadonlyArray<keyof AppConfig> };
+
+/** The base class of a slice: declares its keys once, for the type and for the provider. */
+function configSlice<K extends keyof AppConfig>(keys: readonly K[]): ConfigSlice<K> {
+  abstract class Slice {
+    static readonly keys = keys;
+  }
+  // The instance type is declared, not built: no instance ever exists (see ConfigSlice).
+  return Slice as unknown as ConfigSlice<K>;
+}
+
+/**
+ * The process: logging (libs/runtime's `LoggingModule`) and how long a shutdown may take (the
+ * apps' `main.ts`).
+ */
+export abstract class RuntimeConfig extends configSlice(['NODE_ENV', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS']) {}
+
+/** The gateway's HTTP server, which carries the REST API and the WebSocket upgrade. */
+export abstract class HttpConfig extends configSlice(['PORT', 'CORS_ORIGINS']) {}
+
+/** Postgres: the results table, the inbox and the deferred tasks (libs/persistence, the CLI's `tasks`). */
+export abstract class DatabaseConfig extends configSlice(['DATABASE_URL', 'DATABASE_POOL_SIZE']) {}
+
+/** The Redis fan-out between workers and gateways (libs/fanout). */
+export abstract class RedisConfig extends configSlice(['REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'REDIS_CLUSTER_NODES']) {}
+
+/**
+ * The task queue on RabbitMQ: declared alike by the worker that consumes it (with AMQP_PREFETCH)
+ * and by every publisher (libs/publishing, the CLI's `notify`); the dashboard counts its dead letters.
+ */
+export abstract class AmqpConfig extends configSlice(['AMQP_URL', 'AMQP_QUEUE', 'AMQP_QUEUE_TYPE', 'AMQP_PREFETCH']) {}
+
+/**
+ * Access tokens: verified by libs/auth; signed by the demo mint and the CLI's `token` with the
+ * same algorithm, issuer and audience.
+ */
+export abstract class JwtConfig extends configSlice([
+  'JWT_ALGORITHM',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_ADMIN_ROLE',
+  'JWT_CLOCK_TOLERANCE_SECONDS',
+]) {}
+
+/** The static bearer tokens services publish with over `POST /api/publish`. */
+export abstract class PublishApiConfig extends configSlice(['PUBLISH_API_TOKENS']) {}
+
+/**
+ * The gateway's notification socket: its handshake (origins, the client address behind
+ * TRUST_PROXY, connection limits), its frames, and what one connection may be owed.
+ */
+export abstract class WebSocketConfig extends configSlice([
+  'WS_MAX_PAYLOAD_BYTES',
+  'WS_MAX_BUFFERED_BYTES',
+  'WS_TOKEN_EXPIRY_GRACE_SECONDS',
+  'WS_ALLOWED_ORIGINS',
+  'TRUST_PROXY',
+  'WS_MAX_SOCKETS_PER_USER',
+  'WS_MAX_SOCKETS_PER_IP',
+  'WS_MAX_CONNECTIONS_PER_IP_PER_SECOND',
+  'WS_MAX_FRAMES_PER_SECOND',
+  'RESUME_WINDOW',
+]) {}
+
+/**
+ * The worker running `send_notification` tasks: its name in the results, its probe port, which
+ * Celery tasks it serves and how, and what it accepts and retries.
+ */
+export abstract class WorkerConfig extends configSlice([
+  'WORKER_NAME',
+  'WORKER_HTTP_PORT',
+  'CELERY_TASK_NAMES',
+  'CELERY_TRACK_STARTED',
+  'TASK_MAX_ATTEMPTS',
+  'MAX_MESSAGE_BYTES',
+]) {}
+
+/** Tasks with a Celery eta: held in memory when due soon, else stored and published again when due. */
+export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
+
+/** The worker's deletion of old inbox notifications. */
+export abstract class InboxRetentionConfig extends configSlice([
+  'NOTIFICATION_RETENTION_DAYS',
+  'NOTIFICATION_RETENTION_INTERVAL_SECONDS',
+]) {}
+
+/** The worker's deletion of expired task results (Celery's `result_expires`). */
+export abstract class ResultCleanupConfig extends configSlice([
+  'RESULT_EXPIRES_SECONDS',
+  'RESULT_CLEANUP_BATCH_SIZE',
+  'RESULT_CLEANUP_INTERVAL_SECONDS',
+]) {}
+
+/**
+ * Whether the gateway has the demo page's helpers and mints demo tokens: the switch, and the two
+ * keys that overrule it (no helpers in production; no mint without an HMAC secret to sign with).
+ */
+export abstract class DemoConfig extends configSlice(['DEMO_TOKEN_MINT', 'NODE_ENV', 'JWT_ALGORITHM']) {}
+
+/** Every slice, each provided by `ConfigModule.forRoot`. Together they hold every key of the schema. */
+export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
+  RuntimeConfig,
+  HttpConfig,
+  DatabaseConfig,
+  RedisConfig,
+  AmqpConfig,
+  JwtConfig,
+  PublishApiConfig,
+  WebSocketConfig,
+  WorkerConfig,
+  DeferredTaskConfig,
+  InboxRetentionConfig,
+  ResultCleanupConfig,
+  DemoConfig,
+];
