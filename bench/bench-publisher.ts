@@ -20,7 +20,11 @@ export class BenchPublisher {
   }
 
   /** Returns when every message is confirmed; `startedAt` is the first publish. */
-  async publish(count: number, userFor: (seq: number) => string, ratePerSecond?: number): Promise<{ startedAt: number }> {
+  async publish(
+    count: number,
+    userFor: (seq: number) => string,
+    ratePerSecond?: number,
+  ): Promise<{ startedAt: number }> {
     const startedAt = Date.now();
     const window = 500;
     for (let seq = 0; seq < count; seq++) {
@@ -30,7 +34,11 @@ export class BenchPublisher {
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       }
       const body = Buffer.from(JSON.stringify({ user_id: userFor(seq), message: { seq, t: Date.now() } }));
-      const writable = this.channel.sendToQueue(this.queue, body, { persistent: true, messageId: `bench-${startedAt}-${seq}`, contentType: 'application/json' });
+      const writable = this.channel.sendToQueue(this.queue, body, {
+        persistent: true,
+        messageId: `bench-${startedAt}-${seq}`,
+        contentType: 'application/json',
+      });
       if (!writable) await new Promise((resolve) => this.channel.once('drain', resolve));
       if (seq % window === window - 1) await this.channel.waitForConfirms();
     }

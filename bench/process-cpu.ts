@@ -49,7 +49,10 @@ export function startCpuMeter(appPids: number[]): { stop(): CpuUse } {
     stop() {
       const apps = sum(appPids) - appsBefore;
       // A process started meanwhile (a Postgres backend) counts from its start.
-      const services = servicePids().reduce((total, pid) => total + cpuSecondsOf(pid) - (servicesBefore.get(pid) ?? 0), 0);
+      const services = servicePids().reduce(
+        (total, pid) => total + cpuSecondsOf(pid) - (servicesBefore.get(pid) ?? 0),
+        0,
+      );
       return { apps, all: apps + services };
     },
   };

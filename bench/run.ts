@@ -70,7 +70,10 @@ const baseEnv = {
 const rows: Row[] = [];
 
 async function main(): Promise<void> {
-  execFileSync(process.execPath, [join(__dirname, '..', 'apps', 'worker', 'src', 'migrate.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'ignore' });
+  execFileSync(process.execPath, [join(__dirname, '..', 'apps', 'worker', 'src', 'migrate.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'ignore',
+  });
   try {
     const fewUsers = wants('1') ? await compare('1 throughput', size(200, 50), size(50_000, 3_000)) : null;
     if (wants('2')) await compare('2 latency @1000/s', size(200, 50), size(20_000, 3_000), 1000);
@@ -92,7 +95,8 @@ async function main(): Promise<void> {
     await dropDatabase();
   }
   printTable();
-  if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2)}\n`);
+  if (jsonFile)
+    writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2)}\n`);
 }
 
 function wants(scenario: string): boolean {
@@ -116,7 +120,9 @@ async function compare(scenario: string, users: number, count: number, rate?: nu
   }
   const strong = medianOf(strongRuns, rate !== undefined);
   const service = medianOf(serviceRuns, rate !== undefined);
-  service.ratio = rate ? `p99 ${(service.p99 / strong.p99).toFixed(2)}x` : `${((100 * service.throughput) / strong.throughput).toFixed(0)} %`;
+  service.ratio = rate
+    ? `p99 ${(service.p99 / strong.p99).toFixed(2)}x`
+    : `${((100 * service.throughput) / strong.throughput).toFixed(0)} %`;
   rows.push(baseline, strong, service);
   return service;
 }
@@ -128,11 +134,25 @@ function medianOf(runs: Row[], byLatency: boolean): Row {
   const lost = Math.max(...runs.map((run) => run.lost));
   const duplicates = Math.max(...runs.map((run) => run.duplicates));
   const note = runs.length > 1 ? `median of ${runs.map(key).join(', ')}` : undefined;
-  const medianCpu = (cpu: (row: Row) => number | undefined) => runs.map(cpu).sort((a, b) => (a ?? 0) - (b ?? 0))[Math.floor(runs.length / 2)];
-  return { ...median, lost, duplicates, note, appCpuUs: medianCpu((run) => run.appCpuUs), allCpuUs: medianCpu((run) => run.allCpuUs) };
+  const medianCpu = (cpu: (row: Row) => number | undefined) =>
+    runs.map(cpu).sort((a, b) => (a ?? 0) - (b ?? 0))[Math.floor(runs.length / 2)];
+  return {
+    ...median,
+    lost,
+    duplicates,
+    note,
+    appCpuUs: medianCpu((run) => run.appCpuUs),
+    allCpuUs: medianCpu((run) => run.allCpuUs),
+  };
 }
 
-async function measure(scenario: string, name: SystemName, userCount: number, count: number, rate?: number): Promise<Row> {
+async function measure(
+  scenario: string,
+  name: SystemName,
+  userCount: number,
+  count: number,
+  rate?: number,
+): Promise<Row> {
   const system = await startSystem(name, baseEnv);
   const clients = new BenchClients();
   const publisher = await BenchPublisher.connect(amqpUrl, baseEnv.AMQP_QUEUE);
@@ -181,7 +201,11 @@ async function connections(name: SystemName, count: number): Promise<void> {
     await sleep(1000);
     const before = rssOf(system.gatewayPid);
     const started = Date.now();
-    await clients.open(Array.from({ length: count }, (_, i) => `idle${i}`), (user) => socketUrl(system, user), 500);
+    await clients.open(
+      Array.from({ length: count }, (_, i) => `idle${i}`),
+      (user) => socketUrl(system, user),
+      500,
+    );
     const openedIn = (Date.now() - started) / 1000;
     await sleep(size(30_000, 5_000));
     const stillOpen = clients.openCount();
@@ -241,8 +265,44 @@ async function dropDatabase(): Promise<void> {
 
 function printTable(): void {
   const format = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '' : String(value));
-  const header = ['scenario', 'system', 'users', 'sent', 'delivered', 'lost', 'dups', 'per s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'apps CPU µs/n', 'all CPU µs/n', 'vs baseline', 'note'];
-  const lines = rows.map((row) => [row.scenario, row.system, row.users, row.sent, row.delivered, row.lost, row.duplicates, row.throughput || undefined, row.p50, row.p90, row.p99, row.max, row.appCpuUs, row.allCpuUs].map((v) => (typeof v === 'string' ? v : format(v))).concat([row.ratio ?? '', row.note ?? '']));
+  const header = [
+    'scenario',
+    'system',
+    'users',
+    'sent',
+    'delivered',
+    'lost',
+    'dups',
+    'per s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'apps CPU µs/n',
+    'all CPU µs/n',
+    'vs baseline',
+    'note',
+  ];
+  const lines = rows.map((row) =>
+    [
+      row.scenario,
+      row.system,
+      row.users,
+      row.sent,
+      row.delivered,
+      row.lost,
+      row.duplicates,
+      row.throughput || undefined,
+      row.p50,
+      row.p90,
+      row.p99,
+      row.max,
+      row.appCpuUs,
+      row.allCpuUs,
+    ]
+      .map((v) => (typeof v === 'string' ? v : format(v)))
+      .concat([row.ratio ?? '', row.note ?? '']),
+  );
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
   for (const line of lines) console.log(`| ${line.join(' | ')} |`);
 }

@@ -17,8 +17,18 @@ export interface RunningSystem {
 }
 
 const ENTRY_POINTS = {
-  service: { gateway: 'apps/gateway/src/main.js', worker: 'apps/worker/src/main.js', gatewayReady: /Gateway listening/, workerReady: /consuming/ },
-  baseline: { gateway: 'bench/baseline/baseline-gateway.js', worker: 'bench/baseline/baseline-worker.js', gatewayReady: /baseline gateway listening/, workerReady: /baseline worker consuming/ },
+  service: {
+    gateway: 'apps/gateway/src/main.js',
+    worker: 'apps/worker/src/main.js',
+    gatewayReady: /Gateway listening/,
+    workerReady: /consuming/,
+  },
+  baseline: {
+    gateway: 'bench/baseline/baseline-gateway.js',
+    worker: 'bench/baseline/baseline-worker.js',
+    gatewayReady: /baseline gateway listening/,
+    workerReady: /baseline worker consuming/,
+  },
 };
 const GROUP_COMMIT: Record<SystemName, string> = { service: '', baseline: '0', 'baseline-group-commit': '1' };
 
@@ -37,7 +47,13 @@ export async function startSystem(name: RunningSystem['name'], env: Record<strin
 async function startOnce(name: SystemName, env: Record<string, string>): Promise<RunningSystem> {
   const port = await freePort();
   const entry = ENTRY_POINTS[name === 'service' ? 'service' : 'baseline'];
-  const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0', BASELINE_GROUP_COMMIT: GROUP_COMMIT[name] };
+  const processEnv = {
+    ...process.env,
+    ...env,
+    PORT: String(port),
+    WORKER_HTTP_PORT: '0',
+    BASELINE_GROUP_COMMIT: GROUP_COMMIT[name],
+  };
   const started = await Promise.allSettled([
     startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady),
     startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
@@ -62,7 +78,9 @@ async function startOnce(name: SystemName, env: Record<string, string>): Promise
 
 /** Resident memory of a process, in bytes (Linux). */
 export function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.replace(/\D/g, '')) * 1024;
 }
 

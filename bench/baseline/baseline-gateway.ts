@@ -32,24 +32,26 @@ server.on('upgrade', (request, socket, head) => {
 });
 
 async function join(ws: WebSocket, userId: string): Promise<void> {
-    const group = `Notifications_${userId}`;
-    let members = groups.get(group);
-    if (!members) {
-      groups.set(group, (members = new Set()));
-      await subscriber.subscribe(prefix + group);
+  const group = `Notifications_${userId}`;
+  let members = groups.get(group);
+  if (!members) {
+    groups.set(group, (members = new Set()));
+    await subscriber.subscribe(prefix + group);
+  }
+  members.add(ws);
+  ws.on('close', () => {
+    members.delete(ws);
+    if (members.size === 0) {
+      groups.delete(group);
+      void subscriber.unsubscribe(prefix + group);
     }
-    members.add(ws);
-    ws.on('close', () => {
-      members.delete(ws);
-      if (members.size === 0) {
-        groups.delete(group);
-        void subscriber.unsubscribe(prefix + group);
-      }
-    });
-    ws.send(JSON.stringify({ event: 'connected' }));
+  });
+  ws.send(JSON.stringify({ event: 'connected' }));
 }
 
-server.listen(Number(env.PORT ?? 0), () => console.log(`baseline gateway listening on ${JSON.stringify(server.address())}`));
+server.listen(Number(env.PORT ?? 0), () =>
+  console.log(`baseline gateway listening on ${JSON.stringify(server.address())}`),
+);
 process.once('SIGTERM', () => {
   for (const members of groups.values()) for (const ws of members) ws.terminate();
   server.close(() => process.exit(0));

@@ -30,7 +30,11 @@ async function store(tasks: Task[]): Promise<Array<{ id: string; created_at: Dat
     const inserted = await client.query(
       `INSERT INTO notification_inbox (user_id, task_id, message)
        SELECT u, t, m FROM unnest($1::varchar[], $2::varchar[], $3::json[]) WITH ORDINALITY AS x(u, t, m, n) ORDER BY n RETURNING id, created_at`,
-      [tasks.map((task) => task.userId), tasks.map((task) => task.taskId), tasks.map((task) => JSON.stringify(task.payload))],
+      [
+        tasks.map((task) => task.userId),
+        tasks.map((task) => task.taskId),
+        tasks.map((task) => JSON.stringify(task.payload)),
+      ],
     );
     await client.query(
       `INSERT INTO django_celery_results_taskresult (task_id, status, content_type, content_encoding, result, date_done, meta, task_args, task_kwargs, task_name, worker, date_created)
@@ -38,7 +42,9 @@ async function store(tasks: Task[]): Promise<Array<{ id: string; created_at: Dat
        FROM unnest($1::varchar[], $2::text[], $3::text[]) AS x(t, r, k)`,
       [
         tasks.map((task) => task.taskId),
-        tasks.map((task, i) => JSON.stringify({ notification_id: Number(inserted.rows[i].id), group: `Notifications_${task.userId}` })),
+        tasks.map((task, i) =>
+          JSON.stringify({ notification_id: Number(inserted.rows[i].id), group: `Notifications_${task.userId}` }),
+        ),
         tasks.map((task) => task.message.content.toString()),
         worker,
       ],
@@ -58,7 +64,14 @@ async function deliver(channel: amqp.Channel, tasks: Task[]): Promise<void> {
     const rows = await store(tasks);
     await Promise.all(
       tasks.map((task, i) => {
-        const frame = JSON.stringify({ event: 'notification', type: 'notification', id: Number(rows[i].id), task_id: task.taskId, created_at: rows[i].created_at.toISOString(), message: task.payload });
+        const frame = JSON.stringify({
+          event: 'notification',
+          type: 'notification',
+          id: Number(rows[i].id),
+          task_id: task.taskId,
+          created_at: rows[i].created_at.toISOString(),
+          message: task.payload,
+        });
         return redis.publish(`${prefix}Notifications_${task.userId}`, frame);
       }),
     );

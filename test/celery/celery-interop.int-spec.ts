@@ -6,7 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, TestSocket, eventually, testConfig, upgradeStatus, withDatabase } from '@test/support/test-context';
+import {
+  TestPublisher,
+  TestSocket,
+  eventually,
+  testConfig,
+  upgradeStatus,
+  withDatabase,
+} from '@test/support/test-context';
 import { CeleryPeer } from './celery-peer';
 
 /**
@@ -48,7 +55,12 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
 
   it('left the table Django created as it was', async () => {
     const columns = await withDatabase(
-      async (db) => (await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'django_celery_results_taskresult'`)).rows,
+      async (db) =>
+        (
+          await db.query(
+            `SELECT column_name FROM information_schema.columns WHERE table_name = 'django_celery_results_taskresult'`,
+          )
+        ).rows,
       config.DATABASE_URL,
     );
     expect(columns.map((c) => c.column_name)).not.toContain('date_started');
@@ -93,10 +105,30 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
   });
 
   it.each([
-    ['an unregistered task name', (p: CeleryPeer) => p.sendTask('billing.tasks.charge_card', [1]), 'NotRegistered', 'billing.tasks.charge_card'],
-    ['a wrong signature', (p: CeleryPeer) => p.sendTask('notifications.tasks.send_notification_task', [1, 'hi', 'extra']), 'TypeError', 'takes 2 positional arguments but 3 were given'],
-    ['a pickled message, never deserialized', (p: CeleryPeer) => p.delay(42, 'pickled', '--serializer', 'pickle'), 'ContentDisallowed', 'application/x-python-serialize'],
-    ['a YAML message', (p: CeleryPeer) => p.delay(42, 'yaml', '--serializer', 'yaml'), 'ContentDisallowed', 'application/x-yaml'],
+    [
+      'an unregistered task name',
+      (p: CeleryPeer) => p.sendTask('billing.tasks.charge_card', [1]),
+      'NotRegistered',
+      'billing.tasks.charge_card',
+    ],
+    [
+      'a wrong signature',
+      (p: CeleryPeer) => p.sendTask('notifications.tasks.send_notification_task', [1, 'hi', 'extra']),
+      'TypeError',
+      'takes 2 positional arguments but 3 were given',
+    ],
+    [
+      'a pickled message, never deserialized',
+      (p: CeleryPeer) => p.delay(42, 'pickled', '--serializer', 'pickle'),
+      'ContentDisallowed',
+      'application/x-python-serialize',
+    ],
+    [
+      'a YAML message',
+      (p: CeleryPeer) => p.delay(42, 'yaml', '--serializer', 'yaml'),
+      'ContentDisallowed',
+      'application/x-yaml',
+    ],
   ])('records %s as FAILURE the way Celery would', async (_, publish, exception, detail) => {
     const outcome = await peer.get(await publish(peer));
     expect(outcome.status).toBe('FAILURE');
@@ -107,7 +139,10 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
   it('does not run a task whose expires has passed: REVOKED, nothing delivered', async () => {
     const socket = await TestSocket.open(`${wsBase}?token=${await peer.token(43)}`);
     const taskId = await peer.delay(43, 'too late', '--expires', '-5');
-    expect(await peer.get(taskId)).toMatchObject({ status: 'REVOKED', result: { exception: 'TaskRevokedError', args: ['expired'] } });
+    expect(await peer.get(taskId)).toMatchObject({
+      status: 'REVOKED',
+      result: { exception: 'TaskRevokedError', args: ['expired'] },
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(socket.framesOf('notification')).toEqual([]);
     await socket.close();

@@ -13,7 +13,9 @@ const PEER = join(__dirname, 'peer', 'peer.py');
  * django-celery-results and simplejwt packages, driven one command at a time (see peer/peer.py).
  */
 export class CeleryPeer {
-  constructor(private readonly env: { DATABASE_URL: string; AMQP_URL: string; AMQP_QUEUE: string; JWT_SECRET: string }) {}
+  constructor(
+    private readonly env: { DATABASE_URL: string; AMQP_URL: string; AMQP_QUEUE: string; JWT_SECRET: string },
+  ) {}
 
   async call<T = Record<string, unknown>>(...args: string[]): Promise<T> {
     const { stdout } = await run(PYTHON, [PEER, ...args], { env: { ...process.env, ...this.env }, timeout: 60_000 });
@@ -21,16 +23,25 @@ export class CeleryPeer {
   }
 
   async delay(userId: unknown, message: unknown, ...options: string[]): Promise<string> {
-    return (await this.call<{ task_id: string }>('delay', JSON.stringify(userId), JSON.stringify(message), ...options)).task_id;
+    return (await this.call<{ task_id: string }>('delay', JSON.stringify(userId), JSON.stringify(message), ...options))
+      .task_id;
   }
 
   async sendTask(name: string, args: unknown[], kwargs: object = {}): Promise<string> {
-    return (await this.call<{ task_id: string }>('send-task', name, JSON.stringify(args), JSON.stringify(kwargs))).task_id;
+    return (await this.call<{ task_id: string }>('send-task', name, JSON.stringify(args), JSON.stringify(kwargs)))
+      .task_id;
   }
 
   /** `AsyncResult(task_id).get(timeout, propagate=False)` and what the result says of itself. */
   get(taskId: string, timeoutSeconds = 15) {
-    return this.call<{ status: string; result: unknown; args: unknown; kwargs: unknown; worker: string; date_done: string }>('get', taskId, String(timeoutSeconds));
+    return this.call<{
+      status: string;
+      result: unknown;
+      args: unknown;
+      kwargs: unknown;
+      worker: string;
+      date_done: string;
+    }>('get', taskId, String(timeoutSeconds));
   }
 
   /** The rows as Django's ORM (and so its admin) sees them. */
@@ -39,6 +50,8 @@ export class CeleryPeer {
   }
 
   async token(userId: unknown, kind: 'access' | 'refresh' = 'access'): Promise<string> {
-    return (await this.call<{ token: string }>('token', JSON.stringify(userId), ...(kind === 'refresh' ? ['--refresh'] : []))).token;
+    return (
+      await this.call<{ token: string }>('token', JSON.stringify(userId), ...(kind === 'refresh' ? ['--refresh'] : []))
+    ).token;
   }
 }

@@ -97,7 +97,9 @@ describe('.env.example', () => {
 
   it('explains each variable in a comment line above it', () => {
     const lines = read('.env.example').split('\n');
-    const undocumented = exampleKeys.filter((key) => !lines[lines.findIndex((line) => line.startsWith(`${key}=`)) - 1]?.startsWith('#'));
+    const undocumented = exampleKeys.filter(
+      (key) => !lines[lines.findIndex((line) => line.startsWith(`${key}=`)) - 1]?.startsWith('#'),
+    );
     expect(undocumented).toEqual([]);
   });
 
@@ -165,7 +167,9 @@ describe('docker-compose.yml', () => {
     const checkOf = (name: string) => [services[name].healthcheck?.test ?? []].flat().join(' ');
     expect(checkOf('gateway')).toContain(`//127.0.0.1:${environmentOf('gateway').PORT}${READY_PATH}'`);
     // The worker's probe port comes from the environment the worker reads, with the config's default.
-    expect(checkOf('worker')).toContain(`(process.env.WORKER_HTTP_PORT || ${parseAppConfig({}).WORKER_HTTP_PORT}) + '${READY_PATH}'`);
+    expect(checkOf('worker')).toContain(
+      `(process.env.WORKER_HTTP_PORT || ${parseAppConfig({}).WORKER_HTTP_PORT}) + '${READY_PATH}'`,
+    );
     for (const name of ['gateway', 'worker']) expect(checkOf(name)).toContain('res.statusCode === 200 ? 0 : 1');
   });
 
@@ -177,7 +181,10 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(longRunningAppNames)('starts %s after migrate has succeeded and the infrastructure is healthy', (name) => {
-    const expected = Object.fromEntries([['migrate', 'service_completed_successfully'], ...infraNames.map((infra) => [infra, 'service_healthy'])]);
+    const expected = Object.fromEntries([
+      ['migrate', 'service_completed_successfully'],
+      ...infraNames.map((infra) => [infra, 'service_healthy']),
+    ]);
     expect(dependencyConditions(name)).toEqual(expected);
   });
 
@@ -188,8 +195,13 @@ describe('docker-compose.yml', () => {
 
   it('runs entry points that exist in the source tree (image default: the gateway)', () => {
     const cmd = /^CMD\s+(.*)$/m.exec(read('Dockerfile'))?.[1];
-    const commands = [...appNames.map((name) => commandOf(services[name])), (JSON.parse(cmd ?? '[]') as string[]).join(' ')];
-    const scripts = commands.flatMap((command) => [...command.matchAll(/\bdist\/(\S+)\.js\b/g)].map((match) => `${match[1]}.ts`));
+    const commands = [
+      ...appNames.map((name) => commandOf(services[name])),
+      (JSON.parse(cmd ?? '[]') as string[]).join(' '),
+    ];
+    const scripts = commands.flatMap((command) =>
+      [...command.matchAll(/\bdist\/(\S+)\.js\b/g)].map((match) => `${match[1]}.ts`),
+    );
     expect(scripts).toContain('apps/gateway/src/main.ts');
     expect(scripts.filter((script) => !existsSync(join(ROOT, script)))).toEqual([]);
   });
@@ -210,16 +222,22 @@ describe('docker-compose config (docker-compose 1.29)', () => {
    */
   function composeConfig(envFile: string, extraEnv: Record<string, string> = {}) {
     if (!hasDockerCompose) {
-      throw new Error('docker-compose is not installed; install it with `apt-get install -y docker-compose` (Debian, v1.29)');
+      throw new Error(
+        'docker-compose is not installed; install it with `apt-get install -y docker-compose` (Debian, v1.29)',
+      );
     }
     const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
     for (const key of configKeys) if (!(key in extraEnv)) delete env[key];
-    const result = spawnSync('docker-compose', ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const result = spawnSync(
+      'docker-compose',
+      ['--env-file', envFile, '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'],
+      {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
@@ -231,7 +249,10 @@ describe('docker-compose config (docker-compose 1.29)', () => {
   it('accepts the file with no .env settings but JWT_SECRET', () => {
     const emptyEnvFile = join(scratch, 'empty.env');
     writeFileSync(emptyEnvFile, '');
-    expect(composeConfig(emptyEnvFile, { JWT_SECRET: 'from-the-shell-0123456789abcdef01234' })).toEqual({ status: 0, output: '' });
+    expect(composeConfig(emptyEnvFile, { JWT_SECRET: 'from-the-shell-0123456789abcdef01234' })).toEqual({
+      status: 0,
+      output: '',
+    });
   }, 60_000);
 
   it('refuses to run without JWT_SECRET', () => {

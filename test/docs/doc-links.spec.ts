@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 
@@ -37,7 +46,8 @@ function withoutFences(markdown: string): string {
         fence = marker;
         return '';
       }
-      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = null;
+      if (marker !== undefined && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker)
+        fence = null;
       return '';
     })
     .join('\n');
@@ -60,7 +70,7 @@ function withoutCodeSpans(text: string): string {
         while (paragraph[end] === '`') end++;
         const width = end - i;
         let close = -1;
-        for (let k = end; k < paragraph.length; ) {
+        for (let k = end; k < paragraph.length;) {
           const m = paragraph.indexOf('`', k);
           if (m < 0) break;
           let n = m;
@@ -182,7 +192,8 @@ export function brokenLinks(root: string, file: string): string[] {
       fail('bad percent-encoding');
       continue;
     }
-    const resolved = path === '' ? join(root, file) : path.startsWith('/') ? join(root, path) : resolve(root, dirname(file), path);
+    const resolved =
+      path === '' ? join(root, file) : path.startsWith('/') ? join(root, path) : resolve(root, dirname(file), path);
     if (relative(root, resolved).startsWith('..')) {
       fail('outside the repository');
       continue;
@@ -192,7 +203,8 @@ export function brokenLinks(root: string, file: string): string[] {
       continue;
     }
     if (fragment === '' || !statSync(resolved).isFile() || extname(resolved).toLowerCase() !== '.md') continue;
-    if (!anchorsOf(readFileSync(resolved, 'utf8')).has(fragment)) fail(`no heading with the anchor #${fragment} in ${relative(root, resolved)}`);
+    if (!anchorsOf(readFileSync(resolved, 'utf8')).has(fragment))
+      fail(`no heading with the anchor #${fragment} in ${relative(root, resolved)}`);
   }
   return broken;
 }
@@ -240,7 +252,10 @@ describe('the link check itself', () => {
     root = mkdtempSync(join(tmpdir(), 'doc-links-'));
     mkdirSync(join(root, 'docs', 'screenshots'), { recursive: true });
     writeFileSync(join(root, 'docs', 'screenshots', 'shot.png'), '');
-    writeFileSync(join(root, 'docs', 'a.md'), '# A\n\n## Part one\n\n![shot](screenshots/shot.png) [up](../README.md#top)\n');
+    writeFileSync(
+      join(root, 'docs', 'a.md'),
+      '# A\n\n## Part one\n\n![shot](screenshots/shot.png) [up](../README.md#top)\n',
+    );
     writeFileSync(
       join(root, 'README.md'),
       [

@@ -9,9 +9,19 @@ import { TestPublisher, eventually, signToken, taskRow, uniqueName, withDatabase
 
 /** Debian's chromium, never a downloaded browser (scripts/install-test-tools.sh installs it). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** The README's screenshots are rewritten with UPDATE_SCREENSHOTS=1; other runs keep theirs out of the tree. */
-const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(tmpdir(), 'notification-service-screenshots');
+const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(__dirname, '..', '..', 'docs', 'screenshots')
+    : join(tmpdir(), 'notification-service-screenshots');
 
 /**
  * The demo page and the admin dashboard in a real browser, against a gateway process and a worker
@@ -37,7 +47,11 @@ describe('demo page and admin dashboard in a browser', () => {
     const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
     page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
     page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[13]/.test(message.text())) pageErrors.push(`${page.url()}: ${message.text()}`);
+      if (
+        message.type() === 'error' &&
+        !/Failed to load resource: the server responded with a status of 40[13]/.test(message.text())
+      )
+        pageErrors.push(`${page.url()}: ${message.text()}`);
     });
     return page;
   };
@@ -47,8 +61,13 @@ describe('demo page and admin dashboard in a browser', () => {
   };
 
   beforeAll(async () => {
-    [gateway, worker] = await Promise.all([AppProcess.start('gateway', gatewayEnv, /Gateway listening/), AppProcess.start('worker', env, /consuming/)]);
-    const line = gateway.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
+    [gateway, worker] = await Promise.all([
+      AppProcess.start('gateway', gatewayEnv, /Gateway listening/),
+      AppProcess.start('worker', env, /consuming/),
+    ]);
+    const line = gateway
+      .logs()
+      .find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
     base = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
     publisher = await TestPublisher.connect();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -87,7 +106,9 @@ describe('demo page and admin dashboard in a browser', () => {
     await item.locator('button.mark-read').click();
     await page.locator('#unread-badge', { hasText: /^0$/ }).waitFor();
     await eventually(async () => ((await item.getAttribute('class'))?.includes('unread') ? undefined : true));
-    const unread = await fetch(`${base}/api/notifications/unread_count`, { headers: { authorization: `Bearer ${signToken({ user_id: user })}` } });
+    const unread = await fetch(`${base}/api/notifications/unread_count`, {
+      headers: { authorization: `Bearer ${signToken({ user_id: user })}` },
+    });
     expect(await unread.json()).toEqual({ unread_count: 0 });
 
     // Two more for the screenshot: a read one and unread ones side by side.
@@ -104,7 +125,11 @@ describe('demo page and admin dashboard in a browser', () => {
     try {
       const page = await newPage();
       await page.goto(`${plain.httpUrl()}/demo/`);
-      await page.locator('[data-testid="mint-note"]', { hasText: 'Set DEMO_TOKEN_MINT=true (never in production) to mint tokens here.' }).waitFor();
+      await page
+        .locator('[data-testid="mint-note"]', {
+          hasText: 'Set DEMO_TOKEN_MINT=true (never in production) to mint tokens here.',
+        })
+        .waitFor();
       expect(await page.isVisible('#mint')).toBe(false);
       await page.close();
     } finally {
@@ -131,12 +156,18 @@ describe('demo page and admin dashboard in a browser', () => {
     expect(await page.locator('#timeline svg rect').count()).toBeGreaterThan(0);
 
     await page.fill('#filter-user', user);
-    await eventually(async () => ((await page.locator('#tasks tbody tr').count()) === 3 ? true : undefined), 10_000, 'the user filter');
+    await eventually(
+      async () => ((await page.locator('#tasks tbody tr').count()) === 3 ? true : undefined),
+      10_000,
+      'the user filter',
+    );
     await row.click();
     const detail = page.locator('#task-detail');
     await detail.waitFor({ state: 'visible' });
     await expect(detail.textContent()).resolves.toContain(shippedTask);
-    await expect(detail.locator('pre[data-section="kwargs"]').textContent()).resolves.toContain('Your order #1042 has shipped');
+    await expect(detail.locator('pre[data-section="kwargs"]').textContent()).resolves.toContain(
+      'Your order #1042 has shipped',
+    );
     await expect(detail.locator('pre[data-section="result"]').textContent()).resolves.toContain('notification_id');
 
     await page.fill('#filter-user', '');
@@ -165,7 +196,10 @@ describe('demo page and admin dashboard in a browser', () => {
 
     for (const path of ['/api/admin/stats', '/api/admin/tasks']) {
       expect((await fetch(`${base}${path}`)).status).toBe(401);
-      expect((await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${signToken({ user_id: user })}` } })).status).toBe(403);
+      expect(
+        (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${signToken({ user_id: user })}` } }))
+          .status,
+      ).toBe(403);
     }
   });
 
@@ -188,7 +222,9 @@ describe('demo page and admin dashboard in a browser', () => {
             [
               `seed-${randomUUID()}`,
               status,
-              status === 'SUCCESS' ? `{"notification_id": ${minute * 100 + i}, "group": "Notifications_${userId}"}` : '{"exc_type": "TypeError", "exc_message": ["missing user_id"], "exc_module": "builtins"}',
+              status === 'SUCCESS'
+                ? `{"notification_id": ${minute * 100 + i}, "group": "Notifications_${userId}"}`
+                : '{"exc_type": "TypeError", "exc_message": ["missing user_id"], "exc_module": "builtins"}',
               minute * 60 - i,
               JSON.stringify({ user_id: userId, message: { text: `seeded ${minute}/${i}` } }),
               0.004 + (i % 5) * 0.003,

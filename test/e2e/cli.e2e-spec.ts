@@ -18,7 +18,10 @@ interface CliRun {
 /** Runs the built CLI as a user would (`npm run cli -- ...` runs this same file). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -57,7 +60,9 @@ describe('cli', () => {
     it('mints an access token for a user, valid for --ttl, signed with JWT_SECRET', async () => {
       const run = await cli(['token', '42', '--ttl', '5m']);
       expect(run.status).toBe(0);
-      const claims = jwt.verify(run.stdout.trim(), process.env.JWT_SECRET!, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+      const claims = jwt.verify(run.stdout.trim(), process.env.JWT_SECRET!, {
+        algorithms: ['HS256'],
+      }) as jwt.JwtPayload;
       expect(claims).toMatchObject({ user_id: 42, token_type: 'access' });
       expect(claims.is_staff).toBeUndefined();
       expect(claims.exp! - claims.iat!).toBe(300);
@@ -72,7 +77,10 @@ describe('cli', () => {
 
     describe('with RS256', () => {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const env = { JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+      const env = {
+        JWT_ALGORITHM: 'RS256',
+        JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      };
       let dir: string;
       beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'cli-key-'))));
       afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,7 +96,9 @@ describe('cli', () => {
         writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
         const run = await cli(['token', '42', '--private-key', keyFile], env);
         expect(run.status).toBe(0);
-        expect(jwt.verify(run.stdout.trim(), env.JWT_PUBLIC_KEY, { algorithms: ['RS256'] })).toMatchObject({ user_id: 42 });
+        expect(jwt.verify(run.stdout.trim(), env.JWT_PUBLIC_KEY, { algorithms: ['RS256'] })).toMatchObject({
+          user_id: 42,
+        });
       });
     });
   });
@@ -136,7 +146,10 @@ describe('cli', () => {
       expect(lines).toHaveLength(2);
       expect(lines[0].split('\t').slice(1)).toEqual(['SUCCESS', taskId, 'send_notification', 'celery@cli-e2e']);
       expect(lines[1].split('\t')[2]).toBe(earlier);
-      const failures = (await cli(['tasks', '--status', 'FAILURE', '--limit', '500'])).stdout.trim().split('\n').slice(1);
+      const failures = (await cli(['tasks', '--status', 'FAILURE', '--limit', '500'])).stdout
+        .trim()
+        .split('\n')
+        .slice(1);
       expect(failures.filter((line) => line.split('\t')[1] !== 'FAILURE')).toEqual([]);
     });
   });
@@ -144,10 +157,14 @@ describe('cli', () => {
   it.each([
     ['notify, when the broker is unreachable', ['notify', '1', 'x'], { AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' }],
     ['tasks, when Postgres is unreachable', ['tasks'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }],
-  ])('exits 1 from %s, with the error on stderr', async (_, args, env) => {
-    const run = await cli(args, env);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^error: /);
-    expect(run.stdout).toBe('');
-  }, 30_000);
+  ])(
+    'exits 1 from %s, with the error on stderr',
+    async (_, args, env) => {
+      const run = await cli(args, env);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^error: /);
+      expect(run.stdout).toBe('');
+    },
+    30_000,
+  );
 });

@@ -22,11 +22,22 @@ function message(taskId: string, userId: number, n: number): { body: object; pro
         contentType: 'application/json',
         contentEncoding: 'utf-8',
         correlationId: taskId,
-        headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: null, expires: null, argsrepr: `(${userId},)`, kwargsrepr: '{}' },
+        headers: {
+          lang: 'py',
+          task: 'notifications.tasks.send_notification_task',
+          id: taskId,
+          eta: null,
+          expires: null,
+          argsrepr: `(${userId},)`,
+          kwargsrepr: '{}',
+        },
       },
     };
   }
-  return { body: { user_id: userId, message: `plain ${n}` }, properties: { messageId: taskId, contentType: 'application/json' } };
+  return {
+    body: { user_id: userId, message: `plain ${n}` },
+    properties: { messageId: taskId, contentType: 'application/json' },
+  };
 }
 
 /**
@@ -38,7 +49,14 @@ function message(taskId: string, userId: number, n: number): { body: object; pro
  */
 describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways', (queueType) => {
   const queue = uniqueName(`compete_${queueType}`);
-  const env = { AMQP_QUEUE: queue, AMQP_QUEUE_TYPE: queueType, PORT: '0', WORKER_HTTP_PORT: '0', WORKER_NAME: `celery@${queueType}`, AMQP_PREFETCH: '50' };
+  const env = {
+    AMQP_QUEUE: queue,
+    AMQP_QUEUE_TYPE: queueType,
+    PORT: '0',
+    WORKER_HTTP_PORT: '0',
+    WORKER_NAME: `celery@${queueType}`,
+    AMQP_PREFETCH: '50',
+  };
   let stack: AppStack;
   let sockets: Array<{ userId: number; socket: TestSocket }>;
   const users = Array.from({ length: USERS }, (_, i) => 7000 + i);
@@ -49,7 +67,8 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
     sockets = [];
     for (const [i, userId] of users.entries()) {
       const gateways = i < TWO_SOCKETS ? [gatewayA, gatewayB] : [i % 2 ? gatewayB : gatewayA];
-      for (const gateway of gateways) sockets.push({ userId, socket: await TestSocket.open(gateway.socketUrl(userId)) });
+      for (const gateway of gateways)
+        sockets.push({ userId, socket: await TestSocket.open(gateway.socketUrl(userId)) });
     }
   }, 60_000);
 
@@ -70,11 +89,17 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
     let midwayDone: Promise<void> = Promise.resolve();
     for (let start = 0; start < NOTIFICATIONS; start += batch) {
       if (start === Math.floor(NOTIFICATIONS / 3 / batch) * batch && midway) midwayDone = midway();
-      const next = Array.from({ length: Math.min(batch, NOTIFICATIONS - start) }, (_, i) => ({ n: start + i, taskId: randomUUID(), userId: users[(start + i) % USERS] }));
-      await Promise.all(next.map(({ n, taskId, userId }) => {
-        const { body, properties } = message(taskId, userId, n);
-        return stack.publisher.publish(queue, body, properties);
+      const next = Array.from({ length: Math.min(batch, NOTIFICATIONS - start) }, (_, i) => ({
+        n: start + i,
+        taskId: randomUUID(),
+        userId: users[(start + i) % USERS],
       }));
+      await Promise.all(
+        next.map(({ n, taskId, userId }) => {
+          const { body, properties } = message(taskId, userId, n);
+          return stack.publisher.publish(queue, body, properties);
+        }),
+      );
       sent.push(...next.map(({ taskId, userId }) => ({ taskId, userId })));
     }
     await midwayDone;
@@ -84,13 +109,31 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
   /** One row per task, all SUCCESS; the number each worker ran. */
   async function resultRows(sent: Sent[]): Promise<Record<string, number>> {
     const ids = sent.map(({ taskId }) => taskId);
-    const rowCount = () => withDatabase(async (db) => (await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rows[0].n as number);
-    await eventually(async () => ((await rowCount()) === ids.length ? true : undefined), 90_000, `${ids.length} result rows`);
+    const rowCount = () =>
+      withDatabase(
+        async (db) =>
+          (
+            await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [
+              ids,
+            ])
+          ).rows[0].n as number,
+      );
+    await eventually(
+      async () => ((await rowCount()) === ids.length ? true : undefined),
+      90_000,
+      `${ids.length} result rows`,
+    );
     return withDatabase(async (db) => {
-      const perTask = await db.query("SELECT task_id, count(*)::int AS n, bool_and(status = 'SUCCESS') AS ok FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY task_id", [ids]);
+      const perTask = await db.query(
+        "SELECT task_id, count(*)::int AS n, bool_and(status = 'SUCCESS') AS ok FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY task_id",
+        [ids],
+      );
       expect(perTask.rows.length).toBe(ids.length);
       expect(perTask.rows.filter((row) => row.n !== 1 || !row.ok)).toEqual([]);
-      const perWorker = await db.query('SELECT worker, count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY worker', [ids]);
+      const perWorker = await db.query(
+        'SELECT worker, count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY worker',
+        [ids],
+      );
       return Object.fromEntries(perWorker.rows.map((row) => [row.worker as string, row.n as number]));
     });
   }
@@ -103,8 +146,19 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
     const expected = new Map<number, string[]>();
     for (const { taskId, userId } of sent) expected.set(userId, [...(expected.get(userId) ?? []), taskId]);
     const taskIds = new Set(sent.map(({ taskId }) => taskId));
-    const received = (socket: TestSocket) => socket.framesOf('notification').filter((frame) => taskIds.has(frame.task_id as string));
-    await eventually(() => (sockets.every(({ userId, socket }) => new Set(received(socket).map((frame) => frame.task_id)).size >= expected.get(userId)!.length) ? true : undefined), 30_000, 'every socket to get its notifications');
+    const received = (socket: TestSocket) =>
+      socket.framesOf('notification').filter((frame) => taskIds.has(frame.task_id as string));
+    await eventually(
+      () =>
+        sockets.every(
+          ({ userId, socket }) =>
+            new Set(received(socket).map((frame) => frame.task_id)).size >= expected.get(userId)!.length,
+        )
+          ? true
+          : undefined,
+      30_000,
+      'every socket to get its notifications',
+    );
     await new Promise((resolve) => setTimeout(resolve, 500)); // room for any stray or repeated frame
     let lost = 0;
     let duplicates = 0;
@@ -123,7 +177,16 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
         if (new Set(ids).size > 1) duplicatesWithAnotherId++;
       }
     }
-    return { deliveries: [...expected.entries()].reduce((sum, [userId, ids]) => sum + ids.length * sockets.filter((s) => s.userId === userId).length, 0), lost, duplicates, duplicatesWithAnotherId, misdelivered };
+    return {
+      deliveries: [...expected.entries()].reduce(
+        (sum, [userId, ids]) => sum + ids.length * sockets.filter((s) => s.userId === userId).length,
+        0,
+      ),
+      lost,
+      duplicates,
+      duplicatesWithAnotherId,
+      misdelivered,
+    };
   }
 
   it(`delivers ${NOTIFICATIONS} notifications exactly once to each socket, one row each, every worker taking a share`, async () => {
@@ -131,9 +194,19 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
     const sent = await publishAll();
     const shares = await resultRows(sent);
     const delivered = await deliveries(sent);
-    console.log(`${queueType}: ${NOTIFICATIONS} notifications to ${sockets.length} sockets in ${Date.now() - started} ms; per worker ${JSON.stringify(shares)}; ${JSON.stringify(delivered)}`);
-    expect(delivered).toEqual({ deliveries: expect.any(Number), lost: 0, duplicates: 0, duplicatesWithAnotherId: 0, misdelivered: 0 });
-    expect(Object.keys(shares).sort()).toEqual(Array.from({ length: WORKERS }, (_, i) => `${env.WORKER_NAME}-${i + 1}`));
+    console.log(
+      `${queueType}: ${NOTIFICATIONS} notifications to ${sockets.length} sockets in ${Date.now() - started} ms; per worker ${JSON.stringify(shares)}; ${JSON.stringify(delivered)}`,
+    );
+    expect(delivered).toEqual({
+      deliveries: expect.any(Number),
+      lost: 0,
+      duplicates: 0,
+      duplicatesWithAnotherId: 0,
+      misdelivered: 0,
+    });
+    expect(Object.keys(shares).sort()).toEqual(
+      Array.from({ length: WORKERS }, (_, i) => `${env.WORKER_NAME}-${i + 1}`),
+    );
     for (const count of Object.values(shares)) expect(count).toBeGreaterThan(NOTIFICATIONS / WORKERS / 4);
   }, 180_000);
 
@@ -143,23 +216,33 @@ describe.each(['classic', 'quorum'])('%s queue: 3 workers competing, 2 gateways'
     let heldWhenKilled = 0;
     const sent = await publishAll(async () => {
       // Killed while it holds messages delivered and not yet acked (its metrics say how many).
-      const metrics = victim.logs().map((log) => /health on (\S+)/.exec(String(log.msg))?.[1]).find(Boolean);
-      heldWhenKilled = await eventually(async () => {
-        const text = await (await fetch(`${metrics}/metrics`)).text();
-        const held = Number(/^notify_amqp_unacked\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
-        return held > 0 ? held : undefined;
-      }, 10_000, `${victimName} to hold messages`);
+      const metrics = victim
+        .logs()
+        .map((log) => /health on (\S+)/.exec(String(log.msg))?.[1])
+        .find(Boolean);
+      heldWhenKilled = await eventually(
+        async () => {
+          const text = await (await fetch(`${metrics}/metrics`)).text();
+          const held = Number(/^notify_amqp_unacked\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+          return held > 0 ? held : undefined;
+        },
+        10_000,
+        `${victimName} to hold messages`,
+      );
       await victim.stop('SIGKILL');
     });
     const shares = await resultRows(sent);
     const delivered = await deliveries(sent);
-    console.log(`${queueType}, ${victimName} SIGKILLed holding ${heldWhenKilled} unacked: per worker ${JSON.stringify(shares)}; ${JSON.stringify(delivered)}`);
+    console.log(
+      `${queueType}, ${victimName} SIGKILLed holding ${heldWhenKilled} unacked: per worker ${JSON.stringify(shares)}; ${JSON.stringify(delivered)}`,
+    );
     expect(heldWhenKilled).toBeGreaterThan(0);
     expect(victim.running).toBe(false);
     expect(survivors.every((worker) => worker.running)).toBe(true);
     // A message run but not yet acked when the worker died is run again: the same notification
     // (same id) may reach a socket twice, and clients drop an id they have. None is lost.
     expect(delivered).toMatchObject({ lost: 0, duplicatesWithAnotherId: 0, misdelivered: 0 });
-    for (const worker of survivors) expect(shares[`${env.WORKER_NAME}-${stack.workers.indexOf(worker) + 1}`]).toBeGreaterThan(0);
+    for (const worker of survivors)
+      expect(shares[`${env.WORKER_NAME}-${stack.workers.indexOf(worker) + 1}`]).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -19,7 +19,10 @@ describe('worker shutdown during a stream', () => {
 
   const recorded = () =>
     withDatabase(async (db) => {
-      const { rows } = await db.query<{ task_id: string; status: string }>('SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids]);
+      const { rows } = await db.query<{ task_id: string; status: string }>(
+        'SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)',
+        [ids],
+      );
       return rows;
     });
 
@@ -47,10 +50,15 @@ describe('worker shutdown during a stream', () => {
     workers.push(first);
     // The stream goes on, one confirmed message at a time, before, during and after the shutdown.
     const stream = (async () => {
-      for (const [index, id] of ids.entries()) await publisher.publish(queue, { user_id: 'shutdown-user', message: { index } }, { messageId: id });
+      for (const [index, id] of ids.entries())
+        await publisher.publish(queue, { user_id: 'shutdown-user', message: { index } }, { messageId: id });
     })();
 
-    await eventually(async () => ((await recorded()).length >= 50 ? true : undefined), 20_000, 'the first worker to be busy');
+    await eventually(
+      async () => ((await recorded()).length >= 50 ? true : undefined),
+      20_000,
+      'the first worker to be busy',
+    );
     const signalledAt = Date.now();
     const exitCode = await first.stop('SIGTERM');
     const shutdownMs = Date.now() - signalledAt;
@@ -66,14 +74,22 @@ describe('worker shutdown during a stream', () => {
 
     await stream;
     workers.push(await AppProcess.start('worker', env, /consuming/));
-    const rows = await eventually(async () => {
-      const found = await recorded();
-      return found.length === total ? found : undefined;
-    }, 30_000, 'a row for every task');
+    const rows = await eventually(
+      async () => {
+        const found = await recorded();
+        return found.length === total ? found : undefined;
+      },
+      30_000,
+      'a row for every task',
+    );
 
     expect(rows.filter((row) => row.status !== 'SUCCESS')).toEqual([]);
     expect(new Set(rows.map((row) => row.task_id)).size).toBe(total);
-    await eventually(() => (deliveries.size === total ? true : undefined), 10_000, 'every notification to be fanned out');
+    await eventually(
+      () => (deliveries.size === total ? true : undefined),
+      10_000,
+      'every notification to be fanned out',
+    );
     expect([...deliveries.entries()].filter(([, count]) => count !== 1)).toEqual([]);
     expect(await publisher.messageCount(queue)).toBe(0);
   });

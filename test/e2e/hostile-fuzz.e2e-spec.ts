@@ -11,7 +11,13 @@ import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabas
 describe('fuzzing the running system', () => {
   const queue = uniqueName('send_notification');
   // The frame rate limit is raised so the fuzz reaches the frame parser; the limit has tests of its own.
-  const env = { AMQP_QUEUE: queue, PORT: '0', WS_MAX_FRAMES_PER_SECOND: '100000', WS_MAX_PAYLOAD_BYTES: '4096', MAX_MESSAGE_BYTES: '4096' };
+  const env = {
+    AMQP_QUEUE: queue,
+    PORT: '0',
+    WS_MAX_FRAMES_PER_SECOND: '100000',
+    WS_MAX_PAYLOAD_BYTES: '4096',
+    MAX_MESSAGE_BYTES: '4096',
+  };
   let gateway: AppProcess;
   let worker: AppProcess;
   let stack: AppStack;
@@ -30,7 +36,12 @@ describe('fuzzing the running system', () => {
     const frame = fc.oneof(
       fc.json(),
       fc.string({ maxLength: 200 }),
-      fc.record({ event: fc.constantFrom('ping', 'resume', 'read', 'ack', 'subscribe', '__proto__', 'constructor', ''), data: fc.jsonValue() }).map((f) => JSON.stringify(f)),
+      fc
+        .record({
+          event: fc.constantFrom('ping', 'resume', 'read', 'ack', 'subscribe', '__proto__', 'constructor', ''),
+          data: fc.jsonValue(),
+        })
+        .map((f) => JSON.stringify(f)),
       fc.uint8Array({ maxLength: 64 }),
       fc.nat(200).map((depth) => `{"event":"ping","data":${'['.repeat(depth)}${']'.repeat(depth)}}`),
       fc.constant('x'.repeat(5000)),
@@ -50,18 +61,38 @@ describe('fuzzing the running system', () => {
   });
 
   it('survives 2,000 generated AMQP messages: every one with an id is recorded, none blocks the queue', async () => {
-    const header = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.boolean(), fc.constant(null), fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.string({ maxLength: 8 })));
+    const header = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.string({ maxLength: 8 })),
+    );
     const message = fc.record({
       body: fc.oneof(
         fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
         fc.json().map((json) => Buffer.from(json)),
-        fc.record({ user_id: fc.jsonValue(), message: fc.jsonValue() }, { requiredKeys: [] }).map((body) => Buffer.from(JSON.stringify(body))),
-        fc.tuple(fc.array(fc.jsonValue(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue()), fc.jsonValue()).map((body) => Buffer.from(JSON.stringify(body))),
+        fc
+          .record({ user_id: fc.jsonValue(), message: fc.jsonValue() }, { requiredKeys: [] })
+          .map((body) => Buffer.from(JSON.stringify(body))),
+        fc
+          .tuple(
+            fc.array(fc.jsonValue(), { maxLength: 3 }),
+            fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue()),
+            fc.jsonValue(),
+          )
+          .map((body) => Buffer.from(JSON.stringify(body))),
         fc.constant(Buffer.alloc(5000, 0x41)),
       ),
-      contentType: fc.option(fc.constantFrom('application/json', 'application/x-python-serialize', 'application/x-yaml', 'text/plain', '')),
+      contentType: fc.option(
+        fc.constantFrom('application/json', 'application/x-python-serialize', 'application/x-yaml', 'text/plain', ''),
+      ),
       celery: fc.boolean(),
-      task: fc.oneof(fc.constant('notifications.tasks.send_notification_task'), fc.string({ maxLength: 300 }), fc.constant('y'.repeat(300))),
+      task: fc.oneof(
+        fc.constant('notifications.tasks.send_notification_task'),
+        fc.string({ maxLength: 300 }),
+        fc.constant('y'.repeat(300)),
+      ),
       eta: fc.option(header),
       expires: fc.option(header),
       extra: header,
@@ -72,13 +103,35 @@ describe('fuzzing the running system', () => {
       const taskId = randomUUID();
       taskIds.push(taskId);
       const headers: Record<string, unknown> = { extra: sample.extra };
-      if (sample.celery) Object.assign(headers, { task: sample.task, id: taskId, eta: sample.eta ?? null, expires: sample.expires ?? null });
-      await publisher.publish(queue, sample.body, { messageId: taskId, headers, ...(sample.contentType === null ? {} : { contentType: sample.contentType }) });
+      if (sample.celery)
+        Object.assign(headers, {
+          task: sample.task,
+          id: taskId,
+          eta: sample.eta ?? null,
+          expires: sample.expires ?? null,
+        });
+      await publisher.publish(queue, sample.body, {
+        messageId: taskId,
+        headers,
+        ...(sample.contentType === null ? {} : { contentType: sample.contentType }),
+      });
     }
-    await eventually(async () => ((await publisher.messageCount(queue)) === 0 ? true : undefined), 60_000, 'the queue to drain');
+    await eventually(
+      async () => ((await publisher.messageCount(queue)) === 0 ? true : undefined),
+      60_000,
+      'the queue to drain',
+    );
     const recorded = await eventually(
       async () => {
-        const count = await withDatabase(async (db) => (await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [taskIds])).rows[0].n);
+        const count = await withDatabase(
+          async (db) =>
+            (
+              await db.query(
+                'SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1)',
+                [taskIds],
+              )
+            ).rows[0].n,
+        );
         // Celery tasks with a future eta wait unacked; generated etas are not valid dates, so none should.
         return count === taskIds.length ? count : undefined;
       },

@@ -18,7 +18,10 @@ describe('inbox, resume and read receipts, end to end', () => {
   const urlOf = (gateway: AppProcess) => gateway.httpUrl();
   const socketUrl = (gateway: AppProcess, userId: string, query = '') => gateway.socketUrl(userId, query);
   const api = async (gateway: AppProcess, userId: string, path: string, method = 'GET') => {
-    const response = await fetch(`${urlOf(gateway)}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: userId })}` } });
+    const response = await fetch(`${urlOf(gateway)}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${signToken({ user_id: userId })}` },
+    });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
   /** Publishes and waits until the worker has stored it; returns the notification id. */
@@ -45,7 +48,10 @@ describe('inbox, resume and read receipts, end to end', () => {
     await eventually(() => socket.framesOf('resumed')[0]);
     expect(ids(socket)).toEqual(missed);
     expect(socket.framesOf('notification').map((frame) => frame.message)).toEqual(['one', { two: 2 }, ['three']]);
-    expect(socket.framesOf('resumed')[0]).toEqual({ event: 'resumed', data: { since: 0, count: 3, last_id: missed[2] } });
+    expect(socket.framesOf('resumed')[0]).toEqual({
+      event: 'resumed',
+      data: { since: 0, count: 3, last_id: missed[2] },
+    });
     const live = await notify(user, 'four');
     await eventually(() => (ids(socket).length === 4 ? true : undefined));
     expect(ids(socket)).toEqual([...missed, live]);
@@ -61,7 +67,8 @@ describe('inbox, resume and read receipts, end to end', () => {
     const user = `stream-${randomUUID().slice(0, 8)}`;
     const total = 120;
     const publishing = (async () => {
-      for (let i = 0; i < total; i++) await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
+      for (let i = 0; i < total; i++)
+        await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
     })();
     await new Promise((resolve) => setTimeout(resolve, 150)); // part of the stream is stored before the client connects
     const socket = await TestSocket.open(socketUrl(gatewayB, user, '&since=0'));
@@ -90,8 +97,13 @@ describe('inbox, resume and read receipts, end to end', () => {
     socket.send({ event: 'resume', data: { since: 'yesterday' } });
     expect(await socket.nextFrame()).toMatchObject({ event: 'error', data: { code: 'invalid_data' } });
 
-    for (let i = 0; i < 301; i++) await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
-    await eventually(async () => ((await api(gatewayA, user, '/api/notifications/unread_count')).body.unread_count === 303 ? true : undefined), 20_000);
+    for (let i = 0; i < 301; i++)
+      await publisher.publish(queue, { user_id: user, message: i }, { messageId: randomUUID() });
+    await eventually(
+      async () =>
+        (await api(gatewayA, user, '/api/notifications/unread_count')).body.unread_count === 303 ? true : undefined,
+      20_000,
+    );
     const late = await TestSocket.open(socketUrl(gatewayB, user, `&since=${second}`));
     const gap = await eventually(() => late.framesOf('resume_gap')[0]);
     expect(gap.data).toEqual({ since: second, window: 300, fetch: `/api/notifications?after=${second}` });
@@ -122,7 +134,9 @@ describe('inbox, resume and read receipts, end to end', () => {
     expect(all).toEqual({ status: 200, body: { ids: [], all: true, unread_count: 0 } });
     await eventually(() => tab1.framesOf('read').find((frame) => (frame.data as { all: boolean }).all));
     const listed = await api(gatewayA, user, '/api/notifications');
-    expect(listed.body.results.map((item: { id: number; read_at: string | null }) => [item.id, item.read_at !== null])).toEqual([
+    expect(
+      listed.body.results.map((item: { id: number; read_at: string | null }) => [item.id, item.read_at !== null]),
+    ).toEqual([
       [three, true],
       [two, true],
       [one, true],

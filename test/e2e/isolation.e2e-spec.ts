@@ -16,7 +16,10 @@ describe('isolation between users', () => {
   const users = Array.from({ length: USERS }, (_, i) => `iso-${run}-${i}`);
   const urlOf = (gateway: AppProcess) => gateway.httpUrl();
   const api = async (gateway: AppProcess, userId: string, path: string, method = 'GET') => {
-    const response = await fetch(`${urlOf(gateway)}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: userId })}` } });
+    const response = await fetch(`${urlOf(gateway)}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${signToken({ user_id: userId })}` },
+    });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
 
@@ -33,7 +36,11 @@ describe('isolation between users', () => {
       const token = signToken({ user_id: user });
       sockets.set(
         user,
-        await Promise.all(gateways.map((gateway) => TestSocket.open(`${urlOf(gateway).replace('http', 'ws')}/ws/notifications/?token=${token}`))),
+        await Promise.all(
+          gateways.map((gateway) =>
+            TestSocket.open(`${urlOf(gateway).replace('http', 'ws')}/ws/notifications/?token=${token}`),
+          ),
+        ),
       );
     }
     const sent = new Map<string, string[]>(users.map((user) => [user, []]));
@@ -46,7 +53,13 @@ describe('isolation between users', () => {
     }
     const last = sent.get(users[USERS - 1])![PER_USER - 1];
     await eventually(() => taskRow(last), 30_000);
-    await eventually(() => ([...sockets.values()].flat().every((socket) => socket.framesOf('notification').length >= PER_USER) ? true : undefined), 30_000);
+    await eventually(
+      () =>
+        [...sockets.values()].flat().every((socket) => socket.framesOf('notification').length >= PER_USER)
+          ? true
+          : undefined,
+      30_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     for (const user of users) {
@@ -56,7 +69,9 @@ describe('isolation between users', () => {
         expect(frames.every((frame) => (frame.message as { for: string }).for === user)).toBe(true);
       }
       const inbox = await api(gateways[0], user, '/api/notifications');
-      expect(new Set(inbox.body.results.map((item: { task_id: string }) => item.task_id))).toEqual(new Set(sent.get(user)));
+      expect(new Set(inbox.body.results.map((item: { task_id: string }) => item.task_id))).toEqual(
+        new Set(sent.get(user)),
+      );
     }
 
     // Every user marks their first notification read on one gateway: only their own other socket hears of it.
@@ -66,17 +81,27 @@ describe('isolation between users', () => {
       firstIds.set(user, id);
       sockets.get(user)![0].send({ event: 'read', data: { ids: [id] } });
     }
-    await eventually(() => (users.every((user) => sockets.get(user)![1].framesOf('read').length >= 1) ? true : undefined), 15_000);
+    await eventually(
+      () => (users.every((user) => sockets.get(user)![1].framesOf('read').length >= 1) ? true : undefined),
+      15_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (const user of users) {
-      const reads = sockets.get(user)![1].framesOf('read').map((frame) => (frame.data as { ids: number[] }).ids);
+      const reads = sockets
+        .get(user)![1]
+        .framesOf('read')
+        .map((frame) => (frame.data as { ids: number[] }).ids);
       expect(reads).toEqual([[firstIds.get(user)]]);
     }
 
     // Someone else's notification id is not found, whatever the caller does with it.
     const [alice, bob] = users;
     expect((await api(gateways[1], bob, `/api/notifications/${firstIds.get(alice)}/read`, 'POST')).status).toBe(404);
-    expect((await api(gateways[1], bob, `/api/notifications?after=0&limit=200`)).body.results.every((item: { message: { for: string } }) => item.message.for === bob)).toBe(true);
+    expect(
+      (await api(gateways[1], bob, `/api/notifications?after=0&limit=200`)).body.results.every(
+        (item: { message: { for: string } }) => item.message.for === bob,
+      ),
+    ).toBe(true);
     expect((await api(gateways[1], bob, '/api/tasks')).status).toBe(403);
     expect((await api(gateways[1], bob, `/api/tasks/${sent.get(alice)![0]}`)).status).toBe(403);
 

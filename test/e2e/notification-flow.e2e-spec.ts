@@ -37,18 +37,41 @@ describe('notification flow, end to end', () => {
 
     const [nestTask, plainTask, bodyTask, badJsonTask, noUserTask] = Array.from({ length: 5 }, () => randomUUID());
     const richMessage = { title: 'Build finished', tags: ['ci', 'green'], count: 3, nested: { ok: true, none: null } };
-    await publisher.publish(queue, { pattern: 'send_notification', data: { user_id: alice, message: 'hello alice' } }, { messageId: nestTask });
-    await publisher.publish(queue, { user_id: String(bob), message: 'hello bob' }, { correlationId: plainTask, contentType: 'application/json' });
+    await publisher.publish(
+      queue,
+      { pattern: 'send_notification', data: { user_id: alice, message: 'hello alice' } },
+      { messageId: nestTask },
+    );
+    await publisher.publish(
+      queue,
+      { user_id: String(bob), message: 'hello bob' },
+      { correlationId: plainTask, contentType: 'application/json' },
+    );
     await publisher.publish(queue, { user_id: alice, message: richMessage, task_id: bodyTask });
     await publisher.publish(queue, '{"user_id": 101, "message": ', { messageId: badJsonTask });
-    await publisher.publish(queue, { pattern: 'send_notification', data: { message: 'to whom?' } }, { messageId: noUserTask });
+    await publisher.publish(
+      queue,
+      { pattern: 'send_notification', data: { message: 'to whom?' } },
+      { messageId: noUserTask },
+    );
 
-    const rows = await Promise.all([nestTask, plainTask, bodyTask, badJsonTask, noUserTask].map((id) => eventually(() => taskRow(id), 15_000, `row ${id}`)));
+    const rows = await Promise.all(
+      [nestTask, plainTask, bodyTask, badJsonTask, noUserTask].map((id) =>
+        eventually(() => taskRow(id), 15_000, `row ${id}`),
+      ),
+    );
     const [nestRow, plainRow, bodyRow, badJsonRow, noUserRow] = rows;
-    await eventually(() => (aliceOnA.framesOf('notification').length >= 2 && aliceOnB.framesOf('notification').length >= 2 && bobOnA.framesOf('notification').length >= 1 ? true : undefined));
+    await eventually(() =>
+      aliceOnA.framesOf('notification').length >= 2 &&
+      aliceOnB.framesOf('notification').length >= 2 &&
+      bobOnA.framesOf('notification').length >= 1
+        ? true
+        : undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300)); // room for any stray frame to arrive
 
-    const notifications = (socket: TestSocket) => socket.framesOf('notification').map((frame) => [frame.task_id, frame.message]);
+    const notifications = (socket: TestSocket) =>
+      socket.framesOf('notification').map((frame) => [frame.task_id, frame.message]);
     expect(notifications(aliceOnA)).toEqual([
       [nestTask, 'hello alice'],
       [bodyTask, richMessage],
@@ -58,7 +81,15 @@ describe('notification flow, end to end', () => {
     expect(carolOnB.framesOf('notification')).toEqual([]);
 
     const frame = aliceOnA.framesOf('notification')[0];
-    expect(frame).toEqual({ event: 'notification', type: 'notification', id: expect.any(Number), seq: 1, task_id: nestTask, created_at: expect.any(String), message: 'hello alice' });
+    expect(frame).toEqual({
+      event: 'notification',
+      type: 'notification',
+      id: expect.any(Number),
+      seq: 1,
+      task_id: nestTask,
+      created_at: expect.any(String),
+      message: 'hello alice',
+    });
     expect(aliceOnB.framesOf('notification')[0].id).toBe(frame.id);
 
     expect(nestRow).toMatchObject({ status: 'SUCCESS', worker: 'celery@e2e', task_name: 'send_notification' });
@@ -68,7 +99,10 @@ describe('notification flow, end to end', () => {
     expect(badJsonRow.status).toBe('FAILURE');
     expect(JSON.parse(badJsonRow.result as string)).toMatchObject({ exc_type: 'DecodeError' });
     expect(noUserRow.status).toBe('FAILURE');
-    expect(JSON.parse(noUserRow.result as string)).toMatchObject({ exc_type: 'TypeError', exc_message: [expect.stringContaining('user_id')] });
+    expect(JSON.parse(noUserRow.result as string)).toMatchObject({
+      exc_type: 'TypeError',
+      exc_message: [expect.stringContaining('user_id')],
+    });
 
     await Promise.all([aliceOnA, aliceOnB, bobOnA, carolOnB].map((socket) => socket.close()));
   });
@@ -80,8 +114,14 @@ describe('notification flow, end to end', () => {
     const admin = { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` };
     const one = await fetch(`${urlOf(gatewayB)}/api/tasks/${taskId}`, { headers: admin });
     expect(one.status).toBe(200);
-    expect(await one.json()).toMatchObject({ task_id: taskId, status: 'SUCCESS', result: { group: 'Notifications_5' } });
-    const failures = (await (await fetch(`${urlOf(gatewayA)}/api/tasks?status=FAILURE&worker=celery@e2e`, { headers: admin })).json()) as { count: number; results: Array<{ status: string }> };
+    expect(await one.json()).toMatchObject({
+      task_id: taskId,
+      status: 'SUCCESS',
+      result: { group: 'Notifications_5' },
+    });
+    const failures = (await (
+      await fetch(`${urlOf(gatewayA)}/api/tasks?status=FAILURE&worker=celery@e2e`, { headers: admin })
+    ).json()) as { count: number; results: Array<{ status: string }> };
     expect(failures.count).toBeGreaterThanOrEqual(2);
     expect(failures.results.every((row: { status: string }) => row.status === 'FAILURE')).toBe(true);
   });
@@ -91,7 +131,9 @@ describe('notification flow, end to end', () => {
     const socket = await TestSocket.open(`${urlOf(gatewayA).replace('http', 'ws')}/ws/notifications/?token=${token}`);
     await socket.close();
     await eventually(() => gatewayA.logs().find((log) => log.msg === 'Socket disconnected' && log.userId === '77'));
-    expect(gatewayA.logs().find((log) => log.msg === 'Socket connected' && log.userId === '77')).toMatchObject({ connectionId: expect.any(String) });
+    expect(gatewayA.logs().find((log) => log.msg === 'Socket connected' && log.userId === '77')).toMatchObject({
+      connectionId: expect.any(String),
+    });
     expect(gatewayA.logLines.join('\n')).not.toContain(token);
   });
 

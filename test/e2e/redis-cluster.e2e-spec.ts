@@ -17,7 +17,12 @@ describe('notification flow through a Redis Cluster, end to end', () => {
 
   beforeAll(async () => {
     cluster = await RedisCluster.start();
-    stack = await AppStack.start({ AMQP_QUEUE: queue, PORT: '0', REDIS_CLUSTER_NODES: cluster.nodes, REDIS_URL: 'redis://127.0.0.1:9' });
+    stack = await AppStack.start({
+      AMQP_QUEUE: queue,
+      PORT: '0',
+      REDIS_CLUSTER_NODES: cluster.nodes,
+      REDIS_URL: 'redis://127.0.0.1:9',
+    });
   });
 
   afterAll(async () => {
@@ -26,28 +31,46 @@ describe('notification flow through a Redis Cluster, end to end', () => {
   });
 
   it('delivers each user their notifications on both gateways, through the shard owning their channel', async () => {
-    const owners = await Promise.all(users.map(async (user) => cluster.ownerOf(await cluster.slotOf(`${prefix}Notifications_${user}`))));
+    const owners = await Promise.all(
+      users.map(async (user) => cluster.ownerOf(await cluster.slotOf(`${prefix}Notifications_${user}`))),
+    );
     expect(new Set(owners)).toEqual(new Set(cluster.ports));
     const [gatewayA, gatewayB] = stack.gateways;
     // Every user has a socket on one gateway; the first two have one on each.
     const sockets = await Promise.all(
-      users.flatMap((user, index) => [gatewayA, gatewayB].filter((_, side) => index < 2 || side === index % 2).map(async (gateway) => ({ user, socket: await TestSocket.open(gateway.socketUrl(user)) }))),
+      users.flatMap((user, index) =>
+        [gatewayA, gatewayB]
+          .filter((_, side) => index < 2 || side === index % 2)
+          .map(async (gateway) => ({ user, socket: await TestSocket.open(gateway.socketUrl(user)) })),
+      ),
     );
 
     for (const [index, user] of users.entries()) {
       const gateways = index < 2 ? 2 : 1;
-      const shardSubscribers = await cluster.cli(owners[index], 'pubsub', 'shardnumsub', `${prefix}Notifications_${user}`);
+      const shardSubscribers = await cluster.cli(
+        owners[index],
+        'pubsub',
+        'shardnumsub',
+        `${prefix}Notifications_${user}`,
+      );
       expect(Number(shardSubscribers.split('\n')[1])).toBe(gateways);
     }
     for (const port of cluster.ports) expect(await cluster.cli(port, 'pubsub', 'channels', `${prefix}*`)).toBe('\n');
 
     const tasks = users.map(() => randomUUID());
-    for (const [index, user] of users.entries()) await stack.publisher.publish(queue, { user_id: user, message: `hello ${user}` }, { messageId: tasks[index] });
+    for (const [index, user] of users.entries())
+      await stack.publisher.publish(queue, { user_id: user, message: `hello ${user}` }, { messageId: tasks[index] });
 
-    await eventually(() => (sockets.every(({ socket }) => socket.framesOf('notification').length >= 1) ? true : undefined), 20_000, 'a notification on every socket');
+    await eventually(
+      () => (sockets.every(({ socket }) => socket.framesOf('notification').length >= 1) ? true : undefined),
+      20_000,
+      'a notification on every socket',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300)); // room for any stray frame to arrive
     for (const { user, socket } of sockets) {
-      expect(socket.framesOf('notification').map((frame) => [frame.task_id, frame.message])).toEqual([[tasks[users.indexOf(user)], `hello ${user}`]]);
+      expect(socket.framesOf('notification').map((frame) => [frame.task_id, frame.message])).toEqual([
+        [tasks[users.indexOf(user)], `hello ${user}`],
+      ]);
     }
     await Promise.all(sockets.map(({ socket }) => socket.close()));
   });

@@ -62,7 +62,11 @@ describe('a socket opening while the gateway cannot reach Redis', () => {
     expect((await fetch(`${gateway.httpUrl()}/health/live`)).status).toBe(200);
 
     await proxy.restore();
-    const socket = await eventually(() => TestSocket.open(gateway.socketUrl(user)).catch(() => undefined), 15_000, 'a socket once Redis is back');
+    const socket = await eventually(
+      () => TestSocket.open(gateway.socketUrl(user)).catch(() => undefined),
+      15_000,
+      'a socket once Redis is back',
+    );
     const taskId = randomUUID();
     await publisher.publish(queue, { user_id: user, message: 'after the outage' }, { messageId: taskId });
     expect((await eventually(() => taskRow(taskId), 10_000)).status).toBe('SUCCESS');

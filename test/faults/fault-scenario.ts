@@ -67,18 +67,24 @@ export class Cluster {
   }
 
   /** The ws:// base URLs of the gateways running now. */
-  liveGatewayUrls = (): string[] => this.gateways.filter((g) => g.running).map((g) => gatewayUrl(g).replace('http', 'ws'));
+  liveGatewayUrls = (): string[] =>
+    this.gateways.filter((g) => g.running).map((g) => gatewayUrl(g).replace('http', 'ws'));
 
   /** Connects `users` users (the first `twoSocketUsers` with two sockets), alternating gateways. */
   async connect(prefix: string, users: number, twoSocketUsers: number): Promise<string[]> {
     const userIds = Array.from({ length: users }, (_, i) => `${prefix}-${i}`);
     const fresh: FrontendClient[] = [];
     userIds.forEach((userId, i) => {
-      for (let k = 0; k < (i < twoSocketUsers ? 2 : 1); k++) fresh.push(new FrontendClient(userId, this.liveGatewayUrls, fresh.length));
+      for (let k = 0; k < (i < twoSocketUsers ? 2 : 1); k++)
+        fresh.push(new FrontendClient(userId, this.liveGatewayUrls, fresh.length));
     });
     for (let i = 0; i < fresh.length; i += 100) {
       fresh.slice(i, i + 100).forEach((client) => client.start());
-      await eventually(() => (fresh.slice(i, i + 100).every((c) => c.isConnected) ? true : undefined), 30_000, 'clients to connect');
+      await eventually(
+        () => (fresh.slice(i, i + 100).every((c) => c.isConnected) ? true : undefined),
+        30_000,
+        'clients to connect',
+      );
     }
     this.clients.push(...fresh);
     return userIds;
@@ -87,13 +93,22 @@ export class Cluster {
   /** Every process the scenario did not kill is still running; health says ready everywhere. */
   async assertHealthy(): Promise<void> {
     const crashed = [...this.gateways, ...this.workers].filter((app) => !this.killed.has(app) && !app.running);
-    if (crashed.length) throw new Error(`crashed: ${crashed.map((app) => `${app.name}\n${app.logLines.slice(-30).join('\n')}`).join('\n')}`);
+    if (crashed.length)
+      throw new Error(
+        `crashed: ${crashed.map((app) => `${app.name}\n${app.logLines.slice(-30).join('\n')}`).join('\n')}`,
+      );
     const urls = [
       ...this.gateways.filter((g) => g.running).map(gatewayUrl),
-      ...this.workers.filter((w) => w.running).map((w) => /health on (\S+)/.exec(logMessages(w).find((m) => /health on /.test(m))!)![1]),
+      ...this.workers
+        .filter((w) => w.running)
+        .map((w) => /health on (\S+)/.exec(logMessages(w).find((m) => /health on /.test(m))!)![1]),
     ];
     for (const url of urls) {
-      await eventually(async () => ((await fetch(`${url}/health/ready`).catch(() => null))?.status === 200 ? true : undefined), 60_000, `${url} ready`);
+      await eventually(
+        async () => ((await fetch(`${url}/health/ready`).catch(() => null))?.status === 200 ? true : undefined),
+        60_000,
+        `${url} ready`,
+      );
     }
   }
 
@@ -104,7 +119,9 @@ export class Cluster {
     const logDir = process.env.FAULTS_LOG_DIR; // to see what the apps did: FAULTS_LOG_DIR=/tmp/faults
     if (logDir) {
       mkdirSync(logDir, { recursive: true });
-      [...this.gateways, ...this.workers].forEach((app, i) => writeFileSync(`${logDir}/${this.queue}-${i}-${app.name.replace(/\W/g, '')}.log`, app.logLines.join('\n')));
+      [...this.gateways, ...this.workers].forEach((app, i) =>
+        writeFileSync(`${logDir}/${this.queue}-${i}-${app.name.replace(/\W/g, '')}.log`, app.logLines.join('\n')),
+      );
     }
     return codes;
   }
@@ -135,13 +152,18 @@ export async function runScenario(
   const publisher = new ReliablePublisher(testConfig().AMQP_URL, cluster.queue);
   try {
     await cluster.start();
-    const users = await cluster.connect(name.replace(/\W+/g, '').slice(0, 12) + uniqueName('').slice(-6), options.users, options.twoSocketUsers);
+    const users = await cluster.connect(
+      name.replace(/\W+/g, '').slice(0, 12) + uniqueName('').slice(-6),
+      options.users,
+      options.twoSocketUsers,
+    );
     const publishing = publisher.run(options.notifications, options.perSecond, (i) => users[i % users.length]);
     await sleep(((options.notifications / options.perSecond) * 1000) / 3);
     await fault(cluster);
     await publishing;
     const taskIds = [...publisher.tasks.keys()];
-    if (taskIds.length !== options.notifications) throw new Error(`published ${taskIds.length} of ${options.notifications}`);
+    if (taskIds.length !== options.notifications)
+      throw new Error(`published ${taskIds.length} of ${options.notifications}`);
 
     // Every task has exactly one terminal row, SUCCESS.
     const rows = await eventually(
@@ -158,13 +180,20 @@ export async function runScenario(
     const perTask = new Map<string, number>();
     for (const row of rows) perTask.set(row.task_id, (perTask.get(row.task_id) ?? 0) + 1);
     const doubled = [...perTask].filter(([, count]) => count !== 1);
-    if (rows.length !== taskIds.length || doubled.length) throw new Error(`result rows: ${rows.length} for ${taskIds.length} tasks; ${doubled.length} tasks with several`);
+    if (rows.length !== taskIds.length || doubled.length)
+      throw new Error(`result rows: ${rows.length} for ${taskIds.length} tasks; ${doubled.length} tasks with several`);
 
     // Every socket of the user got each of its notifications (it had to wait for the last ones).
     const byUser = new Map<string, string[]>();
     for (const [taskId, userId] of publisher.tasks) byUser.set(userId, [...(byUser.get(userId) ?? []), taskId]);
-    const missing = () => cluster.clients.reduce((sum, client) => sum + (byUser.get(client.userId) ?? []).filter((t) => !client.received.has(t)).length, 0);
-    await eventually(() => (missing() === 0 ? true : undefined), 60_000, 'every notification at every socket').catch(() => undefined);
+    const missing = () =>
+      cluster.clients.reduce(
+        (sum, client) => sum + (byUser.get(client.userId) ?? []).filter((t) => !client.received.has(t)).length,
+        0,
+      );
+    await eventually(() => (missing() === 0 ? true : undefined), 60_000, 'every notification at every socket').catch(
+      () => undefined,
+    );
     await sleep(500); // late duplicates, if any, would show now
 
     await cluster.assertHealthy();
@@ -178,15 +207,21 @@ export async function runScenario(
       delivered: expected - lost,
       lost,
       duplicatesDropped: cluster.clients.reduce((sum, client) => sum + client.duplicates, 0),
-      duplicatesAfterDedupe: cluster.clients.reduce((sum, client) => sum + [...client.received.values()].filter((n) => n > 1).length, 0),
+      duplicatesAfterDedupe: cluster.clients.reduce(
+        (sum, client) => sum + [...client.received.values()].filter((n) => n > 1).length,
+        0,
+      ),
       reconnects: cluster.clients.reduce((sum, client) => sum + client.connects - 1, 0),
       catchUpRetries: cluster.clients.reduce((sum, client) => sum + client.unavailable, 0),
       publishRetries: publisher.retries,
       seconds: 0,
     };
-    const stray = cluster.clients.flatMap((client) => [...client.received.keys()].filter((t) => publisher.tasks.get(t) !== client.userId));
+    const stray = cluster.clients.flatMap((client) =>
+      [...client.received.keys()].filter((t) => publisher.tasks.get(t) !== client.userId),
+    );
     const gaps = cluster.clients.reduce((sum, client) => sum + client.gaps, 0);
-    if (stray.length || gaps) throw new Error(`${stray.length} notifications reached the wrong user; ${gaps} resume gaps`);
+    if (stray.length || gaps)
+      throw new Error(`${stray.length} notifications reached the wrong user; ${gaps} resume gaps`);
     const exitCodes = await cluster.stop();
     if (exitCodes.some((code) => code !== 0)) throw new Error(`apps exited with ${exitCodes.join(', ')}`);
     report.seconds = Math.round((Date.now() - started - (waitedForOthersMs - waitedBefore)) / 1000);
@@ -199,7 +234,14 @@ export async function runScenario(
 }
 
 async function resultRows(taskIds: string[]): Promise<Array<{ task_id: string; status: string }>> {
-  return withDatabase(async (db) => (await db.query('SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [taskIds])).rows);
+  return withDatabase(
+    async (db) =>
+      (
+        await db.query('SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [
+          taskIds,
+        ])
+      ).rows,
+  );
 }
 
 async function dropQueues(queue: string): Promise<void> {
@@ -260,7 +302,9 @@ export const services = {
   },
   async startRedis() {
     sh('mkdir -p /var/lib/redis /var/log/redis');
-    sh(`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`);
+    sh(
+      `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`,
+    );
     await eventually(() => (ok('redis-cli -p 6379 ping') ? true : undefined), 30_000, 'Redis');
   },
   async redisUp() {

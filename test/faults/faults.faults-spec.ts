@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Cluster, ScenarioOptions, ScenarioReport, runScenario, services, waitForOtherJestRuns } from './fault-scenario';
+import {
+  Cluster,
+  ScenarioOptions,
+  ScenarioReport,
+  runScenario,
+  services,
+  waitForOtherJestRuns,
+} from './fault-scenario';
 
 /**
  * The fault suite (`npm run test:faults`, after `npm run build`): 2 gateways and a worker as
@@ -79,11 +86,15 @@ describe('faults', () => {
     }));
 
   it('6. 1,000 sockets are dropped at once and reconnect with resume', () =>
-    scenario('1,000 sockets dropped at once', { users: 500, twoSocketUsers: 500, notifications: 2500, perSecond: 200 }, async (cluster) => {
-      const dropped = cluster.clients.slice(0, 1000);
-      expect(dropped).toHaveLength(1000);
-      for (const client of dropped) client.drop();
-    }));
+    scenario(
+      '1,000 sockets dropped at once',
+      { users: 500, twoSocketUsers: 500, notifications: 2500, perSecond: 200 },
+      async (cluster) => {
+        const dropped = cluster.clients.slice(0, 1000);
+        expect(dropped).toHaveLength(1000);
+        for (const client of dropped) client.drop();
+      },
+    ));
 });
 
 function formatReport(r: ScenarioReport): string {
@@ -96,7 +107,8 @@ function formatReport(r: ScenarioReport): string {
 
 function markdownTable(reports: ScenarioReport[]): string {
   const rows = reports.map(
-    (r) => `| ${r.scenario} | ${r.sockets} | ${r.sent} | ${r.delivered} / ${r.expected} | ${r.lost} | ${r.duplicatesDropped} | ${r.duplicatesAfterDedupe} | ${r.reconnects} | ${r.catchUpRetries} | ${r.publishRetries} | ${r.seconds} |`,
+    (r) =>
+      `| ${r.scenario} | ${r.sockets} | ${r.sent} | ${r.delivered} / ${r.expected} | ${r.lost} | ${r.duplicatesDropped} | ${r.duplicatesAfterDedupe} | ${r.reconnects} | ${r.catchUpRetries} | ${r.publishRetries} | ${r.seconds} |`,
   );
   return [
     '| scenario | sockets | sent | delivered / expected | lost | duplicates dropped by clients | duplicates after dedupe | reconnects | catch-ups retried | publish retries | seconds |',

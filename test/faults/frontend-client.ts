@@ -86,7 +86,10 @@ export class FrontendClient {
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 
-  private onFrame(socket: WebSocket, frame: { event: string; id?: number; task_id?: string; data?: { code?: string } }): void {
+  private onFrame(
+    socket: WebSocket,
+    frame: { event: string; id?: number; task_id?: string; data?: { code?: string } },
+  ): void {
     switch (frame.event) {
       case 'connected':
         this.connects++;
@@ -115,7 +118,8 @@ export class FrontendClient {
         // The catch-up could not read the inbox: ask again a little later, from the same id.
         this.unavailable++;
         setTimeout(() => {
-          if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ event: 'resume', data: { since: this.pendingSince ?? this.lastId } }));
+          if (socket.readyState === WebSocket.OPEN)
+            socket.send(JSON.stringify({ event: 'resume', data: { since: this.pendingSince ?? this.lastId } }));
         }, 500);
         return;
     }

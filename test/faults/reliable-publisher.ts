@@ -25,7 +25,11 @@ export class ReliablePublisher {
   async run(total: number, perSecond: number, userFor: (i: number) => string, batchSize = 10): Promise<void> {
     const started = Date.now();
     for (let i = 0; i < total; i += batchSize) {
-      const batch = Array.from({ length: Math.min(batchSize, total - i) }, (_, k) => ({ taskId: randomUUID(), userId: userFor(i + k), n: i + k }));
+      const batch = Array.from({ length: Math.min(batchSize, total - i) }, (_, k) => ({
+        taskId: randomUUID(),
+        userId: userFor(i + k),
+        n: i + k,
+      }));
       await this.publishUntilConfirmed(batch);
       const due = started + ((i + batch.length) * 1000) / perSecond;
       if (due > Date.now()) await sleep(due - Date.now());
@@ -42,7 +46,10 @@ export class ReliablePublisher {
       try {
         const channel = await this.open();
         for (const { taskId, userId, n } of batch) {
-          channel.sendToQueue(this.queue, Buffer.from(JSON.stringify({ user_id: userId, message: { n } })), { persistent: true, messageId: taskId });
+          channel.sendToQueue(this.queue, Buffer.from(JSON.stringify({ user_id: userId, message: { n } })), {
+            persistent: true,
+            messageId: taskId,
+          });
         }
         await withTimeout(channel.waitForConfirms(), 10_000);
         for (const { taskId, userId } of batch) this.tasks.set(taskId, userId);
@@ -73,5 +80,8 @@ export class ReliablePublisher {
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('confirm timeout')), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('confirm timeout')), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -14,13 +14,25 @@ function celeryTask(taskId: string, eta: Date) {
     properties: {
       contentType: 'application/json',
       correlationId: taskId,
-      headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: eta.toISOString(), expires: null, argsrepr: '(9,)', kwargsrepr: '{}' },
+      headers: {
+        lang: 'py',
+        task: 'notifications.tasks.send_notification_task',
+        id: taskId,
+        eta: eta.toISOString(),
+        expires: null,
+        argsrepr: '(9,)',
+        kwargsrepr: '{}',
+      },
     },
   };
 }
 
 const deferredRow = (taskId: string) =>
-  withDatabase(async (db) => (await db.query('SELECT task_id, eta FROM deferred_task WHERE task_id = $1', [taskId])).rows[0] as { eta: Date } | undefined);
+  withDatabase(
+    async (db) =>
+      (await db.query('SELECT task_id, eta FROM deferred_task WHERE task_id = $1', [taskId])).rows[0] as
+        { eta: Date } | undefined,
+  );
 
 /**
  * Celery etas too far ahead to hold in memory: stored in Postgres and acked, published again
@@ -50,33 +62,46 @@ describe('deferred Celery tasks (real RabbitMQ, Postgres and Redis)', () => {
     await publisher.close();
   });
 
-  const unacked = async () => Number(/^notify_amqp_unacked\{[^}]*\} (\d+)/m.exec(await (await fetch(`${worker.httpUrl()}/metrics`)).text())?.[1]);
+  const unacked = async () =>
+    Number(/^notify_amqp_unacked\{[^}]*\} (\d+)/m.exec(await (await fetch(`${worker.httpUrl()}/metrics`)).text())?.[1]);
 
   it('stores a task due in 30 days and acks it, shows it to admins, and runs it when it comes due', async () => {
     const taskId = randomUUID();
     const { body, properties } = celeryTask(taskId, new Date(Date.now() + 30 * 86_400_000));
     await publisher.publish(config.AMQP_QUEUE, body, properties);
     await eventually(() => deferredRow(taskId), 5000, 'the deferred row');
-    await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined), 5000, 'nothing held');
+    await eventually(
+      async () =>
+        (await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined,
+      5000,
+      'nothing held',
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await taskRow(taskId)).toBeUndefined();
 
-    const listed = await fetch(`${base}/api/scheduled_tasks`, { headers: { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` } });
+    const listed = await fetch(`${base}/api/scheduled_tasks`, {
+      headers: { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` },
+    });
     expect(listed.status).toBe(200);
     expect(((await listed.json()) as { results: unknown[] }).results).toContainEqual(
-      expect.objectContaining({ task_id: taskId, task_name: 'notifications.tasks.send_notification_task', eta: expect.any(String) }),
+      expect.objectContaining({
+        task_id: taskId,
+        task_name: 'notifications.tasks.send_notification_task',
+        eta: expect.any(String),
+      }),
     );
-    const refused = await fetch(`${base}/api/scheduled_tasks`, { headers: { authorization: `Bearer ${signToken({ user_id: 2 })}` } });
+    const refused = await fetch(`${base}/api/scheduled_tasks`, {
+      headers: { authorization: `Bearer ${signToken({ user_id: 2 })}` },
+    });
     expect(refused.status).toBe(403);
 
     // Time passes: the task comes due in 2 s (the stored message's eta header with it).
     const due = new Date(Date.now() + 2000);
     await withDatabase((db) =>
-      db.query(`UPDATE deferred_task SET eta = $2, properties = jsonb_set(properties::jsonb, '{headers,eta}', to_jsonb($3::text))::text WHERE task_id = $1`, [
-        taskId,
-        due,
-        due.toISOString(),
-      ]),
+      db.query(
+        `UPDATE deferred_task SET eta = $2, properties = jsonb_set(properties::jsonb, '{headers,eta}', to_jsonb($3::text))::text WHERE task_id = $1`,
+        [taskId, due, due.toISOString()],
+      ),
     );
     const row = await eventually(() => taskRow(taskId), 10_000, 'the task run');
     expect(row.status).toBe('SUCCESS');
@@ -105,8 +130,15 @@ describe('deferred Celery tasks (real RabbitMQ, Postgres and Redis)', () => {
     const { body, properties } = celeryTask(taskId, new Date(Date.now() + 86_400_000));
     await publisher.publish(config.AMQP_QUEUE, body, properties);
     await publisher.publish(config.AMQP_QUEUE, body, properties);
-    await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined), 5000, 'nothing held');
-    const rows = await withDatabase((db) => db.query('SELECT count(*)::int AS n FROM deferred_task WHERE task_id = $1', [taskId]));
+    await eventually(
+      async () =>
+        (await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined,
+      5000,
+      'nothing held',
+    );
+    const rows = await withDatabase((db) =>
+      db.query('SELECT count(*)::int AS n FROM deferred_task WHERE task_id = $1', [taskId]),
+    );
     expect(rows.rows[0].n).toBe(1);
     await withDatabase((db) => db.query('DELETE FROM deferred_task WHERE task_id = $1', [taskId]));
   });

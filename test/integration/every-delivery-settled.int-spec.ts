@@ -32,7 +32,11 @@ const body = (format: 'plain' | 'nest' | 'celery'): fc.Arbitrary<string> =>
       return JSON.stringify(format === 'nest' ? { pattern: 'send_notification', data } : data);
     }),
     fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
-    fc.integer({ min: 60, max: 9000 }).map((depth) => (format === 'celery' ? `[[1, ${nested(depth)}], {}, {}]` : `{"user_id": 1, "message": ${nested(depth)}}`)),
+    fc
+      .integer({ min: 60, max: 9000 })
+      .map((depth) =>
+        format === 'celery' ? `[[1, ${nested(depth)}], {}, {}]` : `{"user_id": 1, "message": ${nested(depth)}}`,
+      ),
     fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
     fc.string({ maxLength: 60, unit: 'binary' }),
     fc.constant('x'.repeat(70_000)),
@@ -41,7 +45,12 @@ const body = (format: 'plain' | 'nest' | 'celery'): fc.Arbitrary<string> =>
 /** Celery's eta and expires: absent, garbage, past, or due within a second (later ones are stored, not run). */
 const celeryDate = fc.oneof(
   fc.constant(null),
-  fc.oneof(fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }).map((text) => `not a date ${text}`), fc.array(fc.integer(), { maxLength: 2 })),
+  fc.oneof(
+    fc.integer(),
+    fc.boolean(),
+    fc.string({ maxLength: 20 }).map((text) => `not a date ${text}`),
+    fc.array(fc.integer(), { maxLength: 2 }),
+  ),
   fc.integer({ min: -86_400_000, max: 800 }).map((offset) => new Date(Date.now() + offset).toISOString()),
 );
 
@@ -55,11 +64,27 @@ const delivery: fc.Arbitrary<Omit<Delivery, 'taskId'> & { celery: boolean }> = f
   .record({
     format: fc.constantFrom('plain' as const, 'nest' as const, 'celery' as const),
     // Not `task` and `id`: those make a message a Celery one, with its task id in `id`.
-    headers: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((key) => key !== 'task' && key !== 'id'), headerValue, { maxKeys: 4 }),
-    contentType: fc.option(fc.constantFrom('application/json', 'text/json', 'application/x-python-serialize', 'text/plain', 'APPLICATION/JSON'), { nil: undefined }),
+    headers: fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 12 }).filter((key) => key !== 'task' && key !== 'id'),
+      headerValue,
+      { maxKeys: 4 },
+    ),
+    contentType: fc.option(
+      fc.constantFrom(
+        'application/json',
+        'text/json',
+        'application/x-python-serialize',
+        'text/plain',
+        'APPLICATION/JSON',
+      ),
+      { nil: undefined },
+    ),
     eta: celeryDate,
     expires: celeryDate,
-    task: fc.oneof(fc.constant('notifications.tasks.send_notification_task'), fc.string({ maxLength: 30, unit: 'binary' })),
+    task: fc.oneof(
+      fc.constant('notifications.tasks.send_notification_task'),
+      fc.string({ maxLength: 30, unit: 'binary' }),
+    ),
   })
   .chain((shape) => body(shape.format).map((text) => ({ ...shape, text })))
   .map(({ format, headers, contentType, eta, expires, task, text }) => ({
@@ -107,28 +132,48 @@ describe('every delivery is settled (property, real RabbitMQ, Postgres and Redis
         const deliveries: Delivery[] = generated.map(({ celery, content, properties }) => {
           const taskId = randomUUID();
           // Each message carries a unique, valid task id where its format reads one first.
-          const withId = celery ? { ...properties, headers: { ...properties.headers, id: taskId } } : { ...properties, messageId: taskId };
+          const withId = celery
+            ? { ...properties, headers: { ...properties.headers, id: taskId } }
+            : { ...properties, messageId: taskId };
           return { taskId, content, properties: withId };
         });
-        for (const { content, properties } of deliveries) await publisher.publish(config.AMQP_QUEUE, content, properties);
+        for (const { content, properties } of deliveries)
+          await publisher.publish(config.AMQP_QUEUE, content, properties);
         const taskIds = deliveries.map((message) => message.taskId);
         allTaskIds.push(...taskIds);
         const rows = await eventually(
           async () => {
-            const { rows: found } = await withDatabase((db) => db.query('SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [taskIds]));
-            return found.length === taskIds.length && found.every((row) => TERMINAL.has(row.status)) ? found : undefined;
+            const { rows: found } = await withDatabase((db) =>
+              db.query('SELECT task_id, status FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [
+                taskIds,
+              ]),
+            );
+            return found.length === taskIds.length && found.every((row) => TERMINAL.has(row.status))
+              ? found
+              : undefined;
           },
           20_000,
           'a terminal row for every task',
         );
         expect(rows.map((row) => row.task_id).sort()).toEqual([...taskIds].sort());
-        await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined), 10_000, 'an empty queue and nothing unacked');
+        await eventually(
+          async () =>
+            (await publisher.messageCount(config.AMQP_QUEUE)) === 0 && (await unacked()) === 0 ? true : undefined,
+          10_000,
+          'an empty queue and nothing unacked',
+        );
       }),
       { numRuns: 12 },
     );
     // Every FAILURE went to the dead-letter queue, and nothing else did.
     const failures = await withDatabase(
-      async (db) => (await db.query(`SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE status = 'FAILURE' AND task_id = ANY($1)`, [allTaskIds])).rows[0].n,
+      async (db) =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE status = 'FAILURE' AND task_id = ANY($1)`,
+            [allTaskIds],
+          )
+        ).rows[0].n,
     );
     expect(await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))).toBe(failures);
   }, 300_000);

@@ -58,7 +58,10 @@ describe('out-of-order publishes across workers, with clients reconnecting often
     const toGateway = await TcpProxy.start(`ws://127.0.0.1:${port}`, port);
     clientsToGateway = toGateway.proxy;
     gatewayThroughProxy = toGateway.url;
-    workers = [await createWorker({ ...config, REDIS_URL: redis.url, WORKER_NAME: 'slow' }), await createWorker({ ...config, WORKER_NAME: 'fast' })];
+    workers = [
+      await createWorker({ ...config, REDIS_URL: redis.url, WORKER_NAME: 'slow' }),
+      await createWorker({ ...config, WORKER_NAME: 'fast' }),
+    ];
     for (const worker of workers) await worker.listen();
   });
 
@@ -109,7 +112,12 @@ describe('out-of-order publishes across workers, with clients reconnecting often
       }
       await eventually(
         async () => {
-          const { rows } = await withDatabase((db) => db.query(`SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE status = 'SUCCESS' AND task_id = ANY($1)`, [taskIds]));
+          const { rows } = await withDatabase((db) =>
+            db.query(
+              `SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE status = 'SUCCESS' AND task_id = ANY($1)`,
+              [taskIds],
+            ),
+          );
           return rows[0].n === taskIds.length ? true : undefined;
         },
         60_000,
@@ -120,7 +128,12 @@ describe('out-of-order publishes across workers, with clients reconnecting often
       await clientsToGateway.restore();
     }
 
-    const byWorker = await withDatabase((db) => db.query(`SELECT worker, count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY worker`, [taskIds]));
+    const byWorker = await withDatabase((db) =>
+      db.query(
+        `SELECT worker, count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = ANY($1) GROUP BY worker`,
+        [taskIds],
+      ),
+    );
     expect(byWorker.rows.map((row) => row.worker).sort()).toEqual(['fast', 'slow']); // both took part
     const overtaken = await withDatabase((db) =>
       db.query(
@@ -133,10 +146,18 @@ describe('out-of-order publishes across workers, with clients reconnecting often
     );
     expect(overtaken.rows[0].n).toBeGreaterThan(0); // the case under test happened
     for (const user of users) {
-      const stored = await withDatabase(async (db) => (await db.query('SELECT id::int FROM notification_inbox WHERE user_id = $1 ORDER BY id', [user])).rows.map((row) => row.id));
+      const stored = await withDatabase(async (db) =>
+        (await db.query('SELECT id::int FROM notification_inbox WHERE user_id = $1 ORDER BY id', [user])).rows.map(
+          (row) => row.id,
+        ),
+      );
       expect(stored).toHaveLength(PER_USER);
       const delivered = deliveredTo.get(user)!;
-      await eventually(() => (delivered.length >= PER_USER ? true : undefined), 20_000, `all of ${user}'s notifications`);
+      await eventually(
+        () => (delivered.length >= PER_USER ? true : undefined),
+        20_000,
+        `all of ${user}'s notifications`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(delivered.map((frame) => frame.id)).toEqual(stored);
       expect(delivered.map((frame) => frame.seq)).toEqual(Array.from({ length: PER_USER }, (_, i) => i + 1));

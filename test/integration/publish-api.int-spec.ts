@@ -4,7 +4,14 @@ import * as amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { deadLetterQueueOf } from '@app/publishing';
-import { TestPublisher, eventually, redeclareAccepted, signToken, taskRow, testConfig } from '@test/support/test-context';
+import {
+  TestPublisher,
+  eventually,
+  redeclareAccepted,
+  signToken,
+  taskRow,
+  testConfig,
+} from '@test/support/test-context';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 
@@ -24,7 +31,12 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
       body: JSON.stringify(body),
     });
   /** The next message on the queue, taken off it. */
-  const nextMessage = () => eventually(async () => (await channel.get(config.AMQP_QUEUE, { noAck: true })) || undefined, 5000, 'a message on the queue');
+  const nextMessage = () =>
+    eventually(
+      async () => (await channel.get(config.AMQP_QUEUE, { noAck: true })) || undefined,
+      5000,
+      'a message on the queue',
+    );
 
   beforeAll(async () => {
     config = testConfig({ PUBLISH_API_TOKENS: `another-token-that-is-long-enough-000000,${SERVICE_TOKEN}` });
@@ -109,11 +121,17 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
 
   it('answers 503 when the broker does not confirm in time', async () => {
     // A gateway whose broker is unreachable: its publish times out rather than hanging.
-    const offline = await createGateway(testConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', PUBLISH_API_TOKENS: SERVICE_TOKEN }));
+    const offline = await createGateway(
+      testConfig({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1', PUBLISH_API_TOKENS: SERVICE_TOKEN }),
+    );
     await offline.listen(0, '127.0.0.1');
     try {
       const url = `http://127.0.0.1:${(offline.getHttpServer().address() as AddressInfo).port}/api/publish`;
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` }, body: '{"user_id":1,"message":"x"}' });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` },
+        body: '{"user_id":1,"message":"x"}',
+      });
       expect(response.status).toBe(503);
     } finally {
       await offline.close();
@@ -141,7 +159,9 @@ describe('POST /api/publish to a quorum queue (AMQP_QUEUE_TYPE=quorum)', () => {
       const worker = await createWorker(config);
       await worker.listen();
       try {
-        expect(await eventually(async () => ((await taskRow(task_id))?.status === 'SUCCESS' ? true : undefined))).toBe(true);
+        expect(await eventually(async () => ((await taskRow(task_id))?.status === 'SUCCESS' ? true : undefined))).toBe(
+          true,
+        );
       } finally {
         await worker.close();
       }
@@ -168,12 +188,19 @@ describe('OpenAPI document', () => {
   it('describes the REST API at /docs-json, and serves Swagger UI at /docs', async () => {
     const document = (await (await fetch(`${base}/docs-json`)).json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>
+      >;
       components: { schemas: Record<string, { required?: string[] }> };
     };
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/publish', '/api/tasks', '/api/tasks/{task_id}', '/health/live', '/health/ready']));
-    expect(Object.keys(document.paths['/api/publish'].post.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining(['/api/publish', '/api/tasks', '/api/tasks/{task_id}', '/health/live', '/health/ready']),
+    );
+    expect(Object.keys(document.paths['/api/publish'].post.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '401', '403']),
+    );
     expect(document.paths['/api/tasks'].get.parameters?.map((parameter) => parameter.name)).toEqual(
       expect.arrayContaining(['status', 'page', 'page_size', 'ordering', 'date_done_after']),
     );

@@ -87,7 +87,17 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
 
     const id = await notify(user, { text: 'hello' });
     await eventually(() => frames[0]);
-    expect(frames).toEqual([{ event: 'notification', type: 'notification', id, seq: 1, task_id: expect.any(String), created_at: expect.any(String), message: { text: 'hello' } }]);
+    expect(frames).toEqual([
+      {
+        event: 'notification',
+        type: 'notification',
+        id,
+        seq: 1,
+        task_id: expect.any(String),
+        created_at: expect.any(String),
+        message: { text: 'hello' },
+      },
+    ]);
     expect(sdk.lastId).toBe(id);
 
     await expect(sdk.markRead(id)).resolves.toEqual({ ids: [id], all: false, unread_count: 0 });
@@ -163,7 +173,10 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     const id = await notify(user, 'once');
     await eventually(() => frames[0]);
     const { task_id: taskId, created_at: createdAt, seq } = frames[0];
-    await fanout.publish(notificationGroup(user), notificationFrameOf({ id, seq, taskId, createdAt, messageJson: '"once"' }));
+    await fanout.publish(
+      notificationGroup(user),
+      notificationFrameOf({ id, seq, taskId, createdAt, messageJson: '"once"' }),
+    );
     const next = { id: id + 1_000_000, seq: seq + 1, taskId: 'direct', createdAt: new Date(), messageJson: '"next"' };
     await fanout.publish(notificationGroup(user), notificationFrameOf(next));
     await eventually(() => frames[1]);

@@ -45,7 +45,11 @@ describe('task ids cannot carry one user’s notification to another (property, 
     await gateway.listen(0, '127.0.0.1');
     await worker.listen();
     base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
-    for (const user of users) sockets.set(user, await TestSocket.open(`${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: user })}`));
+    for (const user of users)
+      sockets.set(
+        user,
+        await TestSocket.open(`${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: user })}`),
+      );
   });
 
   afterAll(async () => {
@@ -67,13 +71,29 @@ describe('task ids cannot carry one user’s notification to another (property, 
       case 'body task_id':
         return publisher.publish(queue, { user_id: user, message, task_id: taskId });
       case 'nest':
-        return publisher.publish(queue, { pattern: 'send_notification', data: { user_id: user, message } }, { messageId: taskId });
+        return publisher.publish(
+          queue,
+          { pattern: 'send_notification', data: { user_id: user, message } },
+          { messageId: taskId },
+        );
       case 'celery':
-        return publisher.publish(queue, [[user, message], {}, { callbacks: null, errbacks: null, chain: null, chord: null }], {
-          contentType: 'application/json',
-          correlationId: taskId,
-          headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: null, expires: null, argsrepr: `('${user}', ...)`, kwargsrepr: '{}' },
-        });
+        return publisher.publish(
+          queue,
+          [[user, message], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
+          {
+            contentType: 'application/json',
+            correlationId: taskId,
+            headers: {
+              lang: 'py',
+              task: 'notifications.tasks.send_notification_task',
+              id: taskId,
+              eta: null,
+              expires: null,
+              argsrepr: `('${user}', ...)`,
+              kwargsrepr: '{}',
+            },
+          },
+        );
       case 'publish API': {
         const response = await fetch(`${base}/api/publish`, {
           method: 'POST',
@@ -88,8 +108,13 @@ describe('task ids cannot carry one user’s notification to another (property, 
   /** The user and message stored under each task id, once all of them are stored. */
   const storedUnder = (taskIds: string[]) =>
     withDatabase(async (db) => {
-      const { rows } = await db.query('SELECT task_id, user_id, message::text AS message FROM notification_inbox WHERE task_id = ANY($1)', [taskIds]);
-      return new Map(rows.map((row) => [row.task_id as string, { user: row.user_id as string, messageJson: row.message as string }]));
+      const { rows } = await db.query(
+        'SELECT task_id, user_id, message::text AS message FROM notification_inbox WHERE task_id = ANY($1)',
+        [taskIds],
+      );
+      return new Map(
+        rows.map((row) => [row.task_id as string, { user: row.user_id as string, messageJson: row.message as string }]),
+      );
     });
 
   it('delivers each notification to the user it was stored for, and dead-letters every other message under a taken id', async () => {
@@ -106,29 +131,59 @@ describe('task ids cannot carry one user’s notification to another (property, 
         const published: Published[] = entries.map(({ slot, ...rest }) => ({ ...rest, taskId: `iso-${run}-${slot}` }));
         for (const message of published) await publish(message);
         const taskIds = [...new Set(published.map((message) => message.taskId))];
-        const stored = await eventually(async () => {
-          const found = await storedUnder(taskIds);
-          return found.size === taskIds.length ? found : undefined;
-        }, 15_000, 'every task id stored');
+        const stored = await eventually(
+          async () => {
+            const found = await storedUnder(taskIds);
+            return found.size === taskIds.length ? found : undefined;
+          },
+          15_000,
+          'every task id stored',
+        );
         const conflicting = published.filter(({ taskId, user, message }) => {
           const winner = stored.get(taskId)!;
           return winner.user !== user || winner.messageJson !== JSON.stringify(message);
         });
         deadLettered += conflicting.length;
-        await eventually(async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === deadLettered ? true : undefined), 15_000, `${deadLettered} dead letters`);
-        const receivedIn = (socket: TestSocket) => socket.framesOf('notification').filter((frame) => String(frame.task_id).startsWith(`iso-${run}-`));
-        const owedTo = (user: string) => [...stored].filter(([, winner]) => winner.user === user).map(([taskId]) => taskId);
-        await eventually(() => ([...sockets].every(([user, socket]) => receivedIn(socket).length >= owedTo(user).length) ? true : undefined), 10_000, 'every socket served');
+        await eventually(
+          async () =>
+            (await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === deadLettered ? true : undefined,
+          15_000,
+          `${deadLettered} dead letters`,
+        );
+        const receivedIn = (socket: TestSocket) =>
+          socket.framesOf('notification').filter((frame) => String(frame.task_id).startsWith(`iso-${run}-`));
+        const owedTo = (user: string) =>
+          [...stored].filter(([, winner]) => winner.user === user).map(([taskId]) => taskId);
+        await eventually(
+          () =>
+            [...sockets].every(([user, socket]) => receivedIn(socket).length >= owedTo(user).length) ? true : undefined,
+          10_000,
+          'every socket served',
+        );
         await new Promise((resolve) => setTimeout(resolve, 100));
 
         for (const [taskId, winner] of stored) {
           // What is stored under a task id was published under it, for that user.
-          expect(published.some((message) => message.taskId === taskId && message.user === winner.user && JSON.stringify(message.message) === winner.messageJson)).toBe(true);
+          expect(
+            published.some(
+              (message) =>
+                message.taskId === taskId &&
+                message.user === winner.user &&
+                JSON.stringify(message.message) === winner.messageJson,
+            ),
+          ).toBe(true);
         }
         for (const [user, socket] of sockets) {
           const received = receivedIn(socket);
           for (const frame of received) {
-            expect(published.some((message) => message.taskId === frame.task_id && message.user === user && JSON.stringify(message.message) === JSON.stringify(frame.message))).toBe(true);
+            expect(
+              published.some(
+                (message) =>
+                  message.taskId === frame.task_id &&
+                  message.user === user &&
+                  JSON.stringify(message.message) === JSON.stringify(frame.message),
+              ),
+            ).toBe(true);
           }
           // Every notification stored for this user reached this socket, once.
           expect(received.map((frame) => frame.task_id).sort()).toEqual(owedTo(user).sort());

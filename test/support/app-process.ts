@@ -29,7 +29,8 @@ export class AppProcess {
     const started = new AppProcess(`${app}:${env.PORT ?? ''}`, child);
     await eventually(
       () => {
-        if (started.exitCode !== null) throw new Error(`${app} exited with ${started.exitCode}:\n${started.logLines.join('\n')}`);
+        if (started.exitCode !== null)
+          throw new Error(`${app} exited with ${started.exitCode}:\n${started.logLines.join('\n')}`);
         return started.logLines.find((line) => ready.test(line));
       },
       20_000,

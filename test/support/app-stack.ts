@@ -21,13 +21,23 @@ export class AppStack {
     return this.workers[0];
   }
 
-  static async start(env: Record<string, string> & { AMQP_QUEUE: string }, gatewayCount = 2, workerCount = 1): Promise<AppStack> {
-    const workerEnv = (n: number) => (workerCount > 1 ? { ...env, WORKER_NAME: `${env.WORKER_NAME ?? 'celery@e2e'}-${n}` } : env);
+  static async start(
+    env: Record<string, string> & { AMQP_QUEUE: string },
+    gatewayCount = 2,
+    workerCount = 1,
+  ): Promise<AppStack> {
+    const workerEnv = (n: number) =>
+      workerCount > 1 ? { ...env, WORKER_NAME: `${env.WORKER_NAME ?? 'celery@e2e'}-${n}` } : env;
     const apps = await Promise.all([
       ...Array.from({ length: workerCount }, (_, i) => AppProcess.start('worker', workerEnv(i + 1), /consuming/)),
       ...Array.from({ length: gatewayCount }, () => AppProcess.start('gateway', env, /Gateway listening/)),
     ]);
-    return new AppStack(apps.slice(workerCount), apps.slice(0, workerCount), await TestPublisher.connect(), env.AMQP_QUEUE);
+    return new AppStack(
+      apps.slice(workerCount),
+      apps.slice(0, workerCount),
+      await TestPublisher.connect(),
+      env.AMQP_QUEUE,
+    );
   }
 
   async stop(): Promise<void> {

@@ -46,7 +46,9 @@ export class RedisCluster {
 
   /** The port of the master that owns a slot, as the node on `askPort` sees it. */
   async ownerOf(slot: number, askPort = this.ports[0]): Promise<number> {
-    const ranges = JSON.parse(await this.cli(askPort, '--json', 'cluster', 'slots')) as Array<[number, number, [string, number]]>;
+    const ranges = JSON.parse(await this.cli(askPort, '--json', 'cluster', 'slots')) as Array<
+      [number, number, [string, number]]
+    >;
     const owner = ranges.find(([first, last]) => slot >= first && slot <= last);
     if (!owner) throw new Error(`no node serves slot ${slot}`);
     return owner[2][1];
@@ -59,13 +61,24 @@ export class RedisCluster {
     await this.cli(port, 'cluster', 'setslot', String(slot), 'importing', await idOf(from));
     await this.cli(from, 'cluster', 'setslot', String(slot), 'migrating', await idOf(port));
     for (const node of [from, port]) await this.cli(node, 'cluster', 'setslot', String(slot), 'node', await idOf(port));
-    await eventually(async () => ((await Promise.all(this.ports.map((node) => this.ownerOf(slot, node)))).every((owner) => owner === port) ? true : undefined), 10_000, `slot ${slot} on ${port} everywhere`);
+    await eventually(
+      async () =>
+        (await Promise.all(this.ports.map((node) => this.ownerOf(slot, node)))).every((owner) => owner === port)
+          ? true
+          : undefined,
+      10_000,
+      `slot ${slot} on ${port} everywhere`,
+    );
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.ports.map((port) => this.cli(port, 'shutdown', 'nosave').catch(() => undefined)));
     // shutdown returns once the connection drops; the files go once each server is gone.
-    await eventually(async () => ((await Promise.all(this.ports.map(isFree))).every(Boolean) ? true : undefined), 10_000, 'redis cluster nodes to exit');
+    await eventually(
+      async () => ((await Promise.all(this.ports.map(isFree))).every(Boolean) ? true : undefined),
+      10_000,
+      'redis cluster nodes to exit',
+    );
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -83,10 +96,31 @@ export class RedisCluster {
         '--daemonize', 'yes',
       ]); // prettier-ignore
     }
-    await eventually(async () => ((await Promise.all(this.ports.map((port) => this.cli(port, 'ping').catch(() => '')))).every((reply) => reply.trim() === 'PONG') ? true : undefined), 10_000, 'redis cluster nodes to start');
-    await run('redis-cli', ['--cluster', 'create', ...this.nodes.split(','), '--cluster-replicas', '0', '--cluster-yes']);
     await eventually(
-      async () => ((await Promise.all(this.ports.map((port) => this.cli(port, 'cluster', 'info')))).every((info) => info.includes('cluster_state:ok')) ? true : undefined),
+      async () =>
+        (await Promise.all(this.ports.map((port) => this.cli(port, 'ping').catch(() => '')))).every(
+          (reply) => reply.trim() === 'PONG',
+        )
+          ? true
+          : undefined,
+      10_000,
+      'redis cluster nodes to start',
+    );
+    await run('redis-cli', [
+      '--cluster',
+      'create',
+      ...this.nodes.split(','),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    await eventually(
+      async () =>
+        (await Promise.all(this.ports.map((port) => this.cli(port, 'cluster', 'info')))).every((info) =>
+          info.includes('cluster_state:ok'),
+        )
+          ? true
+          : undefined,
       20_000,
       'cluster_state:ok on every node',
     );

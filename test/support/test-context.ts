@@ -18,12 +18,20 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${process.env.TEST_RUN_ID}_${randomBytes(3).toString('hex')}`;
 }
 
-export function signToken(claims: object, secret = process.env.JWT_SECRET!, options: jwt.SignOptions = { expiresIn: 300 }): string {
+export function signToken(
+  claims: object,
+  secret = process.env.JWT_SECRET!,
+  options: jwt.SignOptions = { expiresIn: 300 },
+): string {
   return jwt.sign(claims, secret, options);
 }
 
 /** Polls until `check` returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -112,7 +120,11 @@ export async function withDatabase<T>(run: (db: Client) => Promise<T>, url = pro
  * Stores a notification as the worker does (its seq drawn from the user's counter, in one
  * transaction) without a worker; returns the frame the worker would publish for it.
  */
-export async function storeNotification(userId: string, message: unknown, { taskId = randomUUID(), createdAt = new Date() } = {}): Promise<{ id: number; seq: number; frame: string }> {
+export async function storeNotification(
+  userId: string,
+  message: unknown,
+  { taskId = randomUUID(), createdAt = new Date() } = {},
+): Promise<{ id: number; seq: number; frame: string }> {
   return withDatabase(async (db) => {
     const { rows } = await db.query(
       `WITH "drawn" AS (
@@ -123,12 +135,25 @@ export async function storeNotification(userId: string, message: unknown, { task
       [userId, taskId, JSON.stringify(message), createdAt],
     );
     const { id, seq } = rows[0];
-    return { id, seq, frame: notificationFrameOf({ id, seq, taskId, createdAt: rows[0].createdAt, messageJson: JSON.stringify(message) }) };
+    return {
+      id,
+      seq,
+      frame: notificationFrameOf({
+        id,
+        seq,
+        taskId,
+        createdAt: rows[0].createdAt,
+        messageJson: JSON.stringify(message),
+      }),
+    };
   });
 }
 
 export async function taskRow(taskId: string): Promise<Record<string, unknown> | undefined> {
-  return withDatabase(async (db) => (await db.query('SELECT * FROM django_celery_results_taskresult WHERE task_id = $1', [taskId])).rows[0]);
+  return withDatabase(
+    async (db) =>
+      (await db.query('SELECT * FROM django_celery_results_taskresult WHERE task_id = $1', [taskId])).rows[0],
+  );
 }
 
 /** A WebSocket client that records every frame, for asserting who received what. */
@@ -147,7 +172,8 @@ export class TestSocket {
       client.socket.once('error', reject);
       client.socket.once('unexpected-response', (_, response) => reject(new Error(`HTTP ${response.statusCode}`)));
       client.socket.once('close', (code) => reject(new Error(`closed with ${code} before connected`)));
-      const waitForConnected = () => (client.framesOf('connected').length ? resolve() : setTimeout(waitForConnected, 10));
+      const waitForConnected = () =>
+        client.framesOf('connected').length ? resolve() : setTimeout(waitForConnected, 10);
       client.socket.once('open', waitForConnected);
     });
     return client;

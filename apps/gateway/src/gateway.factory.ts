@@ -14,12 +14,24 @@ import { serveStaticPages } from './web/static-pages';
 /** Builds the gateway (REST + WebSocket on one port); `main.ts` and the integration tests share it. */
 export async function createGateway(config: AppConfig): Promise<INestApplication> {
   // forceCloseConnections: keep-alive HTTP clients must not hold a shutdown open.
-  const app = await NestFactory.create(GatewayModule.forRoot(config), { bufferLogs: true, forceCloseConnections: true });
+  const app = await NestFactory.create(GatewayModule.forRoot(config), {
+    bufferLogs: true,
+    forceCloseConnections: true,
+  });
   app.useLogger(app.get(Logger));
-  app.useWebSocketAdapter(new NotificationsWsAdapter(app, app.get(HandshakeAuthenticator), app.get(ConnectionLimits), app.get(GatewayMetrics), config));
+  app.useWebSocketAdapter(
+    new NotificationsWsAdapter(
+      app,
+      app.get(HandshakeAuthenticator),
+      app.get(ConnectionLimits),
+      app.get(GatewayMetrics),
+      config,
+    ),
+  );
   app.use(helmet());
   // Off unless configured: the API is for tokens in headers, not for cookies from any web page.
-  if (config.CORS_ORIGINS.length > 0) app.enableCors({ origin: config.CORS_ORIGINS, methods: ['GET', 'POST'], maxAge: 600 });
+  if (config.CORS_ORIGINS.length > 0)
+    app.enableCors({ origin: config.CORS_ORIGINS, methods: ['GET', 'POST'], maxAge: 600 });
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }));
   serveApiDocs(app);
   serveStaticPages(app);

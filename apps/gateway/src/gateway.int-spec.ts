@@ -51,7 +51,10 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
       ['no token', ''],
       ['a malformed token', '?token=abc'],
       ['a wrongly signed token', `?token=${signToken({ user_id: 1 }, 'not-the-secret')}`],
-      ['an expired token', `?token=${signToken({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 120 }, undefined, {})}`],
+      [
+        'an expired token',
+        `?token=${signToken({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 120 }, undefined, {})}`,
+      ],
       ['an alg:none token', `?token=${signToken({ user_id: 1 }, '', { algorithm: 'none' })}`],
       ['a token whose user id is an object', `?token=${userToken({ id: 1 })}`],
     ])('answers %s with HTTP 401', async (_, query) => {
@@ -69,7 +72,12 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
     it('greets with the connection and group', () => {
       expect(socket.framesOf('connected')[0]).toEqual({
         event: 'connected',
-        data: { connection_id: expect.any(String), user_id: '42', group: 'Notifications_42', last_id: expect.any(Number) },
+        data: {
+          connection_id: expect.any(String),
+          user_id: '42',
+          group: 'Notifications_42',
+          last_id: expect.any(Number),
+        },
       });
     });
 
@@ -125,7 +133,8 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
   });
 
   describe('admin REST', () => {
-    const get = (path: string, token?: string) => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const get = (path: string, token?: string) =>
+      fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     const taskId = randomUUID();
 
     beforeAll(async () => {
@@ -155,7 +164,14 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
         count: 1,
         page: 1,
         page_size: 10,
-        results: [expect.objectContaining({ task_id: taskId, status: 'SUCCESS', result: { gateways: 1 }, meta: { children: [] } })],
+        results: [
+          expect.objectContaining({
+            task_id: taskId,
+            status: 'SUCCESS',
+            result: { gateways: 1 },
+            meta: { children: [] },
+          }),
+        ],
       });
     });
 

@@ -17,7 +17,19 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(config, 'gateway'), MetricsModule.forRoot('gateway'), AuthModule, NotificationsModule, InboxModule, TasksModule, HealthModule, PublishModule, DashboardModule, DemoModule.forRoot(config)],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config, 'gateway'),
+        MetricsModule.forRoot('gateway'),
+        AuthModule,
+        NotificationsModule,
+        InboxModule,
+        TasksModule,
+        HealthModule,
+        PublishModule,
+        DashboardModule,
+        DemoModule.forRoot(config),
+      ],
     };
   }
 }

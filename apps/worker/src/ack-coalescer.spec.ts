@@ -6,7 +6,9 @@ const delivery = (deliveryTag: number) => ({ fields: { deliveryTag } }) as Consu
 
 function setup(delivered: number) {
   const frames: Array<[number, boolean]> = [];
-  const channel = { ack: (message: ConsumeMessage, allUpTo = false) => frames.push([message.fields.deliveryTag, allUpTo]) } as unknown as Channel;
+  const channel = {
+    ack: (message: ConsumeMessage, allUpTo = false) => frames.push([message.fields.deliveryTag, allUpTo]),
+  } as unknown as Channel;
   const acks = new AckCoalescer(channel);
   const messages = Array.from({ length: delivered }, (_, i) => delivery(i + 1));
   messages.forEach((message) => acks.delivered(message));

@@ -9,7 +9,9 @@ async function bootstrap() {
   const worker = await createWorker(config);
   superviseProcess(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
   await worker.listen();
-  worker.get(Logger).log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}; health on ${worker.httpUrl()}`, 'Bootstrap');
+  worker
+    .get(Logger)
+    .log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}; health on ${worker.httpUrl()}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

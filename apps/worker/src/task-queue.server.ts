@@ -12,7 +12,10 @@ export const ATTEMPTS_HEADER = 'x-notify-attempts';
 
 type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 
-export interface TaskQueueOptions extends Omit<ServerRmqOptions, 'queueOptions' | 'noAck' | 'isGlobalPrefetchCount' | 'consumerTag'> {
+export interface TaskQueueOptions extends Omit<
+  ServerRmqOptions,
+  'queueOptions' | 'noAck' | 'isGlobalPrefetchCount' | 'consumerTag'
+> {
   queue: string;
   /** How the queue and its dead-letter queue are declared (`AMQP_QUEUE_TYPE`). */
   queueType: QueueType;
@@ -102,9 +105,14 @@ export class TaskQueueServer extends ServerRMQ {
 
   constructor({ queueType, ...options }: TaskQueueOptions) {
     // Global (per-channel) QoS where the queue supports it: see the class comment.
-    super({ ...options, queueOptions: taskQueueOptions(queueType), noAck: false, isGlobalPrefetchCount: queueType === 'classic' });
+    super({
+      ...options,
+      queueOptions: taskQueueOptions(queueType),
+      noAck: false,
+      isGlobalPrefetchCount: queueType === 'classic',
+    });
     this.queueType = queueType;
-    (this.options).consumerTag = this.consumerTag;
+    this.options.consumerTag = this.consumerTag;
     this.basePrefetch = options.prefetchCount ?? 0;
   }
 
@@ -197,8 +205,16 @@ export class TaskQueueServer extends ServerRMQ {
         }),
       deadLetter: (message, reason) =>
         settledNow(message, () => {
-          const headers = { ...message.properties.headers, 'x-dead-letter-reason': reason, 'x-original-queue': this.queue };
-          channel.sendToQueue(deadLetterQueueOf(this.queue), message.content, republishedProperties(message.properties, headers));
+          const headers = {
+            ...message.properties.headers,
+            'x-dead-letter-reason': reason,
+            'x-original-queue': this.queue,
+          };
+          channel.sendToQueue(
+            deadLetterQueueOf(this.queue),
+            message.content,
+            republishedProperties(message.properties, headers),
+          );
           channel.ack(message);
         }),
       closing: this.closingController.signal,
@@ -244,10 +260,17 @@ export class TaskQueueServer extends ServerRMQ {
     const next = `worker-${randomUUID()}`;
     this.consumerTag = next;
     // A reconnect (new channel) consumes under the current tag.
-    (this.options).consumerTag = next;
+    this.options.consumerTag = next;
     this.renewals = this.renewals
       .then(async () => {
-        await channel.consume(this.queue, (delivery) => void this.handleMessage(delivery as unknown as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)), { noAck: false, consumerTag: next });
+        await channel.consume(
+          this.queue,
+          (delivery) =>
+            void this.handleMessage(delivery as unknown as Record<string, unknown> | null, channel).catch((error) =>
+              this.handleError(error),
+            ),
+          { noAck: false, consumerTag: next },
+        );
         await channel.cancel(retiring);
       })
       .catch(() => undefined); // the channel closed: the reconnect's setup consumes afresh

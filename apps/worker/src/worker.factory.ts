@@ -29,7 +29,10 @@ export async function createWorker(config: AppConfig): Promise<WorkerApp> {
     queueType: config.AMQP_QUEUE_TYPE,
     prefetchCount: config.AMQP_PREFETCH,
   });
-  const app = await NestFactory.create(WorkerModule.forRoot(config, consumer), { bufferLogs: true, forceCloseConnections: true });
+  const app = await NestFactory.create(WorkerModule.forRoot(config, consumer), {
+    bufferLogs: true,
+    forceCloseConnections: true,
+  });
   app.useLogger(app.get(Logger));
   app.connectMicroservice({ strategy: consumer }, { inheritAppConfig: true });
   return {

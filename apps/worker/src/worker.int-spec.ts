@@ -2,7 +2,15 @@ import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
-import { TestPublisher, eventually, redeclareAccepted, storeNotification, taskRow, testConfig, withDatabase } from '@test/support/test-context';
+import {
+  TestPublisher,
+  eventually,
+  redeclareAccepted,
+  storeNotification,
+  taskRow,
+  testConfig,
+  withDatabase,
+} from '@test/support/test-context';
 import { TcpProxy } from '@test/support/tcp-proxy';
 import { NotificationPublisher, deadLetterQueueOf } from '@app/publishing';
 import * as amqp from 'amqplib';
@@ -38,25 +46,51 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
 
   it('fans a Nest message out to the user group and records SUCCESS with what happened', async () => {
     const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { pattern: 'send_notification', data: { user_id: 42, message: { text: 'hello' } } }, { messageId: taskId });
+    await publisher.publish(
+      config.AMQP_QUEUE,
+      { pattern: 'send_notification', data: { user_id: 42, message: { text: 'hello' } } },
+      { messageId: taskId },
+    );
     const row = await finished(taskId);
-    expect(row).toMatchObject({ status: 'SUCCESS', task_name: 'send_notification', worker: 'celery@int-spec', content_type: 'application/json' });
+    expect(row).toMatchObject({
+      status: 'SUCCESS',
+      task_name: 'send_notification',
+      worker: 'celery@int-spec',
+      content_type: 'application/json',
+    });
     const result = JSON.parse(row.result as string);
     expect(result).toEqual({ notification_id: expect.any(Number), group: 'Notifications_42' });
     const delivered = await eventually(() => frames.find((f) => f.frame.task_id === taskId));
     expect(delivered).toEqual({
       group: 'Notifications_42',
-      frame: { event: 'notification', type: 'notification', id: result.notification_id, seq: expect.any(Number), task_id: taskId, created_at: expect.any(String), message: { text: 'hello' } },
+      frame: {
+        event: 'notification',
+        type: 'notification',
+        id: result.notification_id,
+        seq: expect.any(Number),
+        task_id: taskId,
+        created_at: expect.any(String),
+        message: { text: 'hello' },
+      },
     });
   });
 
   it('accepts a plain JSON body and stores the notification in the inbox of a user who is offline', async () => {
     const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: 'offline-user', message: { keep: ['me'] } }, { correlationId: taskId, contentType: 'application/json' });
+    await publisher.publish(
+      config.AMQP_QUEUE,
+      { user_id: 'offline-user', message: { keep: ['me'] } },
+      { correlationId: taskId, contentType: 'application/json' },
+    );
     const result = JSON.parse((await finished(taskId)).result as string);
     expect(result).toMatchObject({ group: 'Notifications_offline-user' });
-    const stored = await withDatabase(async (db) => (await db.query('SELECT id, user_id, message FROM notification_inbox WHERE task_id = $1', [taskId])).rows);
-    expect(stored).toEqual([{ id: String(result.notification_id), user_id: 'offline-user', message: { keep: ['me'] } }]);
+    const stored = await withDatabase(
+      async (db) =>
+        (await db.query('SELECT id, user_id, message FROM notification_inbox WHERE task_id = $1', [taskId])).rows,
+    );
+    expect(stored).toEqual([
+      { id: String(result.notification_id), user_id: 'offline-user', message: { keep: ['me'] } },
+    ]);
   });
 
   it('stores and publishes a redelivered task once: same notification, one row', async () => {
@@ -66,21 +100,34 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: 'first' }, { messageId: taskId });
     await eventually(() => (frames.filter((f) => f.frame.task_id === taskId).length === 2 ? true : undefined));
     const counts = await withDatabase(async (db) => ({
-      results: (await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = $1', [taskId])).rows[0].n,
-      notifications: (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n,
+      results: (
+        await db.query('SELECT count(*)::int AS n FROM django_celery_results_taskresult WHERE task_id = $1', [taskId])
+      ).rows[0].n,
+      notifications: (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId]))
+        .rows[0].n,
     }));
     expect(counts).toEqual({ results: 1, notifications: 1 });
     // Published again with the same id: a client that saw it drops it.
-    expect(new Set(frames.filter((f) => f.frame.task_id === taskId).map((f) => f.frame.id))).toEqual(new Set([first.notification_id]));
+    expect(new Set(frames.filter((f) => f.frame.task_id === taskId).map((f) => f.frame.id))).toEqual(
+      new Set([first.notification_id]),
+    );
   });
 
   it('dead-letters a different message under a task id already taken (task_id_conflict), delivering and rewriting nothing', async () => {
     await gateway.subscribe('Notifications_43');
     const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: 42, message: { secret: 'for 42 only' } }, { messageId: taskId });
+    await publisher.publish(
+      config.AMQP_QUEUE,
+      { user_id: 42, message: { secret: 'for 42 only' } },
+      { messageId: taskId },
+    );
     const before = await finished(taskId);
     await publisher.publish(config.AMQP_QUEUE, { user_id: 43, message: { text: 'for 43' } }, { messageId: taskId });
-    const dead = await eventually(async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined, 5000, 'the dead letter');
+    const dead = await eventually(
+      async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined,
+      5000,
+      'the dead letter',
+    );
     expect(dead.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
     expect(JSON.parse(dead.content.toString())).toEqual({ user_id: 43, message: { text: 'for 43' } });
     expect(await taskRow(taskId)).toEqual(before);
@@ -96,7 +143,13 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
       properties: {
         contentType: 'application/json',
         correlationId: taskId,
-        headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: null, expires: new Date(Date.now() + 1000).toISOString() },
+        headers: {
+          lang: 'py',
+          task: 'notifications.tasks.send_notification_task',
+          id: taskId,
+          eta: null,
+          expires: new Date(Date.now() + 1000).toISOString(),
+        },
       },
     };
     await publisher.publish(config.AMQP_QUEUE, message.body, message.properties);
@@ -105,13 +158,22 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     // The broker redelivers it (a worker died before its ack), now past its expires.
     await publisher.publish(config.AMQP_QUEUE, message.body, message.properties);
-    await eventually(() => (frames.filter((f) => f.frame.task_id === taskId).length === 2 ? true : undefined), 5000, 'the second publish');
+    await eventually(
+      () => (frames.filter((f) => f.frame.task_id === taskId).length === 2 ? true : undefined),
+      5000,
+      'the second publish',
+    );
     expect(await taskRow(taskId)).toMatchObject({ status: 'SUCCESS', result: first.result });
   });
 
   it.each([
     ['not JSON', 'this is not json', {}, 'DecodeError'],
-    ['pickle', Buffer.from([0x80, 0x04, 0x95]).toString('latin1'), { contentType: 'application/x-python-serialize' }, 'ContentDisallowed'],
+    [
+      'pickle',
+      Buffer.from([0x80, 0x04, 0x95]).toString('latin1'),
+      { contentType: 'application/x-python-serialize' },
+      'ContentDisallowed',
+    ],
     ['no user_id', { message: 'hi' }, {}, 'TypeError'],
     ['a wrong user_id type', { user_id: [1], message: 'hi' }, {}, 'TypeError'],
     ['an unknown pattern', { pattern: 'drop_tables', data: { user_id: 1, message: 'x' } }, {}, 'NotRegistered'],
@@ -139,10 +201,20 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
   });
 
   it('gives a failed message with no id a row of its own', async () => {
-    const before = await withDatabase(async (db) => Number((await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0].count));
+    const before = await withDatabase(async (db) =>
+      Number(
+        (await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0]
+          .count,
+      ),
+    );
     await publisher.publish(config.AMQP_QUEUE, '{"user_id":');
     await eventually(async () => {
-      const after = await withDatabase(async (db) => Number((await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0].count));
+      const after = await withDatabase(async (db) =>
+        Number(
+          (await db.query("SELECT count(*) FROM django_celery_results_taskresult WHERE status = 'FAILURE'")).rows[0]
+            .count,
+        ),
+      );
       return after === before + 1 ? true : undefined;
     });
   });
@@ -174,7 +246,11 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     const ids = Array.from({ length: 40 }, () => randomUUID());
     for (const id of ids) await publisher.publish(config.AMQP_QUEUE, { user_id: 7, message: id }, { messageId: id });
     await worker.close();
-    const recorded = await withDatabase(async (db) => (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rowCount ?? 0);
+    const recorded = await withDatabase(
+      async (db) =>
+        (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids]))
+          .rowCount ?? 0,
+    );
     const waiting = await publisher.messageCount(config.AMQP_QUEUE);
     expect(recorded + waiting).toBe(ids.length);
     worker = await createWorker(config);
@@ -190,7 +266,11 @@ describe('worker holding Celery eta tasks (prefetch 1)', () => {
   let publisher: TestPublisher;
 
   beforeAll(async () => {
-    ({ config, publisher, worker } = await startWorker({ AMQP_PREFETCH: '1', CELERY_TRACK_STARTED: 'true', DEFERRED_TASK_HOLD_SECONDS: '120' }));
+    ({ config, publisher, worker } = await startWorker({
+      AMQP_PREFETCH: '1',
+      CELERY_TRACK_STARTED: 'true',
+      DEFERRED_TASK_HOLD_SECONDS: '120',
+    }));
   });
 
   afterAll(() => stopWorker(config, publisher, worker));
@@ -249,20 +329,36 @@ describe('worker dead-lettering and inbox retention', () => {
         CREATE TRIGGER refuse_poison BEFORE INSERT ON notification_inbox FOR EACH ROW EXECUTE FUNCTION refuse_poison();`),
     );
     try {
-      await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'x' }, { messageId: poison, expiration: '60000', headers: { keep: 'me' } });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { user_id: 5, message: 'x' },
+        { messageId: poison, expiration: '60000', headers: { keep: 'me' } },
+      );
       await publisher.publish(config.AMQP_QUEUE, { user_id: 5, message: 'fine' }, { messageId: goodId });
       expect((await eventually(() => taskRow(goodId))).status).toBe('SUCCESS');
-      await eventually(async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === 1 ? true : undefined), 10_000);
+      await eventually(
+        async () => ((await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))) === 1 ? true : undefined),
+        10_000,
+      );
       const dead = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
       if (!dead) throw new Error('the dead-letter queue is empty');
       expect(dead.properties.messageId).toBe(poison);
-      expect(dead.properties.headers).toMatchObject({ keep: 'me', 'x-notify-attempts': 1, 'x-dead-letter-reason': expect.stringContaining('refused for the test') });
+      expect(dead.properties.headers).toMatchObject({
+        keep: 'me',
+        'x-notify-attempts': 1,
+        'x-dead-letter-reason': expect.stringContaining('refused for the test'),
+      });
       // A per-message TTL would let the dead letter expire unseen.
       expect(dead.properties.expiration).toBeUndefined();
-      expect(await taskRow(poison)).toMatchObject({ status: 'FAILURE', result: expect.stringContaining('refused for the test') });
+      expect(await taskRow(poison)).toMatchObject({
+        status: 'FAILURE',
+        result: expect.stringContaining('refused for the test'),
+      });
       expect(await publisher.messageCount(config.AMQP_QUEUE)).toBe(0);
     } finally {
-      await withDatabase((db) => db.query('DROP TRIGGER refuse_poison ON notification_inbox; DROP FUNCTION refuse_poison()'));
+      await withDatabase((db) =>
+        db.query('DROP TRIGGER refuse_poison ON notification_inbox; DROP FUNCTION refuse_poison()'),
+      );
     }
   });
 
@@ -278,7 +374,9 @@ describe('worker dead-lettering and inbox retention', () => {
     await storeNotification(user, 'new', { createdAt: new Date(Date.now() - 29 * 86400_000) });
     const deleted = await worker.get(InboxRetentionService).runOnce();
     expect(deleted).toBeGreaterThanOrEqual(1500);
-    const left = await withDatabase(async (db) => (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1', [user])).rows);
+    const left = await withDatabase(
+      async (db) => (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1', [user])).rows,
+    );
     expect(left).toEqual([{ message: 'new' }]);
   });
 });
@@ -287,11 +385,26 @@ describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => 
   let config: AppConfig;
   let worker: WorkerApp;
   let publisher: TestPublisher;
-  const finished = (taskId: string) => eventually(async () => ((await taskRow(taskId))?.status === 'SUCCESS' ? taskRow(taskId) : undefined), 10_000, `SUCCESS of ${taskId}`);
-  const queueEmpty = () => eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined), 10_000, 'an empty queue');
+  const finished = (taskId: string) =>
+    eventually(
+      async () => ((await taskRow(taskId))?.status === 'SUCCESS' ? taskRow(taskId) : undefined),
+      10_000,
+      `SUCCESS of ${taskId}`,
+    );
+  const queueEmpty = () =>
+    eventually(
+      async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined),
+      10_000,
+      'an empty queue',
+    );
 
   beforeAll(async () => {
-    ({ config, publisher, worker } = await startWorker({ AMQP_QUEUE_TYPE: 'quorum', AMQP_PREFETCH: '1', WORKER_NAME: 'celery@quorum', DEFERRED_TASK_HOLD_SECONDS: '120' }));
+    ({ config, publisher, worker } = await startWorker({
+      AMQP_QUEUE_TYPE: 'quorum',
+      AMQP_PREFETCH: '1',
+      WORKER_NAME: 'celery@quorum',
+      DEFERRED_TASK_HOLD_SECONDS: '120',
+    }));
   });
 
   afterAll(() => stopWorker(config, publisher, worker));
@@ -330,7 +443,11 @@ describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => 
     const badId = randomUUID();
     await publisher.publish(config.AMQP_QUEUE, 'not json', { messageId: badId });
     expect((await eventually(() => taskRow(badId))).status).toBe('FAILURE');
-    const dead = await eventually(async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined, 5000, 'the dead letter');
+    const dead = await eventually(
+      async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined,
+      5000,
+      'the dead letter',
+    );
     expect(dead.properties.messageId).toBe(badId);
     await queueEmpty();
   });
@@ -363,9 +480,17 @@ describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => 
     const started = Date.now();
     await worker.close();
     expect(Date.now() - started).toBeLessThan(5000);
-    const recorded = await withDatabase(async (db) => (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rowCount ?? 0);
+    const recorded = await withDatabase(
+      async (db) =>
+        (await db.query('SELECT task_id FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids]))
+          .rowCount ?? 0,
+    );
     // Settled by the closed channel: ready on the queue again once the broker has requeued them.
-    await eventually(async () => (recorded + (await publisher.messageCount(config.AMQP_QUEUE)) === ids.length + 1 ? true : undefined), 5000, 'every message recorded or back');
+    await eventually(
+      async () => (recorded + (await publisher.messageCount(config.AMQP_QUEUE)) === ids.length + 1 ? true : undefined),
+      5000,
+      'every message recorded or back',
+    );
     expect(await taskRow(eta)).toBeUndefined();
     worker = await createWorker(config);
     await worker.listen();
@@ -381,13 +506,23 @@ function celeryTask(taskId: string, eta: Date | null) {
       contentType: 'application/json',
       contentEncoding: 'utf-8',
       correlationId: taskId,
-      headers: { lang: 'py', task: 'notifications.tasks.send_notification_task', id: taskId, eta: eta?.toISOString() ?? null, expires: null, argsrepr: '(9,)', kwargsrepr: '{}' },
+      headers: {
+        lang: 'py',
+        task: 'notifications.tasks.send_notification_task',
+        id: taskId,
+        eta: eta?.toISOString() ?? null,
+        expires: null,
+        argsrepr: '(9,)',
+        kwargsrepr: '{}',
+      },
     },
   };
 }
 
 /** A worker on a queue of its own, and a publisher to it. */
-async function startWorker(overrides: Record<string, string>): Promise<{ config: AppConfig; publisher: TestPublisher; worker: WorkerApp }> {
+async function startWorker(
+  overrides: Record<string, string>,
+): Promise<{ config: AppConfig; publisher: TestPublisher; worker: WorkerApp }> {
   const config = testConfig(overrides);
   const publisher = await TestPublisher.connect(config.AMQP_URL);
   const worker = await createWorker(config);

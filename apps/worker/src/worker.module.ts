@@ -24,7 +24,13 @@ export class WorkerModule {
         HealthModule.forRoot(consumer),
         ResultsModule,
       ],
-      providers: [{ provide: 'QUEUE_METRICS', inject: [MetricsRegistry], useFactory: (metrics: MetricsRegistry) => registerQueueMetrics(metrics, consumer) }],
+      providers: [
+        {
+          provide: 'QUEUE_METRICS',
+          inject: [MetricsRegistry],
+          useFactory: (metrics: MetricsRegistry) => registerQueueMetrics(metrics, consumer),
+        },
+      ],
     };
   }
 }

@@ -28,7 +28,8 @@ function upgradeRequest(url: string, headers: Record<string, string> = {}): Inco
 
 describe('HandshakeAuthenticator (HS256)', () => {
   let authenticator: HandshakeAuthenticator;
-  const sign = (claims: object, options: jwt.SignOptions = {}) => jwt.sign(claims, SECRET, { expiresIn: 60, ...options });
+  const sign = (claims: object, options: jwt.SignOptions = {}) =>
+    jwt.sign(claims, SECRET, { expiresIn: 60, ...options });
 
   beforeAll(async () => {
     authenticator = await authenticatorFor({ JWT_SECRET: SECRET });
@@ -41,12 +42,16 @@ describe('HandshakeAuthenticator (HS256)', () => {
   });
 
   it('reads an Authorization: Bearer header and falls back to sub', async () => {
-    const user = await authenticator.authenticate(upgradeRequest('/ws', { authorization: `Bearer ${sign({ sub: 'alice' })}` }));
+    const user = await authenticator.authenticate(
+      upgradeRequest('/ws', { authorization: `Bearer ${sign({ sub: 'alice' })}` }),
+    );
     expect(user).toEqual({ userId: 'alice', isAdmin: false, expiresAt: expect.any(Number) });
   });
 
   it('reads the bearer subprotocol pair', async () => {
-    const user = await authenticator.authenticate(upgradeRequest('/ws', { 'sec-websocket-protocol': `bearer, ${sign({ user_id: 7 })}` }));
+    const user = await authenticator.authenticate(
+      upgradeRequest('/ws', { 'sec-websocket-protocol': `bearer, ${sign({ user_id: 7 })}` }),
+    );
     expect(user?.userId).toBe('7');
   });
 
@@ -64,10 +69,16 @@ describe('HandshakeAuthenticator (HS256)', () => {
     ['a malformed token', () => 'not.a.jwt'],
     ['a wrong signature', () => jwt.sign({ user_id: 1 }, 'another-secret')],
     ['alg none', () => jwt.sign({ user_id: 1 }, '', { algorithm: 'none' })],
-    ['an expired token (past the clock tolerance)', () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 60 }, SECRET)],
+    [
+      'an expired token (past the clock tolerance)',
+      () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 60 }, SECRET),
+    ],
     ['a token without exp', () => jwt.sign({ user_id: 1 }, SECRET)],
     ['a token issued in the future', () => sign({ user_id: 1, iat: Math.floor(Date.now() / 1000) + 3600 })],
-    ['a token not valid before an hour from now', () => sign({ user_id: 1, nbf: Math.floor(Date.now() / 1000) + 3600 })],
+    [
+      'a token not valid before an hour from now',
+      () => sign({ user_id: 1, nbf: Math.floor(Date.now() / 1000) + 3600 }),
+    ],
     ['a string exp', () => handMadeToken({ user_id: 1, exp: 'never' })],
     ['an empty user id', () => sign({ user_id: '' })],
     ['an array user id', () => sign({ user_id: [1] })],
@@ -83,7 +94,9 @@ describe('HandshakeAuthenticator (HS256)', () => {
   });
 
   it('accepts a simplejwt access token', async () => {
-    const user = await authenticator.authenticate(upgradeRequest(`/ws?token=${sign({ user_id: 3, token_type: 'access', jti: 'j' })}`));
+    const user = await authenticator.authenticate(
+      upgradeRequest(`/ws?token=${sign({ user_id: 3, token_type: 'access', jti: 'j' })}`),
+    );
     expect(user?.userId).toBe('3');
   });
 });

@@ -37,7 +37,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     // A token without exp would never expire.
     if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return false;
     const now = Date.now() / 1000;
-    if (claims.iat !== undefined && (typeof claims.iat !== 'number' || claims.iat > now + this.config.JWT_CLOCK_TOLERANCE_SECONDS)) return false;
+    if (
+      claims.iat !== undefined &&
+      (typeof claims.iat !== 'number' || claims.iat > now + this.config.JWT_CLOCK_TOLERANCE_SECONDS)
+    )
+      return false;
     const userId = normalizeUserId(claims.user_id ?? claims.sub);
     if (userId === null) return false;
     return { userId, isAdmin: this.isAdmin(claims), expiresAt: claims.exp * 1000 };

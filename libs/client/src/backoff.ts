@@ -5,7 +5,11 @@ import type { ReconnectOptions } from './types';
  * "equal jitter" (a random half of the delay added to the other half), so clients that lost the
  * same gateway at once do not all come back at the same moment, and none retries at once.
  */
-export function backoffDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: ReconnectOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialDelayMs ?? 500;
   const max = options.maxDelayMs ?? 30_000;
   const factor = options.factor ?? 2;

@@ -54,7 +54,8 @@ export class NotificationClient {
 
   constructor(private readonly options: NotificationClientOptions) {
     const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!impl) throw new Error('No WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)');
+    if (!impl)
+      throw new Error('No WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)');
     this.WebSocketImpl = impl;
     this.highestId = options.since;
   }
@@ -176,12 +177,18 @@ export class NotificationClient {
     try {
       token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     } catch (error) {
-      this.emit('error', { code: 'token_unavailable', message: `The token function failed: ${(error as Error).message}` });
+      this.emit('error', {
+        code: 'token_unavailable',
+        message: `The token function failed: ${(error as Error).message}`,
+      });
       return this.afterClose(1006, 'no token');
     }
     if (this.closedByUser) return this.finish({ code: NORMAL, reason: 'client closed', willReconnect: false });
     if (typeof this.options.token === 'string' && tokenExpired(token)) {
-      this.emit('error', { code: 'token_expired', message: 'The token has expired; pass a function returning a fresh one to reconnect' });
+      this.emit('error', {
+        code: 'token_expired',
+        message: 'The token has expired; pass a function returning a fresh one to reconnect',
+      });
       return this.finish({ code: TOKEN_EXPIRED, reason: 'token expired', willReconnect: false });
     }
 
@@ -215,7 +222,10 @@ export class NotificationClient {
         // Until something arrives, a reconnection resumes from where this socket started.
         const { last_id: startsAfter } = frame.data as { last_id?: unknown };
         if (this.highestId === undefined && typeof startsAfter === 'number') this.highestId = startsAfter;
-        this.emit('connected', { ...(frame.data as NotificationClientEvents['connected']), reconnected: this.everConnected });
+        this.emit('connected', {
+          ...(frame.data as NotificationClientEvents['connected']),
+          reconnected: this.everConnected,
+        });
         this.everConnected = true;
         return;
       }

@@ -7,7 +7,9 @@ function ecPublicKey(namedCurve: string): string {
 
 describe('parseAppConfig', () => {
   it('accepts a public key of the kind the algorithm needs', () => {
-    expect(parseAppConfig({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1') }).JWT_ALGORITHM).toBe('ES256');
+    expect(parseAppConfig({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1') }).JWT_ALGORITHM).toBe(
+      'ES256',
+    );
   });
 
   it('gives defaults that point at the local services', () => {
@@ -27,7 +29,9 @@ describe('parseAppConfig', () => {
 
   it('reads REDIS_CLUSTER_NODES as cluster seed nodes, none by default', () => {
     expect(parseAppConfig({}).REDIS_CLUSTER_NODES).toEqual([]);
-    expect(parseAppConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002' }).REDIS_CLUSTER_NODES).toEqual([
+    expect(
+      parseAppConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000, 10.0.0.2:7001,[::1]:7002' }).REDIS_CLUSTER_NODES,
+    ).toEqual([
       { host: 'redis-1', port: 7000 },
       { host: '10.0.0.2', port: 7001 },
       { host: '::1', port: 7002 },
@@ -36,7 +40,12 @@ describe('parseAppConfig', () => {
 
   it('reads TRUST_PROXY as proxy addresses, CIDRs and presets, none by default', () => {
     expect(parseAppConfig({}).TRUST_PROXY).toEqual([]);
-    expect(parseAppConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY).toEqual(['loopback', '10.0.0.0/8', 'fd00::/8', '192.168.1.7']);
+    expect(parseAppConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::/8,192.168.1.7' }).TRUST_PROXY).toEqual([
+      'loopback',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '192.168.1.7',
+    ]);
   });
 
   it('keeps the demo token mint off unless DEMO_TOKEN_MINT switches it on, whatever NODE_ENV says', () => {
@@ -53,12 +62,16 @@ describe('parseAppConfig', () => {
     ['test', 'é'.repeat(15)], // 15 characters, 30 bytes
   ])('refuses with NODE_ENV=%s an HMAC secret under 32 bytes (%j)', (nodeEnv, secret) => {
     for (const algorithm of ['HS256', 'HS384', 'HS512']) {
-      expect(() => parseAppConfig({ NODE_ENV: nodeEnv, JWT_ALGORITHM: algorithm, JWT_SECRET: secret })).toThrow(/JWT_SECRET: .*at least 32 bytes/);
+      expect(() => parseAppConfig({ NODE_ENV: nodeEnv, JWT_ALGORITHM: algorithm, JWT_SECRET: secret })).toThrow(
+        /JWT_SECRET: .*at least 32 bytes/,
+      );
     }
   });
 
   it('does not print the short secret it refuses', () => {
-    expect(() => parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'integration-test-secret' })).not.toThrow('integration-test-secret');
+    expect(() => parseAppConfig({ NODE_ENV: 'production', JWT_SECRET: 'integration-test-secret' })).not.toThrow(
+      'integration-test-secret',
+    );
   });
 
   it('accepts HMAC secrets of 32 bytes and more outside development, and any length in development', () => {
@@ -69,7 +82,12 @@ describe('parseAppConfig', () => {
   });
 
   it('does not hold an unused JWT_SECRET to the length rule when tokens are verified with a public key', () => {
-    const env = { NODE_ENV: 'production', JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: ecPublicKey('prime256v1'), JWT_SECRET: 'x' };
+    const env = {
+      NODE_ENV: 'production',
+      JWT_ALGORITHM: 'ES256',
+      JWT_PUBLIC_KEY: ecPublicKey('prime256v1'),
+      JWT_SECRET: 'x',
+    };
     expect(parseAppConfig(env).JWT_ALGORITHM).toBe('ES256');
   });
 

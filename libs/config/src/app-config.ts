@@ -61,7 +61,9 @@ const environmentSchema = z
     REDIS_CHANNEL_PREFIX: z.string().max(64).default('notifications:'),
     // Seed nodes of a Redis Cluster; set, the fan-out uses sharded pub/sub there instead of REDIS_URL.
     REDIS_CLUSTER_NODES: commaSeparated()
-      .refine((entries) => entries.every((entry) => parseHostPort(entry) !== null), { message: 'each entry must be host:port (port 1-65535)' })
+      .refine((entries) => entries.every((entry) => parseHostPort(entry) !== null), {
+        message: 'each entry must be host:port (port 1-65535)',
+      })
       .transform((entries) => entries.map((entry) => parseHostPort(entry)!))
       .default([]),
 
@@ -96,7 +98,9 @@ const environmentSchema = z
     JWT_CLOCK_TOLERANCE_SECONDS: integer(0, 300).default(30),
     // Static bearer tokens for services that publish over HTTP; long, so that they cannot be guessed.
     PUBLISH_API_TOKENS: commaSeparated()
-      .refine((tokens) => tokens.every((token) => token.length >= 32), { message: 'each token must be at least 32 characters' })
+      .refine((tokens) => tokens.every((token) => token.length >= 32), {
+        message: 'each token must be at least 32 characters',
+      })
       .default([]),
     // Off unless switched on: the demo page's mint signs a token for any user id, asked by anyone.
     DEMO_TOKEN_MINT: boolean().default(false),
@@ -108,7 +112,9 @@ const environmentSchema = z
     // Proxies whose X-Forwarded-For is believed (Express' `trust proxy` list: addresses, CIDRs,
     // loopback/linklocal/uniquelocal); the per-address limits then count the client behind them.
     TRUST_PROXY: commaSeparated()
-      .refine((entries) => entries.every(isTrustedProxyEntry), { message: 'each entry must be an IP address, a CIDR, or loopback, linklocal, uniquelocal' })
+      .refine((entries) => entries.every(isTrustedProxyEntry), {
+        message: 'each entry must be an IP address, a CIDR, or loopback, linklocal, uniquelocal',
+      })
       .default([]),
     WS_MAX_SOCKETS_PER_USER: integer(1, 100_000).default(20),
     WS_MAX_SOCKETS_PER_IP: integer(1, 1_000_000).default(1000),
@@ -120,7 +126,11 @@ const environmentSchema = z
   .superRefine((env, ctx) => {
     const usesPublicKey = (PUBLIC_KEY_ALGORITHMS as readonly string[]).includes(env.JWT_ALGORITHM);
     if (usesPublicKey && !env.JWT_PUBLIC_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: `is required when JWT_ALGORITHM is ${env.JWT_ALGORITHM}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_PUBLIC_KEY'],
+        message: `is required when JWT_ALGORITHM is ${env.JWT_ALGORITHM}`,
+      });
     }
     if (!usesPublicKey && env.NODE_ENV === 'production' && env.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set in production' });
@@ -136,12 +146,21 @@ const environmentSchema = z
     }
     if (!usesPublicKey && env.JWT_SECRET.includes('-----BEGIN')) {
       // A public key used as an HMAC secret lets anyone who has the public key sign tokens.
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `is a PEM key; ${env.JWT_ALGORITHM} needs a shared secret (use RS256/ES256 with JWT_PUBLIC_KEY)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: `is a PEM key; ${env.JWT_ALGORITHM} needs a shared secret (use RS256/ES256 with JWT_PUBLIC_KEY)`,
+      });
     }
     if (env.DEMO_TOKEN_MINT && env.NODE_ENV === 'production') {
-      ctx.addIssue({ code: 'custom', path: ['DEMO_TOKEN_MINT'], message: 'must not be true with NODE_ENV=production: it lets anyone who reaches the gateway act as any user' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEMO_TOKEN_MINT'],
+        message: 'must not be true with NODE_ENV=production: it lets anyone who reaches the gateway act as any user',
+      });
     }
-    const keyProblem = usesPublicKey && env.JWT_PUBLIC_KEY ? publicKeyProblem(env.JWT_ALGORITHM, env.JWT_PUBLIC_KEY) : null;
+    const keyProblem =
+      usesPublicKey && env.JWT_PUBLIC_KEY ? publicKeyProblem(env.JWT_ALGORITHM, env.JWT_PUBLIC_KEY) : null;
     if (keyProblem) ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: keyProblem });
   });
 
@@ -168,7 +187,8 @@ function publicKeyProblem(algorithm: string, pem: string): string | null {
   const kind = algorithm.startsWith('RS') ? 'rsa' : 'ec';
   if (key.asymmetricKeyType !== kind) return `is a ${key.asymmetricKeyType} key; ${algorithm} needs ${kind}`;
   const curve = CURVES[algorithm];
-  if (curve && key.asymmetricKeyDetails?.namedCurve !== curve) return `is on curve ${key.asymmetricKeyDetails?.namedCurve}; ${algorithm} needs ${curve}`;
+  if (curve && key.asymmetricKeyDetails?.namedCurve !== curve)
+    return `is on curve ${key.asymmetricKeyDetails?.namedCurve}; ${algorithm} needs ${curve}`;
   return null;
 }
 
@@ -189,7 +209,10 @@ export function parseAppConfig(env: NodeJS.ProcessEnv): AppConfig {
 
 /** `FOO=` in a .env file means "not set", as in docker-compose, not "the empty string". */
 function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) as Record<string, string>;
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== '')) as Record<
+    string,
+    string
+  >;
 }
 
 /**

@@ -3,7 +3,14 @@ export { notificationFrameOf, readNotificationHead } from './notification-frame'
 export { jsonNestingDepth } from './json-nesting';
 export { notificationGroup } from './notification-group';
 export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
-export { CLIENT_EVENTS, MAX_READ_IDS, SocketCloseCode, SocketErrorCode, errorFrame, serverFrame } from './socket-protocol';
+export {
+  CLIENT_EVENTS,
+  MAX_READ_IDS,
+  SocketCloseCode,
+  SocketErrorCode,
+  errorFrame,
+  serverFrame,
+} from './socket-protocol';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';
 export { USER_ID_RULE, normalizeUserId } from './user-id';

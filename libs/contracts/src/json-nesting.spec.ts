@@ -10,7 +10,11 @@ function depthOf(value: unknown): number {
 
 describe('jsonNestingDepth', () => {
   it('is the depth of what JSON.parse would build, whatever the strings hold', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 8 }), (value) => expect(jsonNestingDepth(JSON.stringify(value))).toBe(depthOf(value))));
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), (value) =>
+        expect(jsonNestingDepth(JSON.stringify(value))).toBe(depthOf(value)),
+      ),
+    );
   });
 
   it('counts only real brackets', () => {

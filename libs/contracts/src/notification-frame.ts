@@ -47,7 +47,8 @@ export interface NotificationHead {
   createdAt: number;
 }
 
-const HEAD = /^\{"event":"notification","type":"notification","id":(\d{1,16}),"seq":(\d{1,16}),"task_id":"(?:[^"\\]|\\.)*","created_at":"([^"]{1,40})"/;
+const HEAD =
+  /^\{"event":"notification","type":"notification","id":(\d{1,16}),"seq":(\d{1,16}),"task_id":"(?:[^"\\]|\\.)*","created_at":"([^"]{1,40})"/;
 /** Enough for the head whatever the task id (at most 255 characters, each at most 6 escaped). */
 const HEAD_BYTES = 1700;
 

@@ -11,12 +11,24 @@ describe('normalizeUserId', () => {
     expect(normalizeUserId(input)).toBe(expected);
   });
 
-  it.each([-1, 1.5, Number.MAX_SAFE_INTEGER + 1, NaN, '', 'a b', 'a*', 'x'.repeat(65), '42\n', null, undefined, {}, [1], true])(
-    'refuses %j',
-    (input) => {
-      expect(normalizeUserId(input)).toBeNull();
-    },
-  );
+  it.each([
+    -1,
+    1.5,
+    Number.MAX_SAFE_INTEGER + 1,
+    NaN,
+    '',
+    'a b',
+    'a*',
+    'x'.repeat(65),
+    '42\n',
+    null,
+    undefined,
+    {},
+    [1],
+    true,
+  ])('refuses %j', (input) => {
+    expect(normalizeUserId(input)).toBeNull();
+  });
 
   it('names the group as the Channels consumer did', () => {
     expect(notificationGroup('42')).toBe('Notifications_42');

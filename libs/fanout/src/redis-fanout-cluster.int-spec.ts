@@ -40,14 +40,20 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
     shard: (await cluster.cli(port, 'pubsub', 'shardchannels', `${prefix}*`)).split('\n').filter(Boolean).sort(),
     plain: (await cluster.cli(port, 'pubsub', 'channels', `${prefix}*`)).split('\n').filter(Boolean),
   });
-  const shardSubscribers = async (group: string) => Number((await cluster.cli(owners.get(group)!, 'pubsub', 'shardnumsub', prefix + group)).split('\n')[1]);
+  const shardSubscribers = async (group: string) =>
+    Number((await cluster.cli(owners.get(group)!, 'pubsub', 'shardnumsub', prefix + group)).split('\n')[1]);
 
   it('delivers groups on every shard, subscribed as shard channels on the master that owns each', async () => {
     expect(new Set(owners.values())).toEqual(new Set(cluster.ports));
     await Promise.all(groups.map((group) => gatewayA.subscribe(group)));
 
     for (const port of cluster.ports) {
-      expect(await channelsOn(port)).toEqual({ shard: groupsOn(port).map((group) => prefix + group).sort(), plain: [] });
+      expect(await channelsOn(port)).toEqual({
+        shard: groupsOn(port)
+          .map((group) => prefix + group)
+          .sort(),
+        plain: [],
+      });
     }
     const counts = await Promise.all(groups.map((group) => worker.publish(group, `to ${group}`)));
     expect(counts).toEqual(groups.map(() => 1));
@@ -88,14 +94,28 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
 
     // Only the sharded subscriber connections are in pub/sub mode; the publisher's are not touched.
     expect(Number(await cluster.cli(port, 'client', 'kill', 'type', 'pubsub'))).toBe(2);
-    await eventually(() => (reconnects.a === 1 && reconnects.b === 1 ? true : undefined), 15_000, 'both reconnect listeners');
+    await eventually(
+      () => (reconnects.a === 1 && reconnects.b === 1 ? true : undefined),
+      15_000,
+      'both reconnect listeners',
+    );
     // ioredis resubscribed by itself: every channel of that shard has both gateways again.
-    await eventually(async () => ((await shardSubscribers(group)) === 2 ? true : undefined), 5000, 'the resubscription');
-    expect((await channelsOn(port)).shard).toEqual(groupsOn(port).map((name) => prefix + name).sort());
+    await eventually(
+      async () => ((await shardSubscribers(group)) === 2 ? true : undefined),
+      5000,
+      'the resubscription',
+    );
+    expect((await channelsOn(port)).shard).toEqual(
+      groupsOn(port)
+        .map((name) => prefix + name)
+        .sort(),
+    );
 
     await Promise.all([gatewayA.subscribe(group), gatewayB.subscribe(group)]); // what a gateway does before catching up
     expect(await worker.publish(group, 'after')).toBe(2);
-    await eventually(() => (received.a.includes(`${group}:after`) && received.b.includes(`${group}:after`) ? true : undefined));
+    await eventually(() =>
+      received.a.includes(`${group}:after`) && received.b.includes(`${group}:after`) ? true : undefined,
+    );
     expect(reconnects).toEqual({ a: 1, b: 1 });
   });
 
@@ -108,7 +128,11 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
     await cluster.moveSlot(slots.get(group)!, to);
     for (const name of groups) if (slots.get(name) === slots.get(group)) owners.set(name, to);
 
-    await eventually(async () => ((await shardSubscribers(group)) === 1 ? true : undefined), 15_000, 'the subscription on the new owner');
+    await eventually(
+      async () => ((await shardSubscribers(group)) === 1 ? true : undefined),
+      15_000,
+      'the subscription on the new owner',
+    );
     expect((await channelsOn(from)).shard).not.toContain(prefix + group);
     // Told at least once: ioredis may rebuild a subscriber before its map shows the move, and again after.
     await eventually(() => (reconnects.a > before.a ? true : undefined), 5000, 'the reconnect listener');

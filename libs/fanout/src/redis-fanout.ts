@@ -44,7 +44,9 @@ export class RedisFanout implements OnModuleDestroy {
   publish(group: string, frame: string): Promise<number> {
     const channel = this.prefix + group;
     // SPUBLISH counts the subscribers on the owning shard, which is where every gateway subscribed.
-    return this.sharded ? (this.publisher.spublish(channel, frame) as Promise<number>) : this.publisher.publish(channel, frame);
+    return this.sharded
+      ? (this.publisher.spublish(channel, frame) as Promise<number>)
+      : this.publisher.publish(channel, frame);
   }
 
   /** Starts receiving; the listener gets the group name and the frame bytes untouched. */
@@ -102,7 +104,9 @@ export class RedisFanout implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.publisher, this.subscriber].filter((c) => c !== null).map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all(
+      [this.publisher, this.subscriber].filter((c) => c !== null).map((c) => c.quit().catch(() => c.disconnect())),
+    );
   }
 
   private requireSubscriber(): Redis | Cluster {
@@ -122,7 +126,10 @@ export class RedisFanout implements OnModuleDestroy {
           // Not for the subscriber: an auto-pipelined SSUBSCRIBE goes down the master's command
           // connection, past the sharded subscribers, which then never resubscribe it after a reconnect.
           enableAutoPipelining: role === 'publisher',
-          redisOptions: { connectionName, ...(role === 'subscriber' ? { maxRetriesPerRequest: SUBSCRIBER_COMMAND_RETRIES } : {}) },
+          redisOptions: {
+            connectionName,
+            ...(role === 'subscriber' ? { maxRetriesPerRequest: SUBSCRIBER_COMMAND_RETRIES } : {}),
+          },
         })
       : new Redis(this.config.REDIS_URL, {
           enableAutoPipelining: true,

@@ -44,7 +44,8 @@ describe('migrateDatabase (real Postgres)', () => {
       expect(await migrateDatabase(ours)).toEqual([]);
       await createDatabaseIfMissing(django);
       await withDatabase((db) => db.query(DJANGO_DDL), django);
-      const schemaOf = (url: string) => withDatabase(async (db) => [(await db.query(COLUMNS_SQL)).rows, (await db.query(INDEXES_SQL)).rows], url);
+      const schemaOf = (url: string) =>
+        withDatabase(async (db) => [(await db.query(COLUMNS_SQL)).rows, (await db.query(INDEXES_SQL)).rows], url);
       expect(await schemaOf(ours)).toEqual(await schemaOf(django));
     } finally {
       await dropDatabase(ours);
@@ -82,9 +83,25 @@ describe('migrateDatabase (real Postgres)', () => {
       );
       await before.destroy();
       expect(await migrateDatabase(url)).toEqual(ALL_MIGRATIONS.slice(2));
-      const rows = await withDatabase((db) => db.query('SELECT user_id, task_id, seq::int FROM notification_inbox ORDER BY id'), url);
-      expect(rows.rows.map((row) => `${row.user_id}${row.seq}`)).toEqual(['a1', 'a2', 'b1', 'a3', 'a4', 'b2', 'a5', 'a6', 'b3']);
-      const counters = await withDatabase((db) => db.query('SELECT user_id, last_seq::int FROM notification_sequence ORDER BY user_id'), url);
+      const rows = await withDatabase(
+        (db) => db.query('SELECT user_id, task_id, seq::int FROM notification_inbox ORDER BY id'),
+        url,
+      );
+      expect(rows.rows.map((row) => `${row.user_id}${row.seq}`)).toEqual([
+        'a1',
+        'a2',
+        'b1',
+        'a3',
+        'a4',
+        'b2',
+        'a5',
+        'a6',
+        'b3',
+      ]);
+      const counters = await withDatabase(
+        (db) => db.query('SELECT user_id, last_seq::int FROM notification_sequence ORDER BY user_id'),
+        url,
+      );
       expect(counters.rows).toEqual([
         { user_id: 'a', last_seq: 6 },
         { user_id: 'b', last_seq: 3 },

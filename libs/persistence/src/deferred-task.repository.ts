@@ -59,9 +59,14 @@ export class DeferredTaskRepository {
    */
   releaseDue(dueBy: Date, limit: number, publish: (messages: DeferredMessage[]) => Promise<void>): Promise<number> {
     return this.database.transaction(async (manager) => {
-      const rows: Array<DeferredMessage & { id: string; properties: string }> = await manager.query(CLAIM_DUE, [dueBy, limit]);
+      const rows: Array<DeferredMessage & { id: string; properties: string }> = await manager.query(CLAIM_DUE, [
+        dueBy,
+        limit,
+      ]);
       if (rows.length === 0) return 0;
-      await publish(rows.map(({ id: _id, properties, ...row }) => ({ ...row, properties: JSON.parse(properties, reviveBuffers) })));
+      await publish(
+        rows.map(({ id: _id, properties, ...row }) => ({ ...row, properties: JSON.parse(properties, reviveBuffers) })),
+      );
       await manager.query(`DELETE FROM "deferred_task" WHERE "id" = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
       return rows.length;
     });
@@ -82,5 +87,7 @@ export class DeferredTaskRepository {
 /** `JSON.stringify` writes a Buffer (an AMQP byte-array header) as `{type: 'Buffer', data}`. */
 function reviveBuffers(_key: string, value: unknown): unknown {
   const candidate = value as { type?: unknown; data?: unknown } | null;
-  return candidate && candidate.type === 'Buffer' && Array.isArray(candidate.data) ? Buffer.from(candidate.data as number[]) : value;
+  return candidate && candidate.type === 'Buffer' && Array.isArray(candidate.data)
+    ? Buffer.from(candidate.data as number[])
+    : value;
 }

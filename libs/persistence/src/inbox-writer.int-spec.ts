@@ -15,16 +15,18 @@ describe('InboxWriter (real Postgres)', () => {
   let writer: InboxWriter;
   let inbox: NotificationRepository;
 
-  const success = (taskId: string) => (stored: InboxRecord): TaskOutcome => ({
-    taskId,
-    status: TaskStatus.Success,
-    result: JSON.stringify({ notification_id: Number(stored.id) }),
-    taskName: 'send_notification',
-    taskArgs: '[]',
-    taskKwargs: '{}',
-    worker: 'inbox-spec',
-    receivedAt: new Date(),
-  });
+  const success =
+    (taskId: string) =>
+    (stored: InboxRecord): TaskOutcome => ({
+      taskId,
+      status: TaskStatus.Success,
+      result: JSON.stringify({ notification_id: Number(stored.id) }),
+      taskName: 'send_notification',
+      taskArgs: '[]',
+      taskKwargs: '{}',
+      worker: 'inbox-spec',
+      receivedAt: new Date(),
+    });
   const store = (userId: string, taskId = randomUUID(), message: unknown = { text: taskId }, into = writer) =>
     into.storeWithResult({ userId, taskId, messageJson: JSON.stringify(message) }, success(taskId));
   const stored = (result: StoreResult) => {
@@ -33,7 +35,9 @@ describe('InboxWriter (real Postgres)', () => {
   };
 
   beforeAll(async () => {
-    moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(testConfig()), PersistenceModule] }).compile();
+    moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig()), PersistenceModule],
+    }).compile();
     writer = moduleRef.get(InboxWriter);
     inbox = moduleRef.get(NotificationRepository);
   });
@@ -54,7 +58,9 @@ describe('InboxWriter (real Postgres)', () => {
       await sleep(300);
       expect(settled).toBe(false);
       // An id drawn now, while the user is held, must be lower than the held user's.
-      const { rows } = await other.query(`SELECT nextval(pg_get_serial_sequence('notification_inbox', 'id'))::int AS "id"`);
+      const { rows } = await other.query(
+        `SELECT nextval(pg_get_serial_sequence('notification_inbox', 'id'))::int AS "id"`,
+      );
       await other.query('COMMIT');
       const notification = stored(await waiting);
       expect(Number(notification.id)).toBeGreaterThan(rows[0].id);
@@ -89,16 +95,29 @@ describe('InboxWriter (real Postgres)', () => {
     expect((await inbox.catchUpFrom(user, 0, 10)).rows.map((row) => row.messageJson)).toEqual(['{"text":"same"}']);
     expect((await inbox.catchUpFrom(`${user}-other`, 0, 10)).rows).toEqual([]);
     expect(await taskRow(taskId)).toEqual(rowBefore);
-    expect(rowBefore).toMatchObject({ status: 'SUCCESS', result: JSON.stringify({ notification_id: Number(first.id) }) });
+    expect(rowBefore).toMatchObject({
+      status: 'SUCCESS',
+      result: JSON.stringify({ notification_id: Number(first.id) }),
+    });
   });
 
   it('tells a conflict from a redelivery within one batch too', async () => {
     const user = `batch-${randomUUID()}`;
     const taskId = randomUUID();
-    const results = await Promise.all([store(user, taskId, 'a'), store(user, taskId, 'a'), store(`${user}-x`, taskId, 'a'), store(user, taskId, 'b')]);
+    const results = await Promise.all([
+      store(user, taskId, 'a'),
+      store(user, taskId, 'a'),
+      store(`${user}-x`, taskId, 'a'),
+      store(user, taskId, 'b'),
+    ]);
     expect(results.map((result) => result.status)).toEqual(['stored', 'stored', 'conflict', 'conflict']);
     expect(results[1]).toMatchObject({ redelivered: true, notification: stored(results[0]) });
-    expect(await withDatabase(async (db) => (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n)).toBe(1);
+    expect(
+      await withDatabase(
+        async (db) =>
+          (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n,
+      ),
+    ).toBe(1);
   });
 
   it('keeps batch order within a user: ids and seqs follow the order the tasks were handed in, seqs with no gap', async () => {
@@ -110,10 +129,14 @@ describe('InboxWriter (real Postgres)', () => {
   });
 
   it('gives each user seqs 1, 2, 3, ... with no gap while two workers write at once', async () => {
-    const second = await Test.createTestingModule({ imports: [ConfigModule.forRoot(testConfig()), PersistenceModule] }).compile();
+    const second = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig()), PersistenceModule],
+    }).compile();
     try {
       const users = Array.from({ length: 5 }, (_, i) => `two-writers-${i}-${randomUUID()}`);
-      const writes = Array.from({ length: 200 }, (_, i) => store(users[i % users.length], randomUUID(), i, i % 2 === 0 ? writer : second.get(InboxWriter)));
+      const writes = Array.from({ length: 200 }, (_, i) =>
+        store(users[i % users.length], randomUUID(), i, i % 2 === 0 ? writer : second.get(InboxWriter)),
+      );
       await Promise.all(writes);
       for (const user of users) {
         const { rows, end } = await inbox.catchUpFrom(user, 0, 100);

@@ -94,7 +94,10 @@ export class InboxWriter {
   ) {}
 
   /** `outcomeFor` makes the SUCCESS row from the stored notification; it is written only when stored. */
-  storeWithResult(input: NewNotification, outcomeFor: (notification: InboxRecord) => TaskOutcome): Promise<StoreResult> {
+  storeWithResult(
+    input: NewNotification,
+    outcomeFor: (notification: InboxRecord) => TaskOutcome,
+  ): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ input, outcomeFor, resolve, reject });
       if (!this.writing) void this.writePending();
@@ -110,7 +113,8 @@ export class InboxWriter {
         batch.forEach((write, index) => write.resolve(results[index]));
       } catch (error) {
         if (batch.length === 1) batch[0].reject(error);
-        else for (const write of batch) await this.store([write]).then(([result]) => write.resolve(result), write.reject);
+        else
+          for (const write of batch) await this.store([write]).then(([result]) => write.resolve(result), write.reject);
       }
     }
     this.writing = false;
@@ -137,7 +141,10 @@ export class InboxWriter {
   }
 
   /** Each task id's record (with whether this transaction inserted it); a task id given twice goes in once. */
-  private async insertOrFind(batch: PendingWrite[], manager: EntityManager): Promise<Map<string, InboxRecord & { inserted: boolean }>> {
+  private async insertOrFind(
+    batch: PendingWrite[],
+    manager: EntityManager,
+  ): Promise<Map<string, InboxRecord & { inserted: boolean }>> {
     const distinct = [...new Map(batch.map((write) => [write.input.taskId, write.input])).values()];
     const inserted: InboxRecord[] = await manager.query(INSERT_NEW, [
       distinct.map((input) => input.userId),
@@ -145,7 +152,9 @@ export class InboxWriter {
       distinct.map((input) => input.messageJson),
     ]);
     const inputs = new Map(distinct.map((input) => [input.taskId, input]));
-    const records = new Map(inserted.map((row) => [row.taskId, { ...row, messageJson: inputs.get(row.taskId)!.messageJson, inserted: true }]));
+    const records = new Map(
+      inserted.map((row) => [row.taskId, { ...row, messageJson: inputs.get(row.taskId)!.messageJson, inserted: true }]),
+    );
     const missing = distinct.filter((input) => !records.has(input.taskId)).map((input) => input.taskId);
     if (missing.length > 0) {
       const stored: InboxRecord[] = await manager.query(SELECT_STORED, [missing]);
@@ -156,7 +165,11 @@ export class InboxWriter {
 }
 
 /** A write is stored when the record under its task id is its own notification; otherwise a conflict. */
-function judge(write: PendingWrite, record: (InboxRecord & { inserted: boolean }) | undefined, firstInBatch: boolean): StoreResult {
+function judge(
+  write: PendingWrite,
+  record: (InboxRecord & { inserted: boolean }) | undefined,
+  firstInBatch: boolean,
+): StoreResult {
   // Neither inserted nor found: retention deleted the row in between. Retried, it is stored afresh.
   if (!record) throw new Error(`The inbox row of task ${write.input.taskId} vanished while it was stored; try again`);
   const { inserted, ...notification } = record;

@@ -49,7 +49,11 @@ export class NotificationRepository {
    * after `afterId` up to that end, oldest first, read in one snapshot. A user's ids and seqs are
    * drawn in commit order, so every notification committed later comes after `end`.
    */
-  async catchUpFrom(userId: string, afterId: number, limit: number): Promise<{ end: InboxPosition; rows: StoredNotification[] }> {
+  async catchUpFrom(
+    userId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<{ end: InboxPosition; rows: StoredNotification[] }> {
     const found: Array<Partial<StoredNotification> & { endId: string; endSeq: string }> = await this.rows.query(
       `WITH "end" AS (SELECT ${END_OF_INBOX})
        SELECT "end".*, r.* FROM "end" LEFT JOIN LATERAL (
@@ -63,12 +67,10 @@ export class NotificationRepository {
 
   /** The user's notifications after `afterId` up to `upToId`, oldest first, framed as stored. */
   between(userId: string, afterId: number, upToId: number, limit: number): Promise<StoredNotification[]> {
-    return this.rows.query(`SELECT ${FRAME_COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 AND "id" <= $3 ORDER BY "id" LIMIT $4`, [
-      userId,
-      afterId,
-      upToId,
-      limit,
-    ]);
+    return this.rows.query(
+      `SELECT ${FRAME_COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" > $2 AND "id" <= $3 ORDER BY "id" LIMIT $4`,
+      [userId, afterId, upToId, limit],
+    );
   }
 
   /** How many of the user's notifications lie after `afterId` up to `upToId`, counting no further than `limit`. */
@@ -100,7 +102,10 @@ export class NotificationRepository {
   }
 
   async countUnread(userId: string): Promise<number> {
-    const [{ count }] = await this.rows.query(`SELECT count(*)::int AS "count" FROM "notification_inbox" WHERE "user_id" = $1 AND "read_at" IS NULL`, [userId]);
+    const [{ count }] = await this.rows.query(
+      `SELECT count(*)::int AS "count" FROM "notification_inbox" WHERE "user_id" = $1 AND "read_at" IS NULL`,
+      [userId],
+    );
     return count;
   }
 
@@ -116,7 +121,10 @@ export class NotificationRepository {
 
   /** Marks everything the user has read; returns how many were unread. */
   async markAllRead(userId: string): Promise<number> {
-    const [, count] = await this.rows.query(`UPDATE "notification_inbox" SET "read_at" = now() WHERE "user_id" = $1 AND "read_at" IS NULL`, [userId]);
+    const [, count] = await this.rows.query(
+      `UPDATE "notification_inbox" SET "read_at" = now() WHERE "user_id" = $1 AND "read_at" IS NULL`,
+      [userId],
+    );
     return count;
   }
 
@@ -127,7 +135,10 @@ export class NotificationRepository {
   }
 
   async findOwn(userId: string, id: string): Promise<Notification | null> {
-    const [row] = await this.rows.query(`SELECT ${COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" = $2`, [userId, id]);
+    const [row] = await this.rows.query(
+      `SELECT ${COLUMNS} FROM "notification_inbox" WHERE "user_id" = $1 AND "id" = $2`,
+      [userId, id],
+    );
     return row ?? null;
   }
 

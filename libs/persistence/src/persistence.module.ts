@@ -20,7 +20,21 @@ import { TaskResultRepository } from './task-result.repository';
     }),
     TypeOrmModule.forFeature([TaskResult, Notification]),
   ],
-  providers: [TaskResultRepository, NotificationRepository, InboxWriter, DeferredTaskRepository, TaskStatsQueries, TaskResultCleaner],
-  exports: [TaskResultRepository, NotificationRepository, InboxWriter, DeferredTaskRepository, TaskStatsQueries, TaskResultCleaner],
+  providers: [
+    TaskResultRepository,
+    NotificationRepository,
+    InboxWriter,
+    DeferredTaskRepository,
+    TaskStatsQueries,
+    TaskResultCleaner,
+  ],
+  exports: [
+    TaskResultRepository,
+    NotificationRepository,
+    InboxWriter,
+    DeferredTaskRepository,
+    TaskStatsQueries,
+    TaskResultCleaner,
+  ],
 })
 export class PersistenceModule {}

@@ -19,7 +19,12 @@ async function insertResults(count: number, ageDays: number): Promise<string[]> 
 }
 
 const remaining = (ids: string[]) =>
-  withDatabase(async (db) => Number((await db.query('SELECT count(*) FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rows[0].count));
+  withDatabase(async (db) =>
+    Number(
+      (await db.query('SELECT count(*) FROM django_celery_results_taskresult WHERE task_id = ANY($1)', [ids])).rows[0]
+        .count,
+    ),
+  );
 
 describe('TaskResultCleaner (real Postgres)', () => {
   const config = testConfig();

@@ -32,7 +32,10 @@ export class TaskResultCleaner {
     let total = 0;
     for (;;) {
       if (signal?.aborted) return total;
-      const [{ count }] = await this.database.query<Array<{ count: number }>>(TaskResultCleaner.BATCH_SQL, [cutoff, batchSize]);
+      const [{ count }] = await this.database.query<Array<{ count: number }>>(TaskResultCleaner.BATCH_SQL, [
+        cutoff,
+        batchSize,
+      ]);
       total += count;
       if (count < batchSize) return total;
     }

@@ -25,7 +25,9 @@ describe('TaskResultRepository (real Postgres)', () => {
   });
 
   beforeAll(async () => {
-    moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(testConfig()), PersistenceModule] }).compile();
+    moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(testConfig()), PersistenceModule],
+    }).compile();
     repository = moduleRef.get(TaskResultRepository);
   });
 
@@ -54,8 +56,17 @@ describe('TaskResultRepository (real Postgres)', () => {
   it('overwrites the row of a task recorded again, keeping one row and its first date_created', async () => {
     const first = outcome({ status: TaskStatus.Failure, result: '{"exc_type":"X"}' });
     await repository.record(first);
-    await repository.record({ ...first, status: TaskStatus.Success, result: '{"ok":true}', receivedAt: new Date(Date.now() + 60_000) });
-    const rows = await withDatabase((db) => db.query('SELECT status, result, date_created FROM django_celery_results_taskresult WHERE task_id = $1', [first.taskId]));
+    await repository.record({
+      ...first,
+      status: TaskStatus.Success,
+      result: '{"ok":true}',
+      receivedAt: new Date(Date.now() + 60_000),
+    });
+    const rows = await withDatabase((db) =>
+      db.query('SELECT status, result, date_created FROM django_celery_results_taskresult WHERE task_id = $1', [
+        first.taskId,
+      ]),
+    );
     expect(rows.rows).toHaveLength(1);
     expect(rows.rows[0]).toMatchObject({ status: 'SUCCESS', result: '{"ok":true}' });
     expect(rows.rows[0].date_created.getTime()).toBe(first.receivedAt.getTime());
@@ -65,13 +76,25 @@ describe('TaskResultRepository (real Postgres)', () => {
     const listWorker = `${worker}-list`;
     const base = Date.parse('2030-01-01T00:00:00Z');
     for (let i = 0; i < 5; i++) {
-      await repository.record(outcome({ worker: listWorker, status: i % 2 ? TaskStatus.Failure : TaskStatus.Success, receivedAt: new Date(base + i * 1000) }));
+      await repository.record(
+        outcome({
+          worker: listWorker,
+          status: i % 2 ? TaskStatus.Failure : TaskStatus.Success,
+          receivedAt: new Date(base + i * 1000),
+        }),
+      );
     }
     const page = await repository.search({ worker: listWorker, ordering: 'date_created', offset: 1, limit: 2 });
     expect(page.total).toBe(5);
     expect(page.items.map((row) => row.dateCreated.getTime())).toEqual([base + 1000, base + 2000]);
 
-    const failures = await repository.search({ worker: listWorker, status: 'FAILURE', ordering: '-date_created', offset: 0, limit: 10 });
+    const failures = await repository.search({
+      worker: listWorker,
+      status: 'FAILURE',
+      ordering: '-date_created',
+      offset: 0,
+      limit: 10,
+    });
     expect(failures.total).toBe(2);
     expect(failures.items.map((row) => row.dateCreated.getTime())).toEqual([base + 3000, base + 1000]);
 
@@ -129,10 +152,20 @@ describe('TaskResultRepository on a table from django-celery-results < 2.5 (no d
   it('writes, reads and lists rows, STARTED ones included', async () => {
     const repository = moduleRef.get(TaskResultRepository);
     const taskId = randomUUID();
-    const base = { taskId, result: '{}', taskName: 't', taskArgs: null, taskKwargs: null, worker: 'old-table', receivedAt: new Date() };
+    const base = {
+      taskId,
+      result: '{}',
+      taskName: 't',
+      taskArgs: null,
+      taskKwargs: null,
+      worker: 'old-table',
+      receivedAt: new Date(),
+    };
     await repository.record({ ...base, status: TaskStatus.Started });
     await repository.record({ ...base, status: TaskStatus.Success });
     expect(await repository.findByTaskId(taskId)).toMatchObject({ taskId, status: 'SUCCESS' });
-    expect((await repository.search({ worker: 'old-table', ordering: '-date_done', offset: 0, limit: 5 })).total).toBe(1);
+    expect((await repository.search({ worker: 'old-table', ordering: '-date_done', offset: 0, limit: 5 })).total).toBe(
+      1,
+    );
   });
 });

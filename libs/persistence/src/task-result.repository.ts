@@ -97,7 +97,8 @@ export class TaskResultRepository implements OnModuleInit {
     if (filter.status) where('task.status = :status', { status: filter.status });
     if (filter.taskName) where('task.task_name = :taskName', { taskName: filter.taskName });
     if (filter.worker) where('task.worker = :worker', { worker: filter.worker });
-    if (filter.dateCreatedFrom) where('task.date_created >= :dateCreatedFrom', { dateCreatedFrom: filter.dateCreatedFrom });
+    if (filter.dateCreatedFrom)
+      where('task.date_created >= :dateCreatedFrom', { dateCreatedFrom: filter.dateCreatedFrom });
     if (filter.dateCreatedTo) where('task.date_created < :dateCreatedTo', { dateCreatedTo: filter.dateCreatedTo });
     if (filter.dateDoneFrom) where('task.date_done >= :dateDoneFrom', { dateDoneFrom: filter.dateDoneFrom });
     if (filter.dateDoneTo) where('task.date_done < :dateDoneTo', { dateDoneTo: filter.dateDoneTo });
@@ -137,7 +138,9 @@ function upsertStatement(withDateStarted: boolean): string {
       "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
       "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
       "task_kwargs" = EXCLUDED."task_kwargs", "task_name" = EXCLUDED."task_name", "worker" = EXCLUDED."worker"${
-        withDateStarted ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")` : ''
+        withDateStarted
+          ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")`
+          : ''
       }
     WHERE "django_celery_results_taskresult"."status" <> '${TaskStatus.Success}' OR EXCLUDED."status" = '${TaskStatus.Success}'`;
 }

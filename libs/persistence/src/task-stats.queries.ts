@@ -60,7 +60,11 @@ export class TaskStatsQueries {
         WHERE date_done >= $1 AND date_done >= date_created`,
       [since],
     );
-    return { count: Number(row.count), avgMs: row.avg_ms === null ? null : Number(row.avg_ms), p95Ms: row.p95_ms === null ? null : Number(row.p95_ms) };
+    return {
+      count: Number(row.count),
+      avgMs: row.avg_ms === null ? null : Number(row.avg_ms),
+      p95Ms: row.p95_ms === null ? null : Number(row.p95_ms),
+    };
   }
 
   /** The most recently finished tasks matching the filter, newest first. */
@@ -69,7 +73,9 @@ export class TaskStatsQueries {
     if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
     if (filter.name) query.andWhere(`task.task_name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(filter.name)}%` });
     if (filter.user) {
-      query.andWhere(`(task.task_kwargs ILIKE :user ESCAPE '\\' OR task.task_args ILIKE :user ESCAPE '\\')`, { user: `%${escapeLike(filter.user)}%` });
+      query.andWhere(`(task.task_kwargs ILIKE :user ESCAPE '\\' OR task.task_args ILIKE :user ESCAPE '\\')`, {
+        user: `%${escapeLike(filter.user)}%`,
+      });
     }
     return query.orderBy('task.dateDone', 'DESC').addOrderBy('task.id', 'DESC').take(filter.limit).getMany();
   }

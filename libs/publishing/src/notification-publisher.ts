@@ -40,7 +40,8 @@ export class NotificationPublisher {
       confirm: true,
       publishTimeout: options.timeoutMs ?? 5000,
       // As the worker (and Celery) declare it, so the declarations agree.
-      setup: (channel: ConfirmChannel) => channel.assertQueue(options.queue, taskQueueOptions(options.queueType ?? 'classic')).then(() => undefined),
+      setup: (channel: ConfirmChannel) =>
+        channel.assertQueue(options.queue, taskQueueOptions(options.queueType ?? 'classic')).then(() => undefined),
     });
     this.channel.on('error', () => undefined);
   }
@@ -49,7 +50,11 @@ export class NotificationPublisher {
   async publish(notification: NotificationToPublish): Promise<string> {
     const taskId = notification.taskId ?? randomUUID();
     const body = Buffer.from(JSON.stringify({ user_id: notification.userId, message: notification.message }));
-    await this.channel.sendToQueue(this.options.queue, body, { messageId: taskId, persistent: true, contentType: 'application/json' });
+    await this.channel.sendToQueue(this.options.queue, body, {
+      messageId: taskId,
+      persistent: true,
+      contentType: 'application/json',
+    });
     return taskId;
   }
 

@@ -44,7 +44,23 @@ export function deadLetterQueueOptions(type: QueueType): Options.AssertQueue {
  * silently, even in the dead-letter queue. Not `userId`: the broker refuses a publish whose
  * user_id is not the publishing connection's user, and closes the channel over it.
  */
-export function republishedProperties(properties: MessageProperties, headers: Record<string, unknown> = properties.headers ?? {}): Options.Publish {
-  const { contentType, contentEncoding, priority, correlationId, replyTo, messageId, timestamp, type, appId } = properties;
-  return { contentType, contentEncoding, priority, correlationId, replyTo, messageId, timestamp, type, appId, headers, persistent: true };
+export function republishedProperties(
+  properties: MessageProperties,
+  headers: Record<string, unknown> = properties.headers ?? {},
+): Options.Publish {
+  const { contentType, contentEncoding, priority, correlationId, replyTo, messageId, timestamp, type, appId } =
+    properties;
+  return {
+    contentType,
+    contentEncoding,
+    priority,
+    correlationId,
+    replyTo,
+    messageId,
+    timestamp,
+    type,
+    appId,
+    headers,
+    persistent: true,
+  };
 }

@@ -28,10 +28,16 @@ export class LoggingModule {
             base: { service },
             redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["sec-websocket-protocol"]'],
             serializers: {
-              req: (req: IncomingMessage & { id?: unknown }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+              req: (req: IncomingMessage & { id?: unknown }) => ({
+                id: req.id,
+                method: req.method,
+                url: redactUrl(req.url),
+              }),
             },
             // Readable lines for a developer at a terminal; JSON everywhere else (files, pipes, containers).
-            transport: prettyLogs(config) ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
+            transport: prettyLogs(config)
+              ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
+              : undefined,
           },
         }),
       ],

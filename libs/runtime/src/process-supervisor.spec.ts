@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { SupervisedProcess, superviseProcess } from './process-supervisor';
 
 function setUp(close: () => Promise<void> = async () => undefined) {
-  const host = Object.assign(new EventEmitter(), { exit: jest.fn() }) as unknown as SupervisedProcess & EventEmitter & { exit: jest.Mock };
+  const host = Object.assign(new EventEmitter(), { exit: jest.fn() }) as unknown as SupervisedProcess &
+    EventEmitter & { exit: jest.Mock };
   const logger = { log: jest.fn(), error: jest.fn(), warn: jest.fn() };
   const app = { close: jest.fn(close) };
   superviseProcess(app, logger, 1000, host);

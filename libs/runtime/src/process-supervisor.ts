@@ -20,7 +20,12 @@ export interface SupervisedProcess {
  * - An uncaught exception is logged, then the app closes as for SIGTERM and the process exits 1:
  *   it was thrown out of the middle of something, and what that left behind cannot be trusted.
  */
-export function superviseProcess(app: { close(): Promise<void> }, logger: LoggerService, timeoutMs: number, host: SupervisedProcess = process): void {
+export function superviseProcess(
+  app: { close(): Promise<void> },
+  logger: LoggerService,
+  timeoutMs: number,
+  host: SupervisedProcess = process,
+): void {
   let closing = false;
   const shutdown = (why: string, exitCode: 0 | 1) => {
     if (closing) return;
@@ -42,7 +47,11 @@ export function superviseProcess(app: { close(): Promise<void> }, logger: Logger
   host.once('SIGINT', () => shutdown('Received SIGINT', 0));
   host.on('unhandledRejection', (reason) => {
     const error = reason as { message?: unknown; stack?: unknown } | null;
-    logger.error(`Unhandled promise rejection: ${String(error?.message ?? reason)}`, typeof error?.stack === 'string' ? error.stack : undefined, 'Process');
+    logger.error(
+      `Unhandled promise rejection: ${String(error?.message ?? reason)}`,
+      typeof error?.stack === 'string' ? error.stack : undefined,
+      'Process',
+    );
   });
   host.on('uncaughtException', (error) => {
     logger.error(`Uncaught exception: ${error?.message}`, error?.stack, 'Process');

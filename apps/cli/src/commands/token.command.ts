@@ -16,7 +16,10 @@ const SECONDS_PER_UNIT: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, 
 /** "90", "90s", "15m", "1h", "7d" to seconds. */
 export function parseTtl(ttl: string): number {
   const match = TTL_PATTERN.exec(ttl);
-  if (!match || Number(match[1]) === 0) throw new UsageError(`--ttl must be a positive number of seconds, or end in s, m, h or d (got ${JSON.stringify(ttl)})`);
+  if (!match || Number(match[1]) === 0)
+    throw new UsageError(
+      `--ttl must be a positive number of seconds, or end in s, m, h or d (got ${JSON.stringify(ttl)})`,
+    );
   return Number(match[1]) * SECONDS_PER_UNIT[match[2]];
 }
 
@@ -36,9 +39,15 @@ export function mintToken(config: JwtConfig, userIdArgument: string, options: To
   } else if (options.privateKey) {
     key = readFileSync(options.privateKey, 'utf8');
   } else {
-    throw new UsageError(`JWT_ALGORITHM is ${algorithm}: the service holds only the public key, so pass the issuer's private key with --private-key FILE`);
+    throw new UsageError(
+      `JWT_ALGORITHM is ${algorithm}: the service holds only the public key, so pass the issuer's private key with --private-key FILE`,
+    );
   }
-  const claims = { token_type: 'access', user_id: /^\d+$/.test(userId) ? Number(userId) : userId, ...(options.admin ? { is_staff: true } : {}) };
+  const claims = {
+    token_type: 'access',
+    user_id: /^\d+$/.test(userId) ? Number(userId) : userId,
+    ...(options.admin ? { is_staff: true } : {}),
+  };
   return jwt.sign(claims, key, {
     algorithm,
     expiresIn,

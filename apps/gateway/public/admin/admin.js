@@ -2,22 +2,43 @@
 // kept in sessionStorage, and draws its charts as plain SVG (no external assets).
 (function () {
   'use strict';
-  var $ = function (selector) { return document.querySelector(selector); };
+  var $ = function (selector) {
+    return document.querySelector(selector);
+  };
   var SVG = 'http://www.w3.org/2000/svg';
   var TOKEN_KEY = 'notify.admin.token';
   var POLL_MS = 2000;
   var STATUS_COLORS = {
-    SUCCESS: '#16a34a', FAILURE: '#dc2626', STARTED: '#2563eb', RETRY: '#d97706', REVOKED: '#6b7280',
-    RECEIVED: '#0891b2', REJECTED: '#9333ea', IGNORED: '#a3a3a3', PENDING: '#94a3b8',
+    SUCCESS: '#16a34a',
+    FAILURE: '#dc2626',
+    STARTED: '#2563eb',
+    RETRY: '#d97706',
+    REVOKED: '#6b7280',
+    RECEIVED: '#0891b2',
+    REJECTED: '#9333ea',
+    IGNORED: '#a3a3a3',
+    PENDING: '#94a3b8',
   };
-  var STATUS_ORDER = ['SUCCESS', 'FAILURE', 'STARTED', 'RETRY', 'REVOKED', 'RECEIVED', 'REJECTED', 'IGNORED', 'PENDING'];
+  var STATUS_ORDER = [
+    'SUCCESS',
+    'FAILURE',
+    'STARTED',
+    'RETRY',
+    'REVOKED',
+    'RECEIVED',
+    'REJECTED',
+    'IGNORED',
+    'PENDING',
+  ];
 
   var token = sessionStorage.getItem(TOKEN_KEY);
   var timer = null;
   var selectedTask = null;
   var lastOk = 0;
 
-  function colorOf(status) { return STATUS_COLORS[status] || '#7c3aed'; }
+  function colorOf(status) {
+    return STATUS_COLORS[status] || '#7c3aed';
+  }
 
   function el(tag, className, text) {
     var element = document.createElement(tag);
@@ -28,7 +49,9 @@
 
   function svg(tag, attributes, parent) {
     var element = document.createElementNS(SVG, tag);
-    Object.keys(attributes || {}).forEach(function (name) { element.setAttribute(name, attributes[name]); });
+    Object.keys(attributes || {}).forEach(function (name) {
+      element.setAttribute(name, attributes[name]);
+    });
     if (parent) parent.appendChild(element);
     return element;
   }
@@ -36,9 +59,11 @@
   function api(path) {
     return fetch(path, { headers: { authorization: 'Bearer ' + token } }).then(function (response) {
       if (response.status === 401 || response.status === 403) {
-        var error = new Error(response.status === 403
-          ? '403 Forbidden: this token has no admin rights (it needs is_staff: true or the admin role).'
-          : '401 Unauthorized: the token is missing, invalid or expired.');
+        var error = new Error(
+          response.status === 403
+            ? '403 Forbidden: this token has no admin rights (it needs is_staff: true or the admin role).'
+            : '401 Unauthorized: the token is missing, invalid or expired.',
+        );
         error.status = response.status;
         throw error;
       }
@@ -60,17 +85,20 @@
 
   function signIn(candidate) {
     token = candidate;
-    return api('/api/admin/stats?minutes=' + $('#window').value).then(function (stats) {
-      sessionStorage.setItem(TOKEN_KEY, token);
-      $('#login').hidden = true;
-      $('#dashboard').hidden = false;
-      $('#toolbar').hidden = false;
-      renderStats(stats);
-      refresh();
-    }, function (error) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      showLogin(error.message);
-    });
+    return api('/api/admin/stats?minutes=' + $('#window').value).then(
+      function (stats) {
+        sessionStorage.setItem(TOKEN_KEY, token);
+        $('#login').hidden = true;
+        $('#dashboard').hidden = false;
+        $('#toolbar').hidden = false;
+        renderStats(stats);
+        refresh();
+      },
+      function (error) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        showLogin(error.message);
+      },
+    );
   }
 
   function signOut() {
@@ -109,7 +137,9 @@
         $('#live-dot').classList.add('stale');
         $('#updated').textContent = 'update failed: ' + error.message;
       })
-      .then(function () { if (token && !$('#dashboard').hidden) timer = setTimeout(refresh, POLL_MS); });
+      .then(function () {
+        if (token && !$('#dashboard').hidden) timer = setTimeout(refresh, POLL_MS);
+      });
   }
 
   // --- stats -------------------------------------------------------------------------------------
@@ -121,18 +151,22 @@
 
   function renderStats(stats) {
     var totals = stats.totals;
-    var total = Object.keys(totals).reduce(function (sum, status) { return sum + totals[status]; }, 0);
+    var total = Object.keys(totals).reduce(function (sum, status) {
+      return sum + totals[status];
+    }, 0);
     var success = totals.SUCCESS || 0;
     var failed = totals.FAILURE || 0;
     $('#kpi-total').textContent = total.toLocaleString();
     $('#kpi-total-sub').textContent = 'last ' + windowLabel(stats.window.minutes);
-    $('#kpi-success').textContent = total ? (100 * success / total).toFixed(1) + '%' : '–';
+    $('#kpi-success').textContent = total ? ((100 * success) / total).toFixed(1) + '%' : '–';
     $('#kpi-success-sub').textContent = failed ? failed.toLocaleString() + ' failed' : 'no failures';
     $('#kpi-throughput').textContent = String(stats.throughput_per_minute);
     $('#kpi-latency').textContent = formatMs(stats.latency_ms.avg);
-    $('#kpi-latency-sub').textContent = stats.latency_ms.p95 === null ? 'receipt → result' : 'p95 ' + formatMs(stats.latency_ms.p95);
+    $('#kpi-latency-sub').textContent =
+      stats.latency_ms.p95 === null ? 'receipt → result' : 'p95 ' + formatMs(stats.latency_ms.p95);
     $('#kpi-sockets').textContent = stats.sockets.connections.toLocaleString();
-    $('#kpi-sockets-sub').textContent = stats.sockets.users.toLocaleString() + (stats.sockets.users === 1 ? ' user' : ' users') + ' on this gateway';
+    $('#kpi-sockets-sub').textContent =
+      stats.sockets.users.toLocaleString() + (stats.sockets.users === 1 ? ' user' : ' users') + ' on this gateway';
     var dead = stats.dead_letter.messages;
     $('#kpi-dead').textContent = dead === null ? 'n/a' : dead.toLocaleString();
     $('#kpi-dead').classList.toggle('alert', dead > 0);
@@ -144,13 +178,18 @@
   }
 
   function windowLabel(minutes) {
-    return minutes % 60 === 0 ? (minutes / 60) + (minutes === 60 ? ' hour' : ' hours') : minutes + ' min';
+    return minutes % 60 === 0 ? minutes / 60 + (minutes === 60 ? ' hour' : ' hours') : minutes + ' min';
   }
 
   function statusesIn(counts) {
     var present = Object.keys(counts);
-    return STATUS_ORDER.filter(function (s) { return present.indexOf(s) >= 0; })
-      .concat(present.filter(function (s) { return STATUS_ORDER.indexOf(s) < 0; }));
+    return STATUS_ORDER.filter(function (s) {
+      return present.indexOf(s) >= 0;
+    }).concat(
+      present.filter(function (s) {
+        return STATUS_ORDER.indexOf(s) < 0;
+      }),
+    );
   }
 
   function niceMax(value) {
@@ -172,17 +211,28 @@
     var max = 0;
     series.forEach(function (point) {
       var sum = 0;
-      Object.keys(point.counts).forEach(function (s) { all[s] = true; sum += point.counts[s]; });
+      Object.keys(point.counts).forEach(function (s) {
+        all[s] = true;
+        sum += point.counts[s];
+      });
       max = Math.max(max, sum);
     });
     var top = niceMax(max);
-    var root = svg('svg', { width: width, height: height, viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': 'tasks per minute by status' });
+    var root = svg('svg', {
+      width: width,
+      height: height,
+      viewBox: '0 0 ' + width + ' ' + height,
+      role: 'img',
+      'aria-label': 'tasks per minute by status',
+    });
     var axis = svg('g', { class: 'axis' }, root);
     for (var t = 0; t <= 4; t++) {
       var value = (top / 4) * t;
       var y = margin.top + plotH - (value / top) * plotH;
       svg('line', { x1: margin.left, x2: width - margin.right, y1: y, y2: y }, axis);
-      svg('text', { x: margin.left - 6, y: y + 4, 'text-anchor': 'end' }, axis).textContent = String(Math.round(value * 10) / 10);
+      svg('text', { x: margin.left - 6, y: y + 4, 'text-anchor': 'end' }, axis).textContent = String(
+        Math.round(value * 10) / 10,
+      );
     }
     var slot = plotW / series.length;
     var barW = Math.max(1, slot * 0.72);
@@ -201,13 +251,36 @@
         svg('rect', { x: x, y: base, width: barW, height: h, fill: colorOf(status), rx: Math.min(2, barW / 3) }, root);
       });
       var time = new Date(point.minute);
-      var hover = svg('rect', { x: margin.left + i * slot, y: margin.top, width: slot, height: plotH, fill: 'transparent' }, root);
-      svg('title', {}, hover).textContent = time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) + ': ' + total + ' task' + (total === 1 ? '' : 's') +
-        statuses.filter(function (s) { return point.counts[s]; }).map(function (s) { return '\n' + s + ' ' + point.counts[s]; }).join('');
+      var hover = svg(
+        'rect',
+        { x: margin.left + i * slot, y: margin.top, width: slot, height: plotH, fill: 'transparent' },
+        root,
+      );
+      svg('title', {}, hover).textContent =
+        time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) +
+        ': ' +
+        total +
+        ' task' +
+        (total === 1 ? '' : 's') +
+        statuses
+          .filter(function (s) {
+            return point.counts[s];
+          })
+          .map(function (s) {
+            return '\n' + s + ' ' + point.counts[s];
+          })
+          .join('');
       if ((series.length - 1 - i) % labelEvery === 0) {
         var last = i === series.length - 1;
-        svg('text', { x: last ? width - margin.right : margin.left + i * slot + slot / 2, y: height - 6, 'text-anchor': last ? 'end' : 'middle' }, axis).textContent =
-          time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+        svg(
+          'text',
+          {
+            x: last ? width - margin.right : margin.left + i * slot + slot / 2,
+            y: height - 6,
+            'text-anchor': last ? 'end' : 'middle',
+          },
+          axis,
+        ).textContent = time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
       }
     });
     box.replaceChildren(root);
@@ -218,46 +291,111 @@
     var size = 180;
     var radius = 80;
     var thickness = 24;
-    var root = svg('svg', { width: size, height: size, viewBox: '0 0 ' + size + ' ' + size, role: 'img', 'aria-label': 'status breakdown' });
+    var root = svg('svg', {
+      width: size,
+      height: size,
+      viewBox: '0 0 ' + size + ' ' + size,
+      role: 'img',
+      'aria-label': 'status breakdown',
+    });
     var center = size / 2;
     var statuses = statusesIn(totals);
     if (!total) {
-      svg('circle', { cx: center, cy: center, r: radius - thickness / 2, fill: 'none', stroke: '#eef0f3', 'stroke-width': thickness }, root);
+      svg(
+        'circle',
+        {
+          cx: center,
+          cy: center,
+          r: radius - thickness / 2,
+          fill: 'none',
+          stroke: '#eef0f3',
+          'stroke-width': thickness,
+        },
+        root,
+      );
     } else {
       var angle = -Math.PI / 2;
       statuses.forEach(function (status) {
         var share = totals[status] / total;
         if (share >= 0.9999) {
-          svg('circle', { cx: center, cy: center, r: radius - thickness / 2, fill: 'none', stroke: colorOf(status), 'stroke-width': thickness }, root);
+          svg(
+            'circle',
+            {
+              cx: center,
+              cy: center,
+              r: radius - thickness / 2,
+              fill: 'none',
+              stroke: colorOf(status),
+              'stroke-width': thickness,
+            },
+            root,
+          );
           return;
         }
         var end = angle + share * 2 * Math.PI;
         var r = radius - thickness / 2;
-        var path = svg('path', {
-          d: 'M ' + (center + r * Math.cos(angle)) + ' ' + (center + r * Math.sin(angle)) +
-            ' A ' + r + ' ' + r + ' 0 ' + (share > 0.5 ? 1 : 0) + ' 1 ' + (center + r * Math.cos(end)) + ' ' + (center + r * Math.sin(end)),
-          fill: 'none', stroke: colorOf(status), 'stroke-width': thickness,
-        }, root);
+        var path = svg(
+          'path',
+          {
+            d:
+              'M ' +
+              (center + r * Math.cos(angle)) +
+              ' ' +
+              (center + r * Math.sin(angle)) +
+              ' A ' +
+              r +
+              ' ' +
+              r +
+              ' 0 ' +
+              (share > 0.5 ? 1 : 0) +
+              ' 1 ' +
+              (center + r * Math.cos(end)) +
+              ' ' +
+              (center + r * Math.sin(end)),
+            fill: 'none',
+            stroke: colorOf(status),
+            'stroke-width': thickness,
+          },
+          root,
+        );
         svg('title', {}, path).textContent = status + ': ' + totals[status];
         angle = end;
       });
     }
-    var label = svg('text', { x: center, y: center - 2, 'text-anchor': 'middle', 'font-size': 26, 'font-weight': 650, fill: '#1c2230' }, root);
+    var label = svg(
+      'text',
+      { x: center, y: center - 2, 'text-anchor': 'middle', 'font-size': 26, 'font-weight': 650, fill: '#1c2230' },
+      root,
+    );
     label.textContent = total.toLocaleString();
-    svg('text', { x: center, y: center + 18, 'text-anchor': 'middle', 'font-size': 12, fill: '#6b7385' }, root).textContent = 'tasks';
+    svg(
+      'text',
+      { x: center, y: center + 18, 'text-anchor': 'middle', 'font-size': 12, fill: '#6b7385' },
+      root,
+    ).textContent = 'tasks';
     $('#donut').replaceChildren(root);
     legend($('#donut-legend'), statuses, totals, total);
   }
 
   function legend(container, statuses, counts, total) {
-    container.replaceChildren.apply(container, statuses.map(function (status) {
-      var item = el('span', 'legend-item');
-      var swatch = el('span', 'swatch');
-      swatch.style.background = colorOf(status);
-      item.append(swatch, status.charAt(0) + status.slice(1).toLowerCase());
-      if (counts) item.append(el('span', 'count', counts[status].toLocaleString() + ' · ' + (100 * counts[status] / total).toFixed(1) + '%'));
-      return item;
-    }));
+    container.replaceChildren.apply(
+      container,
+      statuses.map(function (status) {
+        var item = el('span', 'legend-item');
+        var swatch = el('span', 'swatch');
+        swatch.style.background = colorOf(status);
+        item.append(swatch, status.charAt(0) + status.slice(1).toLowerCase());
+        if (counts)
+          item.append(
+            el(
+              'span',
+              'count',
+              counts[status].toLocaleString() + ' · ' + ((100 * counts[status]) / total).toFixed(1) + '%',
+            ),
+          );
+        return item;
+      }),
+    );
   }
 
   // --- tasks -------------------------------------------------------------------------------------
@@ -271,7 +409,11 @@
 
   function parse(text) {
     if (typeof text !== 'string') return text;
-    try { return JSON.parse(text); } catch (error) { return text; }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      return text;
+    }
   }
 
   /** The user of a task: the plain messages' kwargs carry user_id; a Celery task's args its argsrepr. */
@@ -301,8 +443,18 @@
       var done = new Date(task.date_done);
       var finished = el('td', null, done.toLocaleTimeString());
       finished.title = done.toLocaleString();
-      row.append(status, id, el('td', null, task.task_name || '–'), el('td', null, userOf(task)), el('td', 'muted', task.worker || '–'), finished, el('td', 'num', durationOf(task)));
-      row.addEventListener('click', function () { openTask(task.task_id); });
+      row.append(
+        status,
+        id,
+        el('td', null, task.task_name || '–'),
+        el('td', null, userOf(task)),
+        el('td', 'muted', task.worker || '–'),
+        finished,
+        el('td', 'num', durationOf(task)),
+      );
+      row.addEventListener('click', function () {
+        openTask(task.task_id);
+      });
       return row;
     });
     $('#tasks tbody').replaceChildren.apply($('#tasks tbody'), rows);
@@ -311,7 +463,9 @@
 
   function openTask(taskId) {
     selectedTask = taskId;
-    Array.from($('#tasks tbody').children).forEach(function (row) { row.classList.toggle('selected', row.dataset.taskId === taskId); });
+    Array.from($('#tasks tbody').children).forEach(function (row) {
+      row.classList.toggle('selected', row.dataset.taskId === taskId);
+    });
     api('/api/tasks/' + encodeURIComponent(taskId)).then(renderDetail, function (error) {
       if (error.status) return showLogin(error.message);
       $('#detail-body').replaceChildren(el('p', 'error', error.message));
@@ -325,10 +479,14 @@
 
   function renderDetail(task) {
     var fields = [
-      ['Task id', task.task_id], ['Status', null], ['Name', task.task_name], ['Worker', task.worker],
+      ['Task id', task.task_id],
+      ['Status', null],
+      ['Name', task.task_name],
+      ['Worker', task.worker],
       ['Received', task.date_created && new Date(task.date_created).toLocaleString()],
       ['Started', task.date_started && new Date(task.date_started).toLocaleString()],
-      ['Finished', new Date(task.date_done).toLocaleString()], ['Took', durationOf(task)],
+      ['Finished', new Date(task.date_done).toLocaleString()],
+      ['Took', durationOf(task)],
     ];
     var list = el('dl');
     fields.forEach(function (field) {
@@ -357,7 +515,9 @@
     selectedTask = null;
     $('#task-detail').hidden = true;
     $('.tasks-area').classList.remove('with-detail');
-    Array.from($('#tasks tbody').children).forEach(function (row) { row.classList.remove('selected'); });
+    Array.from($('#tasks tbody').children).forEach(function (row) {
+      row.classList.remove('selected');
+    });
   }
 
   // --- wiring ------------------------------------------------------------------------------------
@@ -370,13 +530,21 @@
   $('#sign-out').addEventListener('click', signOut);
   $('#window').addEventListener('change', refresh);
   $('#detail-close').addEventListener('click', closeDetail);
-  $('#filters').addEventListener('submit', function (event) { event.preventDefault(); refresh(); });
+  $('#filters').addEventListener('submit', function (event) {
+    event.preventDefault();
+    refresh();
+  });
   $('#filter-status').addEventListener('change', refresh);
   var typing = null;
   ['#filter-name', '#filter-user'].forEach(function (selector) {
-    $(selector).addEventListener('input', function () { clearTimeout(typing); typing = setTimeout(refresh, 300); });
+    $(selector).addEventListener('input', function () {
+      clearTimeout(typing);
+      typing = setTimeout(refresh, 300);
+    });
   });
-  window.addEventListener('resize', function () { if (lastOk) refresh(); });
+  window.addEventListener('resize', function () {
+    if (lastOk) refresh();
+  });
 
   if (token) signIn(token);
   else showLogin('');

@@ -2,7 +2,9 @@
 // inbox over REST, and an unread badge that follows read receipts from every tab.
 (function () {
   'use strict';
-  var $ = function (selector) { return document.querySelector(selector); };
+  var $ = function (selector) {
+    return document.querySelector(selector);
+  };
   var TOKEN_KEY = 'notify.demo.token';
   var wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/notifications/';
 
@@ -62,18 +64,28 @@
     text.textContent = describe(notification.message);
     var meta = document.createElement('div');
     meta.className = 'meta';
-    meta.textContent = '#' + notification.id + ' · ' + new Date(notification.created_at).toLocaleString() + ' · task ' + notification.task_id;
+    meta.textContent =
+      '#' +
+      notification.id +
+      ' · ' +
+      new Date(notification.created_at).toLocaleString() +
+      ' · task ' +
+      notification.task_id;
     body.append(text, meta);
     var button = document.createElement('button');
     button.type = 'button';
     button.className = 'small mark-read';
     button.textContent = 'Mark read';
     button.hidden = read;
-    button.addEventListener('click', function () { markRead(notification.id); });
+    button.addEventListener('click', function () {
+      markRead(notification.id);
+    });
     element.append(dot, body, button);
 
     // Newest first: ids grow with every notification.
-    var after = Array.from($('#notifications').children).find(function (other) { return Number(other.dataset.id) < notification.id; });
+    var after = Array.from($('#notifications').children).find(function (other) {
+      return Number(other.dataset.id) < notification.id;
+    });
     $('#notifications').insertBefore(element, after || null);
     items.set(notification.id, { element: element, read: read });
     $('#empty').hidden = true;
@@ -89,22 +101,31 @@
   }
 
   function applyReceipt(receipt) {
-    if (receipt.all) items.forEach(function (_, id) { markLocallyRead(id); });
+    if (receipt.all)
+      items.forEach(function (_, id) {
+        markLocallyRead(id);
+      });
     else receipt.ids.forEach(markLocallyRead);
     setUnread(receipt.unread_count);
   }
 
   function markRead(id) {
     if (!client) return;
-    client.markRead(id).then(applyReceipt, function (error) { log('mark read failed: ' + error.message); });
+    client.markRead(id).then(applyReceipt, function (error) {
+      log('mark read failed: ' + error.message);
+    });
   }
 
   function api(path, init) {
-    return fetch(path, Object.assign({}, init, { headers: Object.assign({ authorization: 'Bearer ' + token }, (init && init.headers) || {}) }))
-      .then(function (response) {
-        if (!response.ok) throw new Error(path + ' answered HTTP ' + response.status);
-        return response.json();
-      });
+    return fetch(
+      path,
+      Object.assign({}, init, {
+        headers: Object.assign({ authorization: 'Bearer ' + token }, (init && init.headers) || {}),
+      }),
+    ).then(function (response) {
+      if (!response.ok) throw new Error(path + ' answered HTTP ' + response.status);
+      return response.json();
+    });
   }
 
   function connect() {
@@ -119,9 +140,13 @@
     Promise.all([api('/api/notifications?limit=50'), api('/api/notifications/unread_count')])
       .then(function (answers) {
         var page = answers[0];
-        page.results.forEach(function (notification) { render(notification, notification.read_at !== null, false); });
+        page.results.forEach(function (notification) {
+          render(notification, notification.read_at !== null, false);
+        });
         setUnread(answers[1].unread_count);
-        var newest = page.results.reduce(function (max, n) { return Math.max(max, n.id); }, 0);
+        var newest = page.results.reduce(function (max, n) {
+          return Math.max(max, n.id);
+        }, 0);
         client = new NotifyClient.NotificationClient({ url: wsUrl, token: token, since: newest });
         client.on('notification', function (notification) {
           if (render(notification, false, true)) setUnread(unread + 1);
@@ -133,7 +158,14 @@
         });
         client.on('connected', function (event) {
           setStatus('open', 'connected');
-          log((event.reconnected ? 'reconnected' : 'connected') + ' as user ' + event.user_id + ' (' + event.connection_id.slice(0, 8) + ')');
+          log(
+            (event.reconnected ? 'reconnected' : 'connected') +
+              ' as user ' +
+              event.user_id +
+              ' (' +
+              event.connection_id.slice(0, 8) +
+              ')',
+          );
         });
         client.on('disconnected', function (event) {
           if (event.willReconnect) {
@@ -145,8 +177,12 @@
             disconnected();
           }
         });
-        client.on('gap', function (gap) { log('missed more than ' + gap.window + ' notifications; reload to see them all'); });
-        client.on('error', function (error) { log('error ' + error.code + ': ' + error.message); });
+        client.on('gap', function (gap) {
+          log('missed more than ' + gap.window + ' notifications; reload to see them all');
+        });
+        client.on('error', function (error) {
+          log('error ' + error.code + ': ' + error.message);
+        });
         return client.connect();
       })
       .then(function (connected) {
@@ -154,7 +190,7 @@
         $('#mark-all').disabled = false;
         $('#session').hidden = false;
         $('#session-user').textContent = connected.user_id;
-        $('#publish-hint').textContent = 'npm run cli -- notify ' + connected.user_id + " '{\"text\":\"hello\"}'";
+        $('#publish-hint').textContent = 'npm run cli -- notify ' + connected.user_id + ' \'{"text":"hello"}\'';
       })
       .catch(function (error) {
         showError('Could not connect: ' + error.message + '. Is the token valid and unexpired?');
@@ -182,26 +218,44 @@
     setUnread(0);
   }
 
-  $('#connect').addEventListener('click', function () { reset(); connect(); });
+  $('#connect').addEventListener('click', function () {
+    reset();
+    connect();
+  });
   $('#disconnect').addEventListener('click', disconnect);
   $('#mark-all').addEventListener('click', function () {
-    if (client) client.markAllRead().then(applyReceipt, function (error) { log('mark all read failed: ' + error.message); });
+    if (client)
+      client.markAllRead().then(applyReceipt, function (error) {
+        log('mark all read failed: ' + error.message);
+      });
   });
   $('#mint').addEventListener('click', function () {
-    fetch('/api/demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user_id: $('#mint-user').value.trim() }) })
-      .then(function (response) { return response.json().then(function (body) { if (!response.ok) throw new Error([].concat(body.message).join('; ')); return body; }); })
+    fetch('/api/demo/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: $('#mint-user').value.trim() }),
+    })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error([].concat(body.message).join('; '));
+          return body;
+        });
+      })
       .then(function (body) {
         $('#token').value = body.token;
         showError('');
         log('minted a 1 h token for user ' + body.user_id);
       })
-      .catch(function (error) { showError('Could not mint a token: ' + error.message); });
+      .catch(function (error) {
+        showError('Could not mint a token: ' + error.message);
+      });
   });
 
   // Why the gateway mints no token (GET /api/demo's reason), as the page tells the user.
   var MINT_OFF_NOTES = {
     switched_off: 'Set DEMO_TOKEN_MINT=true (never in production) to mint tokens here.',
-    public_key: 'This gateway holds only a public key (JWT_ALGORITHM RS*/ES*), so it cannot sign tokens: mint one with npm run cli -- token <user id> --private-key <key.pem>.'
+    public_key:
+      'This gateway holds only a public key (JWT_ALGORITHM RS*/ES*), so it cannot sign tokens: mint one with npm run cli -- token <user id> --private-key <key.pem>.',
   };
 
   function showMintBox(info) {
@@ -211,8 +265,18 @@
   }
 
   // No answer (404 in production): the box stays hidden.
-  fetch('/api/demo').then(function (response) { return response.ok ? response.json() : null; })
-    .then(function (info) { if (info) showMintBox(info); }, function () { /* hidden */ });
+  fetch('/api/demo')
+    .then(function (response) {
+      return response.ok ? response.json() : null;
+    })
+    .then(
+      function (info) {
+        if (info) showMintBox(info);
+      },
+      function () {
+        /* hidden */
+      },
+    );
 
   var saved = sessionStorage.getItem(TOKEN_KEY);
   if (saved) $('#token').value = saved;

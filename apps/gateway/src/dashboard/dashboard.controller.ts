@@ -1,5 +1,12 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { AdminGuard, JwtAuthGuard } from '@app/auth';
 import { TaskResultView } from '../tasks/task-result.view';
 import { RecentTasksQuery, StatsQuery } from './dashboard.queries';
@@ -17,13 +24,17 @@ export class DashboardController {
 
   @Get('stats')
   @ApiOperation({ summary: 'Results by status per minute, throughput, latency, sockets and dead-lettered messages' })
-  @ApiOkResponse({ description: '`{generated_at, window, series, totals, throughput_per_minute, latency_ms, sockets, dead_letter}`' })
+  @ApiOkResponse({
+    description: '`{generated_at, window, series, totals, throughput_per_minute, latency_ms, sockets, dead_letter}`',
+  })
   stats(@Query() query: StatsQuery): Promise<DashboardStats> {
     return this.dashboard.stats(query.minutes);
   }
 
   @Get('tasks')
-  @ApiOperation({ summary: 'The most recent results, newest first, filtered by status, a part of the name or of the arguments (user)' })
+  @ApiOperation({
+    summary: 'The most recent results, newest first, filtered by status, a part of the name or of the arguments (user)',
+  })
   @ApiOkResponse({ description: '`{results}` with django-celery-results field names' })
   async tasks(@Query() query: RecentTasksQuery): Promise<{ results: TaskResultView[] }> {
     return { results: await this.dashboard.recentTasks(query) };

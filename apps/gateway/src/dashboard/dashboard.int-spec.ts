@@ -40,7 +40,12 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     publisher = await TestPublisher.connect();
     await record(TaskStatus.Success, { user_id: 'dash-alice', message: 'hi' }, '[]');
     await record(TaskStatus.Success, { user_id: 'dash-alice', message: 'again' }, '[]');
-    await record(TaskStatus.Failure, null, JSON.stringify("('dash-bob', {'text': 'x'})"), 'proj.tasks.send_notification_task');
+    await record(
+      TaskStatus.Failure,
+      null,
+      JSON.stringify("('dash-bob', {'text': 'x'})"),
+      'proj.tasks.send_notification_task',
+    );
   });
 
   afterAll(async () => {
@@ -56,7 +61,9 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
   });
 
   it('counts results by status per minute over the window, with latency, sockets and dead letters', async () => {
-    const socket = await TestSocket.open(`${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'dash-viewer' })}`);
+    const socket = await TestSocket.open(
+      `${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'dash-viewer' })}`,
+    );
     const deadLetter = `${config.AMQP_QUEUE}.dead-letter`;
     const before = await get('/api/admin/stats?minutes=5');
     expect(before.body.dead_letter).toEqual({ queue: deadLetter, messages: 0 }); // no such queue yet
@@ -72,10 +79,15 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     expect(body.window.minutes).toBe(5);
     expect(body.series).toHaveLength(5);
     const minutes = body.series.map((point: { minute: string }) => Date.parse(point.minute));
-    expect(minutes.slice(1).map((minute: number, i: number) => minute - minutes[i])).toEqual([60_000, 60_000, 60_000, 60_000]);
+    expect(minutes.slice(1).map((minute: number, i: number) => minute - minutes[i])).toEqual([
+      60_000, 60_000, 60_000, 60_000,
+    ]);
     expect(body.totals.SUCCESS).toBeGreaterThanOrEqual(2);
     expect(body.totals.FAILURE).toBeGreaterThanOrEqual(1);
-    const summed = body.series.reduce((sum: number, point: { counts: Record<string, number> }) => sum + (point.counts.SUCCESS ?? 0), 0);
+    const summed = body.series.reduce(
+      (sum: number, point: { counts: Record<string, number> }) => sum + (point.counts.SUCCESS ?? 0),
+      0,
+    );
     expect(summed).toBe(body.totals.SUCCESS);
     expect(body.throughput_per_minute).toBeGreaterThan(0);
     expect(body.latency_ms).toEqual({ avg: expect.any(Number), p95: expect.any(Number), count: expect.any(Number) });
@@ -90,7 +102,9 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     const alice = await get('/api/admin/tasks?user=DASH-ALICE');
     expect(alice.body.results.map((task: any) => JSON.parse(task.task_kwargs).message)).toEqual(['again', 'hi']);
     const bob = await get('/api/admin/tasks?user=dash-bob');
-    expect(bob.body.results).toEqual([expect.objectContaining({ status: 'FAILURE', traceback: expect.stringContaining('DecodeError') })]);
+    expect(bob.body.results).toEqual([
+      expect.objectContaining({ status: 'FAILURE', traceback: expect.stringContaining('DecodeError') }),
+    ]);
     const celery = await get('/api/admin/tasks?name=TASKS.send');
     expect(mine(celery.body.results)).toHaveLength(1);
     const failures = await get('/api/admin/tasks?status=FAILURE');
@@ -115,15 +129,27 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
   });
 
   it('mints a development token that opens a socket', async () => {
-    const response = await fetch(`${base}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": "demo-7"}' });
+    const response = await fetch(`${base}/api/demo/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"user_id": "demo-7"}',
+    });
     expect(response.status).toBe(201);
-    const { token, user_id, expires_in } = (await response.json()) as { token: string; user_id: string; expires_in: number };
+    const { token, user_id, expires_in } = (await response.json()) as {
+      token: string;
+      user_id: string;
+      expires_in: number;
+    };
     expect({ user_id, expires_in }).toEqual({ user_id: 'demo-7', expires_in: 3600 });
     const socket = await TestSocket.open(`${base.replace('http', 'ws')}/ws/notifications/?token=${token}`);
     expect(socket.framesOf('connected')[0]).toMatchObject({ data: { user_id: 'demo-7' } });
     await socket.close();
     expect((await get('/api/admin/stats', token)).status).toBe(403); // never an admin token
-    const refused = await fetch(`${base}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": "a b"}' });
+    const refused = await fetch(`${base}/api/demo/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"user_id": "a b"}',
+    });
     expect(refused.status).toBe(400);
   });
 
@@ -132,10 +158,17 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     await development.listen(0, '127.0.0.1');
     try {
       const url = `http://127.0.0.1:${(development.getHttpServer().address() as AddressInfo).port}`;
-      const minted = await fetch(`${url}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": 1}' });
+      const minted = await fetch(`${url}/api/demo/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"user_id": 1}',
+      });
       expect(minted.status).toBe(404);
       const probe = await fetch(`${url}/api/demo`);
-      expect({ status: probe.status, body: await probe.json() }).toEqual({ status: 200, body: { mint: false, reason: 'switched_off' } });
+      expect({ status: probe.status, body: await probe.json() }).toEqual({
+        status: 200,
+        body: { mint: false, reason: 'switched_off' },
+      });
     } finally {
       await development.close();
     }
@@ -150,7 +183,11 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     await production.listen(0, '127.0.0.1');
     try {
       const url = `http://127.0.0.1:${(production.getHttpServer().address() as AddressInfo).port}`;
-      const minted = await fetch(`${url}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id": 1}' });
+      const minted = await fetch(`${url}/api/demo/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"user_id": 1}',
+      });
       expect(minted.status).toBe(404);
       expect((await fetch(`${url}/api/demo`)).status).toBe(404);
     } finally {

@@ -40,9 +40,16 @@ export class DashboardService {
   async stats(minutes: number, now = new Date()): Promise<DashboardStats> {
     const end = Math.floor(now.getTime() / MINUTE) * MINUTE;
     const from = new Date(end - (minutes - 1) * MINUTE);
-    const [counts, latency, deadLetters] = await Promise.all([this.queries.countsByMinute(from), this.queries.latency(from), this.deadLetterCount()]);
+    const [counts, latency, deadLetters] = await Promise.all([
+      this.queries.countsByMinute(from),
+      this.queries.latency(from),
+      this.deadLetterCount(),
+    ]);
 
-    const series: DashboardStats['series'] = Array.from({ length: minutes }, (_, i) => ({ minute: new Date(from.getTime() + i * MINUTE).toISOString(), counts: {} }));
+    const series: DashboardStats['series'] = Array.from({ length: minutes }, (_, i) => ({
+      minute: new Date(from.getTime() + i * MINUTE).toISOString(),
+      counts: {},
+    }));
     const totals: Record<string, number> = {};
     let recent = 0;
     for (const row of counts) {
@@ -65,7 +72,12 @@ export class DashboardService {
   }
 
   async recentTasks(query: RecentTasksQuery): Promise<TaskResultView[]> {
-    const rows = await this.queries.recent({ status: query.status, name: query.name?.trim() || undefined, user: query.user?.trim() || undefined, limit: query.limit });
+    const rows = await this.queries.recent({
+      status: query.status,
+      name: query.name?.trim() || undefined,
+      user: query.user?.trim() || undefined,
+      limit: query.limit,
+    });
     return rows.map(toTaskResultView);
   }
 

@@ -28,10 +28,17 @@ export class DemoTokenController {
   mint(@Body() body: MintDemoTokenBody): { token: string; user_id: string; expires_in: number } {
     const userId = normalizeUserId(body.user_id);
     if (userId === null) throw new BadRequestException([`user_id must be ${USER_ID_RULE}`]);
-    const claims = { user_id: /^\d+$/.test(userId) && userId.length < 16 ? Number(userId) : userId, token_type: 'access' };
+    const claims = {
+      user_id: /^\d+$/.test(userId) && userId.length < 16 ? Number(userId) : userId,
+      token_type: 'access',
+    };
     const options: jwt.SignOptions = { algorithm: this.config.JWT_ALGORITHM, expiresIn: DEMO_TOKEN_TTL_SECONDS };
     if (this.config.JWT_ISSUER) options.issuer = this.config.JWT_ISSUER;
     if (this.config.JWT_AUDIENCE) options.audience = this.config.JWT_AUDIENCE;
-    return { token: jwt.sign(claims, this.config.JWT_SECRET, options), user_id: userId, expires_in: DEMO_TOKEN_TTL_SECONDS };
+    return {
+      token: jwt.sign(claims, this.config.JWT_SECRET, options),
+      user_id: userId,
+      expires_in: DEMO_TOKEN_TTL_SECONDS,
+    };
   }
 }

@@ -20,7 +20,8 @@ function routesFor(env: Record<string, string>): string[] {
   });
 }
 
-const rsaPublicKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const rsaPublicKey = () =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 describe('DemoModule', () => {
   it('registers the token mint only when DEMO_TOKEN_MINT is true', () => {
@@ -37,7 +38,9 @@ describe('DemoModule', () => {
   });
 
   it('has no token mint when the gateway holds only a public key, even switched on', () => {
-    expect(routesFor({ DEMO_TOKEN_MINT: 'true', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: rsaPublicKey() })).toEqual(['GET /api/demo']);
+    expect(routesFor({ DEMO_TOKEN_MINT: 'true', JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: rsaPublicKey() })).toEqual([
+      'GET /api/demo',
+    ]);
   });
 
   it('registers nothing with NODE_ENV=production', () => {

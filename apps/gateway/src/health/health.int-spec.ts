@@ -13,7 +13,10 @@ describe('gateway health (real Postgres, Redis and RabbitMQ behind proxies)', ()
   let url: string;
   const get = async (path: string) => {
     const response = await fetch(`${url}${path}`);
-    return { status: response.status, body: (await response.json()) as { status: string; info?: object; error?: object } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { status: string; info?: object; error?: object },
+    };
   };
 
   beforeAll(async () => {
@@ -21,7 +24,9 @@ describe('gateway health (real Postgres, Redis and RabbitMQ behind proxies)', ()
     const redis = await TcpProxy.start(base.REDIS_URL, 6379);
     const rabbitmq = await TcpProxy.start(base.AMQP_URL, 5672);
     Object.assign(proxies, { postgres: postgres.proxy, redis: redis.proxy, rabbitmq: rabbitmq.proxy });
-    gateway = await createGateway(testConfig({ DATABASE_URL: postgres.url, REDIS_URL: redis.url, AMQP_URL: rabbitmq.url }));
+    gateway = await createGateway(
+      testConfig({ DATABASE_URL: postgres.url, REDIS_URL: redis.url, AMQP_URL: rabbitmq.url }),
+    );
     await gateway.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
   });
@@ -36,25 +41,35 @@ describe('gateway health (real Postgres, Redis and RabbitMQ behind proxies)', ()
       const answer = await get('/health/ready');
       return answer.status === 200 ? answer : undefined;
     });
-    expect(ready.body).toMatchObject({ status: 'ok', info: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } },
+    });
     expect(await get('/health/live')).toEqual({ status: 200, body: expect.objectContaining({ status: 'ok' }) });
   });
 
-  it.each(['postgres', 'redis', 'rabbitmq'] as const)('answers 503 naming %s when it is down, stays live, and recovers', async (name) => {
-    await proxies[name].cut();
-    try {
-      const down = await eventually(async () => {
-        const answer = await get('/health/ready');
-        return answer.status === 503 ? answer : undefined;
-      });
-      expect(down.body.status).toBe('error');
-      expect(Object.keys(down.body.error ?? {})).toEqual([name]);
-      expect((await get('/health/live')).status).toBe(200);
-    } finally {
-      await proxies[name].restore();
-    }
-    await eventually(async () => ((await get('/health/ready')).status === 200 ? true : undefined), 15_000, `${name} to be ready again`);
-  });
+  it.each(['postgres', 'redis', 'rabbitmq'] as const)(
+    'answers 503 naming %s when it is down, stays live, and recovers',
+    async (name) => {
+      await proxies[name].cut();
+      try {
+        const down = await eventually(async () => {
+          const answer = await get('/health/ready');
+          return answer.status === 503 ? answer : undefined;
+        });
+        expect(down.body.status).toBe('error');
+        expect(Object.keys(down.body.error ?? {})).toEqual([name]);
+        expect((await get('/health/live')).status).toBe(200);
+      } finally {
+        await proxies[name].restore();
+      }
+      await eventually(
+        async () => ((await get('/health/ready')).status === 200 ? true : undefined),
+        15_000,
+        `${name} to be ready again`,
+      );
+    },
+  );
 });
 
 /**
@@ -75,13 +90,18 @@ describe('gateway readiness when only its Redis subscriber connection is lost', 
   /** This gateway's Redis connections (through its proxy) as CLIENT LIST shows them, by connection name. */
   async function gatewayConnections(name: string): Promise<Array<Record<string, string>>> {
     const ports = new Set(redis.upstreamPorts());
-    const clients = ((await admin.client('LIST')) as string).split('\n').map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('='))));
+    const clients = ((await admin.client('LIST')) as string)
+      .split('\n')
+      .map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('='))));
     return clients.filter((client) => client.name === name && ports.has(Number(client.addr?.split(':').pop())));
   }
 
   /** Kills the gateway's subscriber connection at the server; its publisher connection stays up. */
   async function dropSubscriberConnection(): Promise<void> {
-    const [subscribers, publishers] = await Promise.all([gatewayConnections('notifications-subscriber'), gatewayConnections('notifications-publisher')]);
+    const [subscribers, publishers] = await Promise.all([
+      gatewayConnections('notifications-subscriber'),
+      gatewayConnections('notifications-publisher'),
+    ]);
     expect([subscribers.length, publishers.length]).toEqual([1, 1]);
     await admin.client('KILL', 'ID', subscribers[0].id);
   }
@@ -102,7 +122,9 @@ describe('gateway readiness when only its Redis subscriber connection is lost', 
 
   it('answers 503 naming redis while the subscriber cannot reconnect, and 200 once it has', async () => {
     // A socket makes the gateway subscribe, so the check pings a connection in subscriber mode.
-    const socket = await TestSocket.open(`${url.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'ready-check' })}`);
+    const socket = await TestSocket.open(
+      `${url.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'ready-check' })}`,
+    );
     try {
       await eventually(async () => ((await ready()).status === 200 ? true : undefined));
       redis.refuseNew();
@@ -113,7 +135,11 @@ describe('gateway readiness when only its Redis subscriber connection is lost', 
       });
       expect(Object.keys(down.body.error ?? {})).toEqual(['redis']);
       await redis.restore();
-      await eventually(async () => ((await ready()).status === 200 ? true : undefined), 15_000, 'the subscriber to reconnect');
+      await eventually(
+        async () => ((await ready()).status === 200 ? true : undefined),
+        15_000,
+        'the subscriber to reconnect',
+      );
     } finally {
       await redis.restore();
       await socket.close();

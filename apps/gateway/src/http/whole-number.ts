@@ -18,7 +18,8 @@ export function WholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): Propert
       name: 'isWholeNumber',
       constraints: [min, max],
       validator: {
-        validate: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max,
+        validate: (value: unknown) =>
+          Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max,
         defaultMessage: (args) => `${args?.property} must be a whole number from ${min} to ${max}`,
       },
     }),

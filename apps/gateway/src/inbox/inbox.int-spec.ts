@@ -10,7 +10,10 @@ describe('inbox REST ids (real Postgres)', () => {
   let base: string;
   const user = `inbox-${randomUUID().slice(0, 8)}`;
   const call = async (path: string, method = 'GET') => {
-    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${signToken({ user_id: user })}` } });
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${signToken({ user_id: user })}` },
+    });
     return { status: response.status, body: (await response.json()) as { message?: string[]; results?: unknown[] } };
   };
 
@@ -39,7 +42,10 @@ describe('inbox REST ids (real Postgres)', () => {
 
   it('takes the largest safe id and the smallest ones', async () => {
     const max = Number.MAX_SAFE_INTEGER;
-    expect(await call(`/api/notifications?after=${max}`)).toEqual({ status: 200, body: { results: [], has_more: false } });
+    expect(await call(`/api/notifications?after=${max}`)).toEqual({
+      status: 200,
+      body: { results: [], has_more: false },
+    });
     expect((await call(`/api/notifications?before=${max}`)).status).toBe(200);
     expect((await call('/api/notifications?after=0')).status).toBe(200);
     expect((await call(`/api/notifications/${max}/read`, 'POST')).status).toBe(404);
@@ -47,7 +53,12 @@ describe('inbox REST ids (real Postgres)', () => {
 
   it('pages with an id the database holds', async () => {
     const { id, seq } = await storeNotification(user, 'hi');
-    expect((await call(`/api/notifications?after=${id - 1}`)).body.results).toEqual([expect.objectContaining({ id, seq, message: 'hi' })]);
-    expect(await call(`/api/notifications/${id}/read`, 'POST')).toEqual({ status: 200, body: { ids: [id], all: false, unread_count: 0 } });
+    expect((await call(`/api/notifications?after=${id - 1}`)).body.results).toEqual([
+      expect.objectContaining({ id, seq, message: 'hi' }),
+    ]);
+    expect(await call(`/api/notifications/${id}/read`, 'POST')).toEqual({
+      status: 200,
+      body: { ids: [id], all: false, unread_count: 0 },
+    });
   });
 });

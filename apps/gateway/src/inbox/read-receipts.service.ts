@@ -27,7 +27,8 @@ export class ReadReceipts {
 
   private async announce(userId: string, change: Omit<ReadReceipt, 'unread_count'>): Promise<ReadReceipt> {
     const receipt: ReadReceipt = { ...change, unread_count: await this.inbox.countUnread(userId) };
-    if (receipt.all || receipt.ids.length > 0) await this.fanout.publish(notificationGroup(userId), serverFrame('read', receipt));
+    if (receipt.all || receipt.ids.length > 0)
+      await this.fanout.publish(notificationGroup(userId), serverFrame('read', receipt));
     return receipt;
   }
 }

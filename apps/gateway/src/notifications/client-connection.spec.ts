@@ -57,7 +57,10 @@ class FakeInbox {
   async catchUpFrom(_user: string, afterId: number, limit: number) {
     this.read();
     const end = this.end();
-    return { end, rows: this.rows.filter((row) => Number(row.id) > afterId && Number(row.id) <= end.id).slice(0, limit) };
+    return {
+      end,
+      rows: this.rows.filter((row) => Number(row.id) > afterId && Number(row.id) <= end.id).slice(0, limit),
+    };
   }
   async between(_user: string, afterId: number, upToId: number, limit: number) {
     this.read();
@@ -155,7 +158,10 @@ describe('ClientConnection', () => {
     await starting;
     expect(events()).toEqual(['error', 1, 2, 3, 4, 'resumed']);
     expect(socket.sent[0]).toEqual({ event: 'error', data: { code: 'unavailable', message: expect.any(String) } });
-    expect(socket.sent.find((frame) => frame.event === 'resumed')).toEqual({ event: 'resumed', data: { since: 0, count: 4, last_id: 40 } });
+    expect(socket.sent.find((frame) => frame.event === 'resumed')).toEqual({
+      event: 'resumed',
+      data: { since: 0, count: 4, last_id: 40 },
+    });
   }, 10_000);
 
   it('answers a resume from before what it has with only what it was not sent', async () => {
@@ -167,7 +173,10 @@ describe('ClientConnection', () => {
     live(fifth);
     await connection.resume(10);
     expect(sentSeqs()).toEqual([4, 5, 2, 3]);
-    expect(socket.sent[socket.sent.length - 1]).toEqual({ event: 'resumed', data: { since: 10, count: 2, last_id: 30 } });
+    expect(socket.sent[socket.sent.length - 1]).toEqual({
+      event: 'resumed',
+      data: { since: 10, count: 2, last_id: 30 },
+    });
   });
 
   it('answers resume_gap past the window, sends none of it and goes on live from the end', async () => {
@@ -177,7 +186,10 @@ describe('ClientConnection', () => {
     const [next] = inbox.add(1);
     live(next);
     expect(events()).toEqual(['resume_gap', 201]);
-    expect(socket.sent[0]).toEqual({ event: 'resume_gap', data: { since: 0, window: 150, fetch: '/api/notifications?after=0' } });
+    expect(socket.sent[0]).toEqual({
+      event: 'resume_gap',
+      data: { since: 0, window: 150, fetch: '/api/notifications?after=0' },
+    });
   });
 
   it('sends a long catch-up page by page, waiting while the client has not read, and stops when it goes away', async () => {

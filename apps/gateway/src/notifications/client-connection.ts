@@ -158,8 +158,14 @@ export class ClientConnection {
         await this.readAndSend(reason, since ?? this.position!.id);
         break;
       } catch (error) {
-        this.context.logger.warn({ msg: 'Catch-up failed; retrying', connectionId: this.session.connectionId, reason, error: (error as Error).message });
-        if (attempt === 0 && reason !== 'gap') this.send(errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again'));
+        this.context.logger.warn({
+          msg: 'Catch-up failed; retrying',
+          connectionId: this.session.connectionId,
+          reason,
+          error: (error as Error).message,
+        });
+        if (attempt === 0 && reason !== 'gap')
+          this.send(errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again'));
         await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]);
       }
     }
@@ -170,7 +176,11 @@ export class ClientConnection {
     const { inbox, resumeWindow } = this.context;
     const { userId } = this.session;
     const { end, rows: firstPage } = await inbox.catchUpFrom(userId, since, Math.min(CATCH_UP_PAGE, resumeWindow + 1));
-    if (firstPage.length > resumeWindow || (firstPage.length === CATCH_UP_PAGE && (await inbox.countBetween(userId, since, end.id, resumeWindow + 1)) > resumeWindow)) {
+    if (
+      firstPage.length > resumeWindow ||
+      (firstPage.length === CATCH_UP_PAGE &&
+        (await inbox.countBetween(userId, since, end.id, resumeWindow + 1)) > resumeWindow)
+    ) {
       this.send(serverFrame('resume_gap', { since, window: resumeWindow, fetch: `/api/notifications?after=${since}` }));
       this.moveTo(end);
       return;

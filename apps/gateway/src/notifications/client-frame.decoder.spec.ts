@@ -23,7 +23,10 @@ describe('decodeClientFrame', () => {
 
   it('refuses frames nested deeper than the limit, counting only real brackets', () => {
     const deep = `{"event":"ping","data":${'['.repeat(40)}${']'.repeat(40)}}`;
-    expect(decodeClientFrame(deep).data).toMatchObject({ code: SocketErrorCode.InvalidFrame, message: expect.stringContaining('nests deeper') });
+    expect(decodeClientFrame(deep).data).toMatchObject({
+      code: SocketErrorCode.InvalidFrame,
+      message: expect.stringContaining('nests deeper'),
+    });
     const bracketsInString = `{"event":"ping","data":"${'[{'.repeat(100)}"}`;
     expect(decodeClientFrame(bracketsInString)).toEqual({ event: 'ping', data: '[{'.repeat(100) });
   });

@@ -8,8 +8,7 @@ import type { ClientEvent, ServerFrames } from '@app/contracts';
 export const INVALID_FRAME_EVENT = '$invalid_frame';
 
 export type DecodedClientFrame =
-  | { event: ClientEvent; data: unknown }
-  | { event: typeof INVALID_FRAME_EVENT; data: ServerFrames['error'] };
+  { event: ClientEvent; data: unknown } | { event: typeof INVALID_FRAME_EVENT; data: ServerFrames['error'] };
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
 
@@ -31,12 +30,20 @@ export function decodeClientFrame(raw: string | Buffer | ArrayBuffer | Buffer[])
   } catch {
     return invalid(SocketErrorCode.InvalidJson, 'Frame is not valid JSON');
   }
-  if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || typeof (frame as { event?: unknown }).event !== 'string') {
+  if (
+    typeof frame !== 'object' ||
+    frame === null ||
+    Array.isArray(frame) ||
+    typeof (frame as { event?: unknown }).event !== 'string'
+  ) {
     return invalid(SocketErrorCode.InvalidFrame, 'Frame must be a JSON object {"event": string, "data": any}');
   }
   const { event, data } = frame as { event: string; data?: unknown };
   if (!KNOWN_EVENTS.has(event)) {
-    return invalid(SocketErrorCode.UnknownEvent, `Unknown event ${JSON.stringify(event.slice(0, 64))}; known events: ${CLIENT_EVENTS.join(', ')}`);
+    return invalid(
+      SocketErrorCode.UnknownEvent,
+      `Unknown event ${JSON.stringify(event.slice(0, 64))}; known events: ${CLIENT_EVENTS.join(', ')}`,
+    );
   }
   return { event: event as ClientEvent, data };
 }

@@ -2,7 +2,24 @@ import { MAX_READ_IDS } from '@app/contracts';
 import { parseReadRequest, parseSince } from './client-requests';
 
 /** What clients may send as an id, from `?since=`, a `resume` frame or a `read` frame. */
-const NOT_IDS: unknown[] = [1e21, '1e21', '99999999999999999999', 9007199254740992, '9007199254740992', -1, '-1', 1.5, '1.5', '0x10', '', ' 5', null, true, [1], { id: 1 }];
+const NOT_IDS: unknown[] = [
+  1e21,
+  '1e21',
+  '99999999999999999999',
+  9007199254740992,
+  '9007199254740992',
+  -1,
+  '-1',
+  1.5,
+  '1.5',
+  '0x10',
+  '',
+  ' 5',
+  null,
+  true,
+  [1],
+  { id: 1 },
+];
 
 describe('parseSince (the ?since= query and the resume frame)', () => {
   it('takes whole numbers from 0 to Number.MAX_SAFE_INTEGER, as a number or in decimal digits', () => {
@@ -25,7 +42,10 @@ describe('parseSince (the ?since= query and the resume frame)', () => {
 
 describe('parseReadRequest (the read and ack frames)', () => {
   it('takes ids from 1 to Number.MAX_SAFE_INTEGER, or all', () => {
-    expect(parseReadRequest({ ids: [1, Number.MAX_SAFE_INTEGER] })).toEqual({ all: false, ids: [1, Number.MAX_SAFE_INTEGER] });
+    expect(parseReadRequest({ ids: [1, Number.MAX_SAFE_INTEGER] })).toEqual({
+      all: false,
+      ids: [1, Number.MAX_SAFE_INTEGER],
+    });
     expect(parseReadRequest({ id: 7 })).toEqual({ all: false, ids: [7] });
     expect(parseReadRequest({ all: true })).toEqual({ all: true });
   });
@@ -37,7 +57,9 @@ describe('parseReadRequest (the read and ack frames)', () => {
 
   it(`refuses no ids and more than ${MAX_READ_IDS}`, () => {
     expect(parseReadRequest({ ids: [] })).toHaveProperty('error');
-    expect(parseReadRequest({ ids: Array.from({ length: MAX_READ_IDS + 1 }, (_, i) => i + 1) })).toHaveProperty('error');
+    expect(parseReadRequest({ ids: Array.from({ length: MAX_READ_IDS + 1 }, (_, i) => i + 1) })).toHaveProperty(
+      'error',
+    );
     expect(parseReadRequest(null)).toHaveProperty('error');
   });
 });

@@ -17,10 +17,19 @@ export type ReadRequest = { all: true } | { all: false; ids: number[] } | { erro
 
 /** `{"ids": [1, 2]}`, `{"id": 1}` or `{"all": true}`. */
 export function parseReadRequest(data: unknown): ReadRequest {
-  const body = (typeof data === 'object' && data !== null ? data : {}) as { ids?: unknown; id?: unknown; all?: unknown };
+  const body = (typeof data === 'object' && data !== null ? data : {}) as {
+    ids?: unknown;
+    id?: unknown;
+    all?: unknown;
+  };
   if (body.all === true) return { all: true };
   const ids = Array.isArray(body.ids) ? body.ids : body.id !== undefined ? [body.id] : null;
-  if (!ids || ids.length === 0 || ids.length > MAX_READ_IDS || !ids.every((id) => Number.isSafeInteger(id) && (id as number) > 0)) {
+  if (
+    !ids ||
+    ids.length === 0 ||
+    ids.length > MAX_READ_IDS ||
+    !ids.every((id) => Number.isSafeInteger(id) && (id as number) > 0)
+  ) {
     return { error: `read needs {"ids": [1..${MAX_READ_IDS} notification ids]}, {"id": <id>} or {"all": true}` };
   }
   return { all: false, ids: ids as number[] };

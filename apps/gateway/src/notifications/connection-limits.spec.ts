@@ -5,14 +5,28 @@ const ATTEMPTS_PER_SECOND = 4;
 
 describe('ConnectionLimits', () => {
   const limits = () =>
-    new ConnectionLimits(parseAppConfig({ WS_MAX_SOCKETS_PER_USER: '2', WS_MAX_SOCKETS_PER_IP: '3', WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: String(ATTEMPTS_PER_SECOND) }));
+    new ConnectionLimits(
+      parseAppConfig({
+        WS_MAX_SOCKETS_PER_USER: '2',
+        WS_MAX_SOCKETS_PER_IP: '3',
+        WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: String(ATTEMPTS_PER_SECOND),
+      }),
+    );
   /** `count` distinct IPv4 addresses, none of them 1.1.1.1. */
-  const sprayed = (count: number) => Array.from({ length: count }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
-  const attempts = (subject: ConnectionLimits, addresses: string[], now: number) => addresses.map((address) => subject.allowAttempt(address, now));
+  const sprayed = (count: number) =>
+    Array.from({ length: count }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  const attempts = (subject: ConnectionLimits, addresses: string[], now: number) =>
+    addresses.map((address) => subject.allowAttempt(address, now));
 
   it('caps attempts per address per second, and only that address', () => {
     const subject = limits();
-    expect(Array.from({ length: 5 }, () => subject.allowAttempt('1.1.1.1', 1000))).toEqual([true, true, true, true, false]);
+    expect(Array.from({ length: 5 }, () => subject.allowAttempt('1.1.1.1', 1000))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
     expect(subject.allowAttempt('2.2.2.2', 1000)).toBe(true);
     expect(subject.allowAttempt('1.1.1.1', 2000)).toBe(true);
   });
@@ -24,7 +38,10 @@ describe('ConnectionLimits', () => {
     expect(subject.admit('1.1.1.1', 'alice').admitted).toBe(true);
     expect(subject.admit('1.1.1.1', 'alice')).toEqual({ admitted: false, reason: 'too many sockets for this user' });
     expect(subject.admit('1.1.1.1', 'bob').admitted).toBe(true);
-    expect(subject.admit('1.1.1.1', 'carol')).toEqual({ admitted: false, reason: 'too many sockets from this address' });
+    expect(subject.admit('1.1.1.1', 'carol')).toEqual({
+      admitted: false,
+      reason: 'too many sockets from this address',
+    });
     if (first.admitted) {
       first.release();
       first.release();
@@ -36,7 +53,13 @@ describe('ConnectionLimits', () => {
   });
 
   describe('IPv6 clients, counted by their /64', () => {
-    const oneSlash64 = ['2001:db8:1:2::1', '2001:0db8:0001:0002:0000:0000:0000:0009', '2001:DB8:1:2:ffff:ffff:ffff:ffff', '2001:db8:1:2:a:b:c:d', '2001:db8:1:2::5'];
+    const oneSlash64 = [
+      '2001:db8:1:2::1',
+      '2001:0db8:0001:0002:0000:0000:0000:0009',
+      '2001:DB8:1:2:ffff:ffff:ffff:ffff',
+      '2001:db8:1:2:a:b:c:d',
+      '2001:db8:1:2::5',
+    ];
 
     it('share one attempt budget per /64, however each address is written', () => {
       const subject = limits();
@@ -46,13 +69,20 @@ describe('ConnectionLimits', () => {
 
     it('share one open-socket cap per /64', () => {
       const subject = limits();
-      expect(oneSlash64.slice(0, 4).map((address, i) => subject.admit(address, `user-${i}`).admitted)).toEqual([true, true, true, false]);
+      expect(oneSlash64.slice(0, 4).map((address, i) => subject.admit(address, `user-${i}`).admitted)).toEqual([
+        true,
+        true,
+        true,
+        false,
+      ]);
       expect(subject.admit('2001:db8:1:3::1', 'user-9').admitted).toBe(true);
     });
 
     it('count an IPv4-mapped address (::ffff:a.b.c.d) as its IPv4 address', () => {
       const subject = limits();
-      expect(attempts(subject, ['1.2.3.4', '::ffff:1.2.3.4', '::FFFF:1.2.3.4', '::ffff:102:304', '1.2.3.4'], 1000)).toEqual([true, true, true, true, false]);
+      expect(
+        attempts(subject, ['1.2.3.4', '::ffff:1.2.3.4', '::FFFF:1.2.3.4', '::ffff:102:304', '1.2.3.4'], 1000),
+      ).toEqual([true, true, true, true, false]);
     });
   });
 
@@ -80,7 +110,7 @@ describe('ConnectionLimits', () => {
       expect(subject.trackedAddresses).toBeLessThanOrEqual(MAX_TRACKED_ADDRESSES);
     });
 
-    it("refuses new addresses for the rest of a second that filled it, and lets them in the next", () => {
+    it('refuses new addresses for the rest of a second that filled it, and lets them in the next', () => {
       const subject = limits();
       const addresses = sprayed(MAX_TRACKED_ADDRESSES);
       expect(attempts(subject, addresses, 1000).every(Boolean)).toBe(true);

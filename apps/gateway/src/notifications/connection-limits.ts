@@ -58,8 +58,10 @@ export class ConnectionLimits {
 
   admit(ip: string, userId: string): Admission {
     const address = clientAddressKey(ip);
-    if ((this.socketsPerIp.get(address) ?? 0) >= this.config.WS_MAX_SOCKETS_PER_IP) return { admitted: false, reason: 'too many sockets from this address' };
-    if ((this.socketsPerUser.get(userId) ?? 0) >= this.config.WS_MAX_SOCKETS_PER_USER) return { admitted: false, reason: 'too many sockets for this user' };
+    if ((this.socketsPerIp.get(address) ?? 0) >= this.config.WS_MAX_SOCKETS_PER_IP)
+      return { admitted: false, reason: 'too many sockets from this address' };
+    if ((this.socketsPerUser.get(userId) ?? 0) >= this.config.WS_MAX_SOCKETS_PER_USER)
+      return { admitted: false, reason: 'too many sockets for this user' };
     increment(this.socketsPerIp, address);
     increment(this.socketsPerUser, userId);
     let released = false;
@@ -98,7 +100,10 @@ export function clientAddressKey(ip: string): string {
   const groups = ipv6Groups(address);
   const mappedIpv4 = groups.slice(0, 6).every((group, i) => group === (i === 5 ? 0xffff : 0));
   if (mappedIpv4) return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
-  return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
@@ -110,5 +115,7 @@ function ipv6Groups(address: string): number[] {
   const [head, tail] = hex.split('::');
   const parse = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
   const [before, after] = [parse(head), parse(tail)];
-  return tail === undefined ? before : [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+  return tail === undefined
+    ? before
+    : [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
 }

@@ -17,10 +17,25 @@ export class GatewayMetrics {
     this.socketsOpen = metrics.gauge({ name: 'notify_sockets_open', help: 'WebSockets open on this gateway' });
     this.connects = metrics.counter({ name: 'notify_socket_connects_total', help: 'WebSockets opened' });
     this.disconnects = metrics.counter({ name: 'notify_socket_disconnects_total', help: 'WebSockets closed' });
-    this.handshakeRefusals = metrics.counter({ name: 'notify_handshake_refusals_total', help: 'Upgrades refused, by HTTP status', labelNames: ['status'] as const });
-    this.framesIn = metrics.counter({ name: 'notify_frames_in_total', help: 'Client frames, by event (invalid: could not be routed)', labelNames: ['event'] as const });
-    this.framesOut = metrics.counter({ name: 'notify_notifications_delivered_total', help: 'Notification and receipt frames sent to sockets' });
-    this.dropped = metrics.counter({ name: 'notify_notifications_dropped_total', help: 'Frames not sent to a socket, by reason', labelNames: ['reason'] as const });
+    this.handshakeRefusals = metrics.counter({
+      name: 'notify_handshake_refusals_total',
+      help: 'Upgrades refused, by HTTP status',
+      labelNames: ['status'] as const,
+    });
+    this.framesIn = metrics.counter({
+      name: 'notify_frames_in_total',
+      help: 'Client frames, by event (invalid: could not be routed)',
+      labelNames: ['event'] as const,
+    });
+    this.framesOut = metrics.counter({
+      name: 'notify_notifications_delivered_total',
+      help: 'Notification and receipt frames sent to sockets',
+    });
+    this.dropped = metrics.counter({
+      name: 'notify_notifications_dropped_total',
+      help: 'Frames not sent to a socket, by reason',
+      labelNames: ['reason'] as const,
+    });
     this.deliveryLatency = metrics.histogram({
       name: 'notify_delivery_latency_seconds',
       help: 'From the notification being stored to its frame reaching this gateway',

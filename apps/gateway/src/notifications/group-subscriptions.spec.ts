@@ -12,10 +12,19 @@ function setUp() {
     subscribe: jest.fn().mockResolvedValue(undefined),
     unsubscribe: jest.fn().mockResolvedValue(undefined),
   };
-  const groups = new GroupSubscriptions(fanout as unknown as RedisFanout, new GatewayMetrics(new MetricsRegistry('test')));
+  const groups = new GroupSubscriptions(
+    fanout as unknown as RedisFanout,
+    new GatewayMetrics(new MetricsRegistry('test')),
+  );
   groups.onModuleInit();
   const connection = (group: string) =>
-    ({ session: { group }, receiveNotification: jest.fn(), receiveFrame: jest.fn(), resync: jest.fn().mockResolvedValue(undefined), close: jest.fn() }) as unknown as ClientConnection & {
+    ({
+      session: { group },
+      receiveNotification: jest.fn(),
+      receiveFrame: jest.fn(),
+      resync: jest.fn().mockResolvedValue(undefined),
+      close: jest.fn(),
+    }) as unknown as ClientConnection & {
       receiveNotification: jest.Mock;
       receiveFrame: jest.Mock;
       resync: jest.Mock;

@@ -52,11 +52,14 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
     if (!connections?.delete(connection) || connections.size > 0) return;
     this.members.delete(group);
     this.subscriptions.delete(group);
-    this.fanout.unsubscribe(group).catch((error: Error) => this.logger.warn(`Unsubscribe from ${group} failed: ${error.message}`));
+    this.fanout
+      .unsubscribe(group)
+      .catch((error: Error) => this.logger.warn(`Unsubscribe from ${group} failed: ${error.message}`));
   }
 
   closeAll(code: number, reason: string): void {
-    for (const connections of this.members.values()) for (const connection of connections) connection.close(code, reason);
+    for (const connections of this.members.values())
+      for (const connection of connections) connection.close(code, reason);
   }
 
   get connectionCount(): number {
@@ -99,7 +102,10 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
       this.logger.warn({ msg: 'Resubscribing failed', error: error.message }),
     );
     const connections = [...this.members.values()].flatMap((group) => [...group]);
-    this.logger.warn({ msg: 'Fan-out reconnected; catching connections up from the inbox', connections: connections.length });
+    this.logger.warn({
+      msg: 'Fan-out reconnected; catching connections up from the inbox',
+      connections: connections.length,
+    });
     await Promise.all(connections.map((connection) => connection.resync()));
   }
 }

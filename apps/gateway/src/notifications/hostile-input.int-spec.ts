@@ -13,7 +13,8 @@ async function startGateway(overrides: Record<string, string>) {
   return { gateway, port, ws: `ws://127.0.0.1:${port}/ws/notifications/`, http: `http://127.0.0.1:${port}` };
 }
 
-const token = (userId: string, options = {}) => signToken({ user_id: userId }, undefined, { expiresIn: 300, ...options });
+const token = (userId: string, options = {}) =>
+  signToken({ user_id: userId }, undefined, { expiresIn: 300, ...options });
 
 /** Opens a socket with extra handshake headers: the open socket, or the status it was refused with. */
 function connectWith(url: string, headers: Record<string, string>): Promise<WebSocket | number> {
@@ -70,7 +71,9 @@ describe('gateway limits (real sockets)', () => {
     for (let i = 0; i < 40; i++) flooder.send({ event: 'ping', data: i });
     await eventually(() => flooder.closeCode ?? undefined);
     expect(flooder.closeCode).toBe(1008);
-    expect(flooder.framesOf('error').some((frame) => (frame.data as { code: string }).code === 'rate_limited')).toBe(true);
+    expect(flooder.framesOf('error').some((frame) => (frame.data as { code: string }).code === 'rate_limited')).toBe(
+      true,
+    );
     expect(flooder.framesOf('pong').length).toBeLessThanOrEqual(6);
     neighbour.send({ event: 'ping', data: 'still here' });
     expect(await neighbour.nextFrame()).toEqual({ event: 'pong', data: 'still here' });
@@ -94,7 +97,9 @@ describe('gateway limits (real sockets)', () => {
   it('refuses oversized handshakes without verifying anything', async () => {
     expect(await upgradeStatus(`${ws}?token=${'a'.repeat(9000)}`)).toBe(401);
     const status = await new Promise<number>((resolve) => {
-      const request = httpRequest(`${http}/ws/notifications/`, { headers: { 'x-filler': 'x'.repeat(20_000), connection: 'Upgrade', upgrade: 'websocket' } });
+      const request = httpRequest(`${http}/ws/notifications/`, {
+        headers: { 'x-filler': 'x'.repeat(20_000), connection: 'Upgrade', upgrade: 'websocket' },
+      });
       request.on('response', (response) => resolve(response.statusCode ?? 0));
       request.on('error', () => resolve(-1));
       request.end();
@@ -149,7 +154,8 @@ describe('client address behind a proxy (TRUST_PROXY)', () => {
     const results: Array<WebSocket | number> = [];
     try {
       // One at a time, as the per-address count is what is checked.
-      for (const [index, address] of forwardedFor.entries()) results.push(await connectWith(`${ws}?token=${token(`${label}-${index}`)}`, { 'x-forwarded-for': address }));
+      for (const [index, address] of forwardedFor.entries())
+        results.push(await connectWith(`${ws}?token=${token(`${label}-${index}`)}`, { 'x-forwarded-for': address }));
       return results.map(outcome);
     } finally {
       for (const result of results) if (typeof result !== 'number') result.terminate();
@@ -158,16 +164,28 @@ describe('client address behind a proxy (TRUST_PROXY)', () => {
   }
 
   it('counts each client behind a trusted proxy on its own', async () => {
-    expect(await openFrom('trusted', ['203.0.113.1', '203.0.113.2', '203.0.113.1'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 'open', 429]);
+    expect(
+      await openFrom('trusted', ['203.0.113.1', '203.0.113.2', '203.0.113.1'], { TRUST_PROXY: 'loopback' }),
+    ).toEqual(['open', 'open', 429]);
   });
 
   it('counts IPv6 clients by their /64, and an IPv4-mapped address as its IPv4 address', async () => {
-    expect(await openFrom('ipv6', ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:db8:1:3::1'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 429, 'open']);
-    expect(await openFrom('mapped', ['203.0.113.9', '::ffff:203.0.113.9'], { TRUST_PROXY: 'loopback' })).toEqual(['open', 429]);
+    expect(
+      await openFrom('ipv6', ['2001:db8:1:2::1', '2001:db8:1:2:ffff::2', '2001:db8:1:3::1'], {
+        TRUST_PROXY: 'loopback',
+      }),
+    ).toEqual(['open', 429, 'open']);
+    expect(await openFrom('mapped', ['203.0.113.9', '::ffff:203.0.113.9'], { TRUST_PROXY: 'loopback' })).toEqual([
+      'open',
+      429,
+    ]);
   });
 
   it('ignores X-Forwarded-For from a peer that is not a trusted proxy: a client cannot pick its own budget', async () => {
     expect(await openFrom('untrusted', ['203.0.113.1', '203.0.113.2'], {})).toEqual(['open', 429]);
-    expect(await openFrom('other-proxy', ['203.0.113.1', '203.0.113.2'], { TRUST_PROXY: '10.0.0.0/8' })).toEqual(['open', 429]);
+    expect(await openFrom('other-proxy', ['203.0.113.1', '203.0.113.2'], { TRUST_PROXY: '10.0.0.0/8' })).toEqual([
+      'open',
+      429,
+    ]);
   });
 });

@@ -1,5 +1,12 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
 import { WebSocketConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, errorFrame, notificationGroup, serverFrame } from '@app/contracts';
@@ -36,7 +43,13 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     inbox: NotificationRepository,
     private readonly config: WebSocketConfig,
   ) {
-    this.context = { inbox, metrics, logger: this.logger, resumeWindow: config.RESUME_WINDOW, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
+    this.context = {
+      inbox,
+      metrics,
+      logger: this.logger,
+      resumeWindow: config.RESUME_WINDOW,
+      maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    };
   }
 
   /** Nest drops the promise this returns: it must never reject. */
@@ -51,7 +64,11 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
 
   private async connect(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
     const { userId } = request.user;
-    const connection = new ClientConnection(socket, { connectionId: randomUUID(), userId, group: notificationGroup(userId) }, this.context);
+    const connection = new ClientConnection(
+      socket,
+      { connectionId: randomUUID(), userId, group: notificationGroup(userId) },
+      this.context,
+    );
     this.connections.set(socket, connection);
     this.metrics.connects.inc();
     this.metrics.socketsOpen.inc();
@@ -60,7 +77,14 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     const since = 'since' in sinceRequest ? sinceRequest.since : null;
     if (!(await this.open(connection, since))) return;
     const { connectionId, group } = connection.session;
-    connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group, last_id: connection.startsAfter(since) }));
+    connection.send(
+      serverFrame('connected', {
+        connection_id: connectionId,
+        user_id: userId,
+        group,
+        last_id: connection.startsAfter(since),
+      }),
+    );
     this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since });
     if ('error' in sinceRequest) connection.send(errorFrame(SocketErrorCode.InvalidData, sinceRequest.error));
     if (since !== null) await connection.start(since);
@@ -72,7 +96,11 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     this.metrics.disconnects.inc();
     this.metrics.socketsOpen.dec();
     this.groups.leave(connection);
-    this.logger.log({ msg: 'Socket disconnected', userId: connection.session.userId, connectionId: connection.session.connectionId });
+    this.logger.log({
+      msg: 'Socket disconnected',
+      userId: connection.session.userId,
+      connectionId: connection.session.connectionId,
+    });
   }
 
   @SubscribeMessage('ping')
@@ -101,7 +129,11 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
 
   @SubscribeMessage(INVALID_FRAME_EVENT)
   invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket): string | undefined {
-    this.logger.debug({ msg: 'Invalid frame', connectionId: this.connections.get(socket)?.session.connectionId, code: error.code });
+    this.logger.debug({
+      msg: 'Invalid frame',
+      connectionId: this.connections.get(socket)?.session.connectionId,
+      code: error.code,
+    });
     if (error.code !== SocketErrorCode.BinaryNotSupported) return errorFrame(error.code, error.message);
     socket.send(errorFrame(error.code, error.message));
     socket.close(SocketCloseCode.UnsupportedData, 'binary frames are not supported');
@@ -122,7 +154,12 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
       await this.groups.join(connection);
       if (since === null) await connection.start(null);
     } catch (error) {
-      this.logger.warn({ msg: 'Socket could not be opened; closing with 1013', userId, connectionId, error: (error as Error).message });
+      this.logger.warn({
+        msg: 'Socket could not be opened; closing with 1013',
+        userId,
+        connectionId,
+        error: (error as Error).message,
+      });
       this.groups.leave(connection);
       connection.close(SocketCloseCode.TryAgainLater, 'temporarily unavailable; reconnect later');
       return false;
@@ -138,7 +175,9 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     if ('error' in request) return invalidData(request.error);
     const { userId } = this.connections.get(socket)!.session;
     try {
-      const receipt = request.all ? await this.receipts.markAllRead(userId) : await this.receipts.markRead(userId, request.ids);
+      const receipt = request.all
+        ? await this.receipts.markAllRead(userId)
+        : await this.receipts.markRead(userId, request.ids);
       return serverFrame('read_confirmed', receipt);
     } catch (error) {
       this.logger.warn({ msg: 'Marking read failed', userId, error: (error as Error).message });

@@ -47,7 +47,10 @@ export class NotificationsWsAdapter extends WsAdapter {
     // trusted: a client cannot choose its own budget by sending the header itself.
     const trusted = proxyaddr.compile(config.TRUST_PROXY);
     this.clientAddress = (request) => proxyaddr(request, trusted) ?? 'unknown';
-    this.rateLimited = errorFrame(SocketErrorCode.RateLimited, `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down`);
+    this.rateLimited = errorFrame(
+      SocketErrorCode.RateLimited,
+      `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down`,
+    );
     (this.httpServer as Server).prependListener('upgrade', stripTrailingSlash);
   }
 
@@ -84,7 +87,14 @@ export class NotificationsWsAdapter extends WsAdapter {
       const handler = handlers.find((candidate) => candidate.message === frame.event);
       if (!handler) return;
       const verdict = limiter.take();
-      this.metrics.framesIn.inc({ event: verdict !== 'accept' ? 'rate_limited' : String(frame.event) === INVALID_FRAME_EVENT ? 'invalid' : String(frame.event) });
+      this.metrics.framesIn.inc({
+        event:
+          verdict !== 'accept'
+            ? 'rate_limited'
+            : String(frame.event) === INVALID_FRAME_EVENT
+              ? 'invalid'
+              : String(frame.event),
+      });
       if (verdict === 'close') {
         // Replies to earlier frames are still on their way (handlers answer asynchronously).
         setImmediate(() => client.close(SocketCloseCode.PolicyViolation, 'frame rate limit exceeded'));
@@ -102,7 +112,8 @@ export class NotificationsWsAdapter extends WsAdapter {
 
   private async verify(request: UpgradeRequest, origin: string | undefined): Promise<[number, string]> {
     // Browsers always send Origin; other clients may not, and cannot be hijacked cross-site.
-    if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin)) return [403, 'Origin not allowed'];
+    if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin))
+      return [403, 'Origin not allowed'];
     const ip = this.clientAddress(request);
     if (!this.limits.allowAttempt(ip)) return [429, 'Too many connection attempts'];
     const user = await this.authenticator.authenticate(request);

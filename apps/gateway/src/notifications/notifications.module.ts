@@ -10,7 +10,13 @@ import { NotificationGateway } from './notification.gateway';
 
 @Module({
   imports: [FanoutModule, PersistenceModule, InboxModule],
-  providers: [NotificationGateway, GroupSubscriptions, { provide: ConnectionPresence, useExisting: GroupSubscriptions }, ConnectionLimits, GatewayMetrics],
+  providers: [
+    NotificationGateway,
+    GroupSubscriptions,
+    { provide: ConnectionPresence, useExisting: GroupSubscriptions },
+    ConnectionLimits,
+    GatewayMetrics,
+  ],
   exports: [ConnectionPresence],
 })
 export class NotificationsModule {}

@@ -49,7 +49,11 @@ describe('gateway after losing Redis (real Postgres and Redis, Redis behind a pr
       await proxy.cut();
       const missedId = await notify(userId);
       await proxy.restore();
-      const delivered = await eventually(() => socket.framesOf('notification').find((frame) => frame.id === missedId), 15_000, 'the notification published during the outage');
+      const delivered = await eventually(
+        () => socket.framesOf('notification').find((frame) => frame.id === missedId),
+        15_000,
+        'the notification published during the outage',
+      );
       expect(delivered).toMatchObject({ id: missedId, message: { text: 'while Redis was away' } });
       expect(socket.framesOf('notification').map((frame) => frame.id)).toEqual([missedId]);
     } finally {

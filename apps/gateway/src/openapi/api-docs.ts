@@ -18,5 +18,7 @@ export function serveApiDocs(app: INestApplication): void {
     .setVersion('0.1.0')
     .addBearerAuth()
     .build();
-  SwaggerModule.setup(API_DOCS_PATH, app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
+  SwaggerModule.setup(API_DOCS_PATH, app, () => SwaggerModule.createDocument(app, config), {
+    jsonDocumentUrl: `${API_DOCS_PATH}-json`,
+  });
 }

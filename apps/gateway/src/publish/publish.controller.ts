@@ -1,5 +1,23 @@
-import { Body, Controller, HttpCode, HttpStatus, Logger, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  HttpStatus,
+  Logger,
+  Post,
+  ServiceUnavailableException,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { QueuePublisher } from '@app/publishing';
 import { PublishAccepted, PublishNotificationBody } from './publish-notification.body';
 import { PublisherAuthGuard } from './publisher-auth.guard';
@@ -23,16 +41,22 @@ export class PublishController {
   @ApiOperation({
     summary: 'Queue a notification for a user',
     description:
-      'Publishes `{user_id, message}` to the task queue with publisher confirms. `GET /api/tasks/{task_id}` answers 404 until the worker has run the task (no row yet: Celery\'s PENDING), then shows its result.',
+      "Publishes `{user_id, message}` to the task queue with publisher confirms. `GET /api/tasks/{task_id}` answers 404 until the worker has run the task (no row yet: Celery's PENDING), then shows its result.",
   })
   @ApiAcceptedResponse({ type: PublishAccepted, description: 'The broker has the message' })
   @ApiBadRequestResponse({ description: '`message` lists each invalid field and why' })
   @ApiUnauthorizedResponse({ description: 'No valid service token or access token' })
   @ApiForbiddenResponse({ description: 'An access token without admin rights' })
-  @ApiServiceUnavailableResponse({ description: 'The broker did not confirm the message in time: it may not be queued; retry with the same task_id' })
+  @ApiServiceUnavailableResponse({
+    description: 'The broker did not confirm the message in time: it may not be queued; retry with the same task_id',
+  })
   async publish(@Body() body: PublishNotificationBody): Promise<PublishAccepted> {
     try {
-      const taskId = await this.publisher.publish({ userId: body.user_id, message: body.message, taskId: body.task_id });
+      const taskId = await this.publisher.publish({
+        userId: body.user_id,
+        message: body.message,
+        taskId: body.task_id,
+      });
       return { task_id: taskId, status: 'PENDING' };
     } catch (error) {
       this.logger.warn(`Publish failed: ${(error as Error).message}`);

@@ -2,7 +2,8 @@ import { ValidationPipe } from '@nestjs/common';
 import { ListTasksQuery } from './list-tasks.query';
 
 const pipe = new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true });
-const parse = (query: Record<string, string>) => pipe.transform(query, { type: 'query', metatype: ListTasksQuery }) as Promise<ListTasksQuery>;
+const parse = (query: Record<string, string>) =>
+  pipe.transform(query, { type: 'query', metatype: ListTasksQuery }) as Promise<ListTasksQuery>;
 
 describe('ListTasksQuery', () => {
   it('defaults to the newest first, 50 a page', async () => {
@@ -11,7 +12,14 @@ describe('ListTasksQuery', () => {
   });
 
   it('turns filters and paging into a repository filter', async () => {
-    const query = await parse({ status: 'FAILURE', worker: 'w1', date_done_after: '2026-01-01T00:00:00Z', page: '3', page_size: '20', ordering: 'date_created' });
+    const query = await parse({
+      status: 'FAILURE',
+      worker: 'w1',
+      date_done_after: '2026-01-01T00:00:00Z',
+      page: '3',
+      page_size: '20',
+      ordering: 'date_created',
+    });
     expect(query.toFilter()).toMatchObject({
       status: 'FAILURE',
       worker: 'w1',
@@ -39,7 +47,10 @@ describe('ListTasksQuery', () => {
     [{ date_done_before: 'yesterday' }, 'date_done_before'],
     [{ stauts: 'SUCCESS' }, 'stauts'],
   ])('refuses %j naming %s', async (query, name) => {
-    const error = await parse(query).then(() => null, (e: { getResponse(): { statusCode: number; message: string[] } }) => e.getResponse());
+    const error = await parse(query).then(
+      () => null,
+      (e: { getResponse(): { statusCode: number; message: string[] } }) => e.getResponse(),
+    );
     expect(error?.statusCode).toBe(400);
     expect(error?.message.length).toBeGreaterThan(0);
     for (const message of error!.message) expect(message).toContain(name);

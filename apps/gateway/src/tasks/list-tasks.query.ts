@@ -15,25 +15,47 @@ const MAX_PAGE = 1_000_000;
  */
 export class ListTasksQuery {
   @ApiPropertyOptional({ enum: Object.values(TaskStatus), description: 'Only results in this Celery state' })
-  @IsOptional() @IsIn(Object.values(TaskStatus)) status?: TaskStatus;
+  @IsOptional()
+  @IsIn(Object.values(TaskStatus))
+  status?: TaskStatus;
   @ApiPropertyOptional({ maxLength: 255, description: 'Only results of this task name' })
-  @IsOptional() @IsString() @MaxLength(255) task_name?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  task_name?: string;
   @ApiPropertyOptional({ maxLength: 100, description: 'Only results recorded by this worker' })
-  @IsOptional() @IsString() @MaxLength(100) worker?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  worker?: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'date_created at or after (inclusive)' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_created_after?: string;
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  date_created_after?: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'date_created before (exclusive)' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_created_before?: string;
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  date_created_before?: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'date_done at or after (inclusive)' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_done_after?: string;
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  date_done_after?: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'date_done before (exclusive)' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true }) date_done_before?: string;
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  date_done_before?: string;
   @ApiPropertyOptional({ enum: ORDERINGS, default: '-date_done' })
-  @IsOptional() @IsIn(ORDERINGS) ordering: TaskResultOrder = '-date_done';
+  @IsOptional()
+  @IsIn(ORDERINGS)
+  ordering: TaskResultOrder = '-date_done';
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE, default: 1 })
-  @IsOptional() @WholeNumber(1, MAX_PAGE) page = 1;
+  @IsOptional()
+  @WholeNumber(1, MAX_PAGE)
+  page = 1;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 })
-  @IsOptional() @WholeNumber(1, MAX_PAGE_SIZE) page_size = 50;
+  @IsOptional()
+  @WholeNumber(1, MAX_PAGE_SIZE)
+  page_size = 50;
 
   toFilter(): TaskResultFilter {
     const date = (value?: string) => (value === undefined ? undefined : new Date(value));

@@ -1,5 +1,13 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiPropertyOptional,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { AdminGuard, JwtAuthGuard } from '@app/auth';
 import { DeferredTaskRepository } from '@app/persistence';
 import { IsOptional } from 'class-validator';
@@ -7,9 +15,13 @@ import { WholeNumber } from '../http/whole-number';
 
 export class ListScheduledTasksQuery {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 })
-  @IsOptional() @WholeNumber(1, 1_000_000) page = 1;
+  @IsOptional()
+  @WholeNumber(1, 1_000_000)
+  page = 1;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 500, default: 50 })
-  @IsOptional() @WholeNumber(1, 500) page_size = 50;
+  @IsOptional()
+  @WholeNumber(1, 500)
+  page_size = 50;
 }
 
 export interface ScheduledTaskView {
@@ -36,8 +48,12 @@ export class ScheduledTasksController {
 
   @Get()
   @ApiOperation({ summary: 'Deferred tasks waiting for their eta, soonest first' })
-  @ApiOkResponse({ description: '`{count, page, page_size, results: [{task_id, task_name, eta, expires, deferred_at}]}`' })
-  async list(@Query() query: ListScheduledTasksQuery): Promise<{ count: number; page: number; page_size: number; results: ScheduledTaskView[] }> {
+  @ApiOkResponse({
+    description: '`{count, page, page_size, results: [{task_id, task_name, eta, expires, deferred_at}]}`',
+  })
+  async list(
+    @Query() query: ListScheduledTasksQuery,
+  ): Promise<{ count: number; page: number; page_size: number; results: ScheduledTaskView[] }> {
     const { total, items } = await this.deferred.list((query.page - 1) * query.page_size, query.page_size);
     const results = items.map((task) => ({
       task_id: task.taskId,

@@ -1,5 +1,13 @@
 import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { AdminGuard, JwtAuthGuard } from '@app/auth';
 import { TaskResultRepository } from '@app/persistence';
 import { ListTasksQuery } from './list-tasks.query';
@@ -24,14 +32,19 @@ export class TasksController {
 
   @Get()
   @ApiOperation({ summary: 'List task results, newest first; 400 naming an invalid or unknown parameter' })
-  @ApiOkResponse({ description: '`{count, page, page_size, results}`; results carry django-celery-results field names' })
+  @ApiOkResponse({
+    description: '`{count, page, page_size, results}`; results carry django-celery-results field names',
+  })
   async list(@Query() query: ListTasksQuery): Promise<TaskResultPage> {
     const { total, items } = await this.results.search(query.toFilter());
     return { count: total, page: query.page, page_size: query.page_size, results: items.map(toTaskResultView) };
   }
 
   @Get(':task_id')
-  @ApiOperation({ summary: 'One task result', description: "404 while no worker has run the task: Celery's PENDING (unknown or still queued)." })
+  @ApiOperation({
+    summary: 'One task result',
+    description: "404 while no worker has run the task: Celery's PENDING (unknown or still queued).",
+  })
   @ApiOkResponse({ description: 'The result, with django-celery-results field names' })
   @ApiNotFoundResponse({ description: 'No result yet (PENDING) or unknown task' })
   async get(@Param('task_id') taskId: string): Promise<TaskResultView> {

@@ -31,7 +31,10 @@ const PAGE_CSP = [
  * repository's dist/public.
  */
 export function publicDirectory(): string | null {
-  const candidates = [join(__dirname, '..', '..', '..', '..', 'public'), join(__dirname, '..', '..', '..', '..', 'dist', 'public')];
+  const candidates = [
+    join(__dirname, '..', '..', '..', '..', 'public'),
+    join(__dirname, '..', '..', '..', '..', 'dist', 'public'),
+  ];
   return candidates.find((candidate) => existsSync(join(candidate, 'demo', 'index.html'))) ?? null;
 }
 

@@ -12,7 +12,10 @@ describe('worker health (real Postgres, Redis and RabbitMQ behind proxies)', () 
   let publisher: TestPublisher;
   const get = async (path: string) => {
     const response = await fetch(`${worker.httpUrl()}${path}`);
-    return { status: response.status, body: (await response.json()) as { status: string; info?: object; error?: object } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { status: string; info?: object; error?: object },
+    };
   };
   const readyStatus = (status: number) => async () => {
     const answer = await get('/health/ready');
@@ -39,23 +42,29 @@ describe('worker health (real Postgres, Redis and RabbitMQ behind proxies)', () 
   it('serves liveness and readiness on its own HTTP port', async () => {
     expect(worker.httpUrl()).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const ready = await eventually(readyStatus(200));
-    expect(ready.body).toMatchObject({ status: 'ok', info: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { postgres: { status: 'up' }, redis: { status: 'up' }, rabbitmq: { status: 'up' } },
+    });
     expect((await get('/health/live')).status).toBe(200);
   });
 
-  it.each(['postgres', 'redis'] as const)('answers 503 naming %s when it is down, stays live, and recovers', async (name) => {
-    await proxies[name].cut();
-    try {
-      const down = await eventually(readyStatus(503));
-      expect(Object.keys(down.body.error ?? {})).toEqual([name]);
-      expect((await get('/health/live')).status).toBe(200);
-    } finally {
-      await proxies[name].restore();
-    }
-    await eventually(readyStatus(200), 15_000, `${name} to be ready again`);
-  });
+  it.each(['postgres', 'redis'] as const)(
+    'answers 503 naming %s when it is down, stays live, and recovers',
+    async (name) => {
+      await proxies[name].cut();
+      try {
+        const down = await eventually(readyStatus(503));
+        expect(Object.keys(down.body.error ?? {})).toEqual([name]);
+        expect((await get('/health/live')).status).toBe(200);
+      } finally {
+        await proxies[name].restore();
+      }
+      await eventually(readyStatus(200), 15_000, `${name} to be ready again`);
+    },
+  );
 
-  it("reports its own broker connection: down while it is cut, and consuming again once it is back", async () => {
+  it('reports its own broker connection: down while it is cut, and consuming again once it is back', async () => {
     await proxies.rabbitmq.cut();
     try {
       const down = await eventually(readyStatus(503));

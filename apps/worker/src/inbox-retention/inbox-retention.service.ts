@@ -46,7 +46,10 @@ export class InboxRetentionService implements OnApplicationBootstrap, OnModuleDe
       }
       if (total > 0) this.logger.log({ msg: 'Deleted expired notifications', count: total, cutoff });
     } catch (error) {
-      this.logger.warn({ msg: 'Notification retention pass failed; retrying next interval', error: (error as Error).message });
+      this.logger.warn({
+        msg: 'Notification retention pass failed; retrying next interval',
+        error: (error as Error).message,
+      });
     }
     return total;
   }

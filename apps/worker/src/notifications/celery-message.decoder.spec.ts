@@ -4,7 +4,9 @@ import { CeleryMessageDecoder } from './celery-message.decoder';
 import { NotificationMessageDecoder } from './notification-message.decoder';
 
 /** A message as `send_notification_task.delay(42, 'hi')` publishes it (Celery 5, protocol v2, JSON). */
-function celeryMessage(overrides: { headers?: Record<string, unknown>; body?: unknown; contentType?: string } = {}): ConsumeMessage {
+function celeryMessage(
+  overrides: { headers?: Record<string, unknown>; body?: unknown; contentType?: string } = {},
+): ConsumeMessage {
   const headers = {
     lang: 'py',
     task: 'notifications.tasks.send_notification_task',
@@ -41,7 +43,10 @@ function celeryMessage(overrides: { headers?: Record<string, unknown>; body?: un
 }
 
 describe('Celery protocol v2 messages', () => {
-  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})), parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }));
+  const decoder = new NotificationMessageDecoder(
+    new CeleryMessageDecoder(parseAppConfig({})),
+    parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }),
+  );
 
   it('decodes send_notification_task.delay(42, "hi")', () => {
     expect(decoder.decode(celeryMessage())).toEqual({
@@ -75,12 +80,32 @@ describe('Celery protocol v2 messages', () => {
 
   it.each([
     ['an unregistered task', { headers: { task: 'billing.tasks.charge' } }, 'NotRegistered', 'billing.tasks.charge'],
-    ['a name that only contains the task name', { headers: { task: 'x.send_notification_task_v2' } }, 'NotRegistered', 'x.send_notification_task_v2'],
-    ['a pickled body', { contentType: 'application/x-python-serialize' }, 'ContentDisallowed', 'application/x-python-serialize'],
+    [
+      'a name that only contains the task name',
+      { headers: { task: 'x.send_notification_task_v2' } },
+      'NotRegistered',
+      'x.send_notification_task_v2',
+    ],
+    [
+      'a pickled body',
+      { contentType: 'application/x-python-serialize' },
+      'ContentDisallowed',
+      'application/x-python-serialize',
+    ],
     ['a yaml body', { contentType: 'application/x-yaml' }, 'ContentDisallowed', 'application/x-yaml'],
-    ['too many arguments', { body: [[1, 'a', 'b'], {}, {}] }, 'TypeError', 'takes 2 positional arguments but 3 were given'],
+    [
+      'too many arguments',
+      { body: [[1, 'a', 'b'], {}, {}] },
+      'TypeError',
+      'takes 2 positional arguments but 3 were given',
+    ],
     ['a missing argument', { body: [[1], {}, {}] }, 'TypeError', "missing 1 required positional argument: 'message'"],
-    ['a body that is not [args, kwargs, embed]', { body: { user_id: 1, message: 'x' } }, 'TypeError', '[args, kwargs, embed]'],
+    [
+      'a body that is not [args, kwargs, embed]',
+      { body: { user_id: 1, message: 'x' } },
+      'TypeError',
+      '[args, kwargs, embed]',
+    ],
     ['an eta that is no date', { headers: { eta: 'tomorrow' } }, 'ValueError', 'eta'],
   ])('rejects %s, keeping the task id and name', (_, overrides, excType, reason) => {
     const decoded = decoder.decode(celeryMessage(overrides));
@@ -98,6 +123,9 @@ describe('Celery protocol v2 messages', () => {
   it('serves the task names configured', () => {
     const custom = new CeleryMessageDecoder(parseAppConfig({ CELERY_TASK_NAMES: 'app.notify, *.push' }));
     expect(['app.notify', 'a.b.push'].map((name) => custom.serves(name))).toEqual([true, true]);
-    expect(['notifications.tasks.send_notification_task', 'app.notify2'].map((name) => custom.serves(name))).toEqual([false, false]);
+    expect(['notifications.tasks.send_notification_task', 'app.notify2'].map((name) => custom.serves(name))).toEqual([
+      false,
+      false,
+    ]);
   });
 });

@@ -45,8 +45,10 @@ export class CeleryMessageDecoder {
     const [args, kwargs] = body as [unknown[], Record<string, unknown>];
     const eta = parseDate(headers.eta);
     const expires = parseDate(headers.expires);
-    if (eta === undefined) return rejected('ValueError', `Invalid eta header: ${JSON.stringify(headers.eta)}`, taskId, taskName);
-    if (expires === undefined) return rejected('ValueError', `Invalid expires header: ${JSON.stringify(headers.expires)}`, taskId, taskName);
+    if (eta === undefined)
+      return rejected('ValueError', `Invalid eta header: ${JSON.stringify(headers.eta)}`, taskId, taskName);
+    if (expires === undefined)
+      return rejected('ValueError', `Invalid expires header: ${JSON.stringify(headers.expires)}`, taskId, taskName);
 
     const bound = bindSendNotificationArguments(taskName.split('.').pop()!, args, kwargs);
     if (!bound.ok) return rejected(bound.excType, bound.reason, taskId, taskName);
@@ -60,7 +62,9 @@ export class CeleryMessageDecoder {
         messageJson: JSON.stringify(bound.message),
         // django-celery-results stores json.dumps(argsrepr): a JSON string holding Python's repr.
         taskArgs: JSON.stringify(typeof headers.argsrepr === 'string' ? headers.argsrepr : JSON.stringify(args)),
-        taskKwargs: JSON.stringify(typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : JSON.stringify(kwargs)),
+        taskKwargs: JSON.stringify(
+          typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : JSON.stringify(kwargs),
+        ),
         eta,
         expires,
       },

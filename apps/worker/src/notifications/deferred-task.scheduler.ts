@@ -53,7 +53,11 @@ export class DeferredTaskScheduler implements OnApplicationBootstrap, OnModuleDe
     try {
       for (;;) {
         const released = await this.store.releaseDue(new Date(Date.now() + lead), BATCH, (messages) =>
-          Promise.all(messages.map((message) => this.publisher.publishMessage(message.content, message.properties as Options.Publish))).then(() => undefined),
+          Promise.all(
+            messages.map((message) =>
+              this.publisher.publishMessage(message.content, message.properties as Options.Publish),
+            ),
+          ).then(() => undefined),
         );
         if (released > 0) this.logger.log({ msg: 'Deferred tasks due: published again', count: released });
         if (released < BATCH || this.stopped) return;

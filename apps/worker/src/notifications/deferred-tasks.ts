@@ -30,7 +30,11 @@ export class DeferredTasks {
    * or when the worker closes while it waits (the message is then back on the queue). Throws when
    * it cannot be stored (Postgres down): the caller retries the message.
    */
-  async holdUntilDue(task: NotificationTask, message: ConsumeMessage, settler: MessageSettler): Promise<'due' | 'not-now'> {
+  async holdUntilDue(
+    task: NotificationTask,
+    message: ConsumeMessage,
+    settler: MessageSettler,
+  ): Promise<'due' | 'not-now'> {
     const wait = task.eta ? task.eta.getTime() - Date.now() : 0;
     if (wait <= 0) return 'due';
     if (wait > this.config.DEFERRED_TASK_HOLD_SECONDS * 1000) {

@@ -9,11 +9,17 @@ function amqpMessage(body: string | object, properties: Partial<MessagePropertie
 }
 
 describe('NotificationMessageDecoder', () => {
-  const decoder = new NotificationMessageDecoder(new CeleryMessageDecoder(parseAppConfig({})), parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }));
+  const decoder = new NotificationMessageDecoder(
+    new CeleryMessageDecoder(parseAppConfig({})),
+    parseAppConfig({ MAX_MESSAGE_BYTES: '4096' }),
+  );
 
   it('decodes a Nest message', () => {
     const decoded = decoder.decode(
-      amqpMessage({ pattern: 'send_notification', data: { user_id: 42, message: { text: 'hi' } } }, { messageId: 'task-1' }),
+      amqpMessage(
+        { pattern: 'send_notification', data: { user_id: 42, message: { text: 'hi' } } },
+        { messageId: 'task-1' },
+      ),
     );
     expect(decoded).toEqual({
       ok: true,
@@ -40,7 +46,9 @@ describe('NotificationMessageDecoder', () => {
 
   it('takes the task id from message_id, then correlation_id, then task_id, else makes one', () => {
     const body = { user_id: 1, message: 'x', task_id: 'from-body' };
-    expect(decoder.decode(amqpMessage(body, { messageId: 'mid', correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'mid' } });
+    expect(decoder.decode(amqpMessage(body, { messageId: 'mid', correlationId: 'cid' }))).toMatchObject({
+      task: { taskId: 'mid' },
+    });
     expect(decoder.decode(amqpMessage(body, { correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'cid' } });
     expect(decoder.decode(amqpMessage(body))).toMatchObject({ task: { taskId: 'from-body' } });
     const made = decoder.decode(amqpMessage({ user_id: 1, message: 'x' }));
@@ -56,7 +64,9 @@ describe('NotificationMessageDecoder', () => {
     ['a NUL', 'a\u0000b'],
     ['a lone surrogate', 'a\ud800b'],
   ])('takes no task id that holds %s, which Postgres would refuse or change', (_, id) => {
-    expect(decoder.decode(amqpMessage({ user_id: 1, message: 'x' }, { messageId: id, correlationId: 'cid' }))).toMatchObject({ task: { taskId: 'cid' } });
+    expect(
+      decoder.decode(amqpMessage({ user_id: 1, message: 'x' }, { messageId: id, correlationId: 'cid' })),
+    ).toMatchObject({ task: { taskId: 'cid' } });
     const fromBody = decoder.decode(amqpMessage({ user_id: 1, message: 'x', task_id: id }));
     expect(fromBody.ok && fromBody.task.taskId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -65,25 +75,65 @@ describe('NotificationMessageDecoder', () => {
     const deep = `{"user_id":1,"message":${'['.repeat(2000)}${']'.repeat(2000)}}`;
     expect(deep.length).toBeLessThan(4096);
     const decoded = decoder.decode(amqpMessage(deep, { messageId: 'deep' }));
-    expect(decoded).toMatchObject({ ok: false, rejection: { taskId: 'deep', excType: 'ValueError', reason: expect.stringMatching(/nests deeper than 64/) } });
+    expect(decoded).toMatchObject({
+      ok: false,
+      rejection: { taskId: 'deep', excType: 'ValueError', reason: expect.stringMatching(/nests deeper than 64/) },
+    });
   });
 
   it('answers with a rejection, never a throw, whatever the message object holds', () => {
-    const broken = { content: Buffer.from('{}'), fields: {}, properties: { messageId: 'odd', get headers(): never { throw new Error('bad headers') } } };
-    expect(decoder.decode(broken as never)).toMatchObject({ ok: false, rejection: { taskId: 'odd', excType: 'ValueError', reason: expect.stringContaining('bad headers') } });
+    const broken = {
+      content: Buffer.from('{}'),
+      fields: {},
+      properties: {
+        messageId: 'odd',
+        get headers(): never {
+          throw new Error('bad headers');
+        },
+      },
+    };
+    expect(decoder.decode(broken as never)).toMatchObject({
+      ok: false,
+      rejection: { taskId: 'odd', excType: 'ValueError', reason: expect.stringContaining('bad headers') },
+    });
   });
 
   it.each([
-    ['a non-JSON content type', amqpMessage('x', { contentType: 'application/x-python-serialize' }), 'ContentDisallowed', /application\/x-python-serialize/],
+    [
+      'a non-JSON content type',
+      amqpMessage('x', { contentType: 'application/x-python-serialize' }),
+      'ContentDisallowed',
+      /application\/x-python-serialize/,
+    ],
     ['a body that is not JSON', amqpMessage('{"user_id": 1,'), 'DecodeError', /not valid JSON/],
     ['a JSON array', amqpMessage([1, 'hi']), 'TypeError', /JSON object/],
-    ['an unknown pattern', amqpMessage({ pattern: 'delete_everything', data: {} }), 'NotRegistered', /delete_everything/],
-    ['data that is not an object', amqpMessage({ pattern: 'send_notification', data: 'hi' }), 'TypeError', /data must be a JSON object/],
+    [
+      'an unknown pattern',
+      amqpMessage({ pattern: 'delete_everything', data: {} }),
+      'NotRegistered',
+      /delete_everything/,
+    ],
+    [
+      'data that is not an object',
+      amqpMessage({ pattern: 'send_notification', data: 'hi' }),
+      'TypeError',
+      /data must be a JSON object/,
+    ],
     ['no user_id', amqpMessage({ message: 'hi' }), 'TypeError', /'user_id'/],
     ['an object user_id', amqpMessage({ user_id: { id: 1 }, message: 'hi' }), 'TypeError', /user_id must be/],
-    ['a user_id that would break the group name', amqpMessage({ user_id: '1 2', message: 'hi' }), 'TypeError', /user_id must be/],
+    [
+      'a user_id that would break the group name',
+      amqpMessage({ user_id: '1 2', message: 'hi' }),
+      'TypeError',
+      /user_id must be/,
+    ],
     ['no message', amqpMessage({ user_id: 1 }), 'TypeError', /'message'/],
-    ['a body over MAX_MESSAGE_BYTES', amqpMessage({ user_id: 1, message: 'x'.repeat(5000) }), 'ValueError', /exceeds MAX_MESSAGE_BYTES \(4096\)/],
+    [
+      'a body over MAX_MESSAGE_BYTES',
+      amqpMessage({ user_id: 1, message: 'x'.repeat(5000) }),
+      'ValueError',
+      /exceeds MAX_MESSAGE_BYTES \(4096\)/,
+    ],
   ])('rejects %s', (_, message, excType, reason) => {
     const decoded = decoder.decode(message);
     expect(decoded.ok).toBe(false);

@@ -4,7 +4,14 @@ import { USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts'
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
-import { DecodedMessage, SEND_NOTIFICATION_PATTERN, isJsonObject, rejected, taskNameOf, validTaskId } from './notification-task';
+import {
+  DecodedMessage,
+  SEND_NOTIFICATION_PATTERN,
+  isJsonObject,
+  rejected,
+  taskNameOf,
+  validTaskId,
+} from './notification-task';
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 
@@ -33,7 +40,11 @@ export class NotificationMessageDecoder {
       return this.decodeOrThrow(amqpMessage);
     } catch (error) {
       const reason = `Message could not be decoded: ${(error as Error)?.message ?? String(error)}`;
-      return rejected('ValueError', reason, validTaskId(amqpMessage.properties?.messageId) ?? validTaskId(amqpMessage.properties?.correlationId));
+      return rejected(
+        'ValueError',
+        reason,
+        validTaskId(amqpMessage.properties?.messageId) ?? validTaskId(amqpMessage.properties?.correlationId),
+      );
     }
   }
 
@@ -49,10 +60,20 @@ export class NotificationMessageDecoder {
     // Checked before anything is parsed: pickle and its kind can run code when deserialized.
     const contentType = properties.contentType?.toLowerCase();
     if (contentType && !JSON_CONTENT_TYPES.has(contentType)) {
-      return rejected('ContentDisallowed', `Refusing to deserialize content of type ${contentType}; only application/json is accepted`, taskId, taskName);
+      return rejected(
+        'ContentDisallowed',
+        `Refusing to deserialize content of type ${contentType}; only application/json is accepted`,
+        taskId,
+        taskName,
+      );
     }
     if (content.length > this.config.MAX_MESSAGE_BYTES) {
-      return rejected('ValueError', `Message body of ${content.length} bytes exceeds MAX_MESSAGE_BYTES (${this.config.MAX_MESSAGE_BYTES})`, taskId, taskName);
+      return rejected(
+        'ValueError',
+        `Message body of ${content.length} bytes exceeds MAX_MESSAGE_BYTES (${this.config.MAX_MESSAGE_BYTES})`,
+        taskId,
+        taskName,
+      );
     }
     const text = content.toString('utf8');
     if (jsonNestingDepth(text) > MAX_MESSAGE_DEPTH) {
@@ -73,7 +94,11 @@ export class NotificationMessageDecoder {
     let payload: unknown = body;
     if ('pattern' in body) {
       if (body.pattern !== SEND_NOTIFICATION_PATTERN) {
-        return rejected('NotRegistered', `Unknown pattern ${JSON.stringify(body.pattern)}; this worker serves "${SEND_NOTIFICATION_PATTERN}"`, taskId);
+        return rejected(
+          'NotRegistered',
+          `Unknown pattern ${JSON.stringify(body.pattern)}; this worker serves "${SEND_NOTIFICATION_PATTERN}"`,
+          taskId,
+        );
       }
       payload = body.data;
     }

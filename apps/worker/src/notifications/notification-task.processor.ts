@@ -57,13 +57,21 @@ export class NotificationTaskProcessor {
       return { status: 'done', outcome };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
-    if (this.config.CELERY_TRACK_STARTED) await this.results.record({ ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() });
+    if (this.config.CELERY_TRACK_STARTED)
+      await this.results.record({
+        ...this.row(task, receivedAt),
+        status: TaskStatus.Started,
+        result: this.startedResult(),
+      });
 
     const group = notificationGroup(task.userId);
-    const stored = await this.writer.storeWithResult({ userId: task.userId, taskId: task.taskId, messageJson: task.messageJson }, (notification) => {
-      const report: DeliveryReport = { notification_id: Number(notification.id), group };
-      return { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) };
-    });
+    const stored = await this.writer.storeWithResult(
+      { userId: task.userId, taskId: task.taskId, messageJson: task.messageJson },
+      (notification) => {
+        const report: DeliveryReport = { notification_id: Number(notification.id), group };
+        return { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) };
+      },
+    );
     if (stored.status === 'conflict') return stored;
     // A redelivered task publishes its stored notification again, with the same id: clients drop
     // ids they have seen, so delivery is at least once and never lost between commit and publish.
@@ -95,11 +103,20 @@ export class NotificationTaskProcessor {
   }
 
   private failure(rejection: TaskRejection, receivedAt: Date): TaskOutcome {
-    this.logger.warn({ msg: 'Task rejected', taskId: rejection.taskId, excType: rejection.excType, reason: rejection.reason });
+    this.logger.warn({
+      msg: 'Task rejected',
+      taskId: rejection.taskId,
+      excType: rejection.excType,
+      reason: rejection.reason,
+    });
     return {
       taskId: rejection.taskId,
       status: TaskStatus.Failure,
-      result: JSON.stringify({ exc_type: rejection.excType, exc_message: [rejection.reason], exc_module: EXCEPTION_MODULES[rejection.excType] }),
+      result: JSON.stringify({
+        exc_type: rejection.excType,
+        exc_message: [rejection.reason],
+        exc_module: EXCEPTION_MODULES[rejection.excType],
+      }),
       traceback: `${EXCEPTION_MODULES[rejection.excType]}.${rejection.excType}: ${rejection.reason}`,
       taskName: rejection.taskName,
       taskArgs: null,

@@ -47,7 +47,12 @@ export interface TaskRejection {
 
 export type DecodedMessage = { ok: true; task: NotificationTask } | { ok: false; rejection: TaskRejection };
 
-export function rejected(excType: RejectionType, reason: string, taskId: string | null, taskName: string | null = null): DecodedMessage {
+export function rejected(
+  excType: RejectionType,
+  reason: string,
+  taskId: string | null,
+  taskName: string | null = null,
+): DecodedMessage {
   return { ok: false, rejection: { taskId: taskId ?? randomUUID(), taskName, excType, reason } };
 }
 

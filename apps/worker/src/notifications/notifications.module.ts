@@ -13,6 +13,13 @@ import { TaskMetrics } from './task-metrics';
 @Module({
   imports: [PersistenceModule, FanoutModule, PublishingModule],
   controllers: [SendNotificationConsumer],
-  providers: [CeleryMessageDecoder, NotificationMessageDecoder, NotificationTaskProcessor, TaskMetrics, DeferredTasks, DeferredTaskScheduler],
+  providers: [
+    CeleryMessageDecoder,
+    NotificationMessageDecoder,
+    NotificationTaskProcessor,
+    TaskMetrics,
+    DeferredTasks,
+    DeferredTaskScheduler,
+  ],
 })
 export class NotificationsModule {}

@@ -10,7 +10,10 @@ import { TaskMetrics } from './task-metrics';
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
-function setUp(processor: Partial<Record<keyof NotificationTaskProcessor, jest.Mock>>, config: Record<string, string> = {}) {
+function setUp(
+  processor: Partial<Record<keyof NotificationTaskProcessor, jest.Mock>>,
+  config: Record<string, string> = {},
+) {
   const decoder = { decode: () => ({ ok: true, task: { taskId: 't', taskName: 'send_notification', eta: null } }) };
   const deferred = { holdUntilDue: async () => 'due' };
   const consumer = new SendNotificationConsumer(
@@ -21,8 +24,16 @@ function setUp(processor: Partial<Record<keyof NotificationTaskProcessor, jest.M
     new TaskMetrics(new MetricsRegistry('test')),
   );
   const closing = new AbortController();
-  const settler = { requeue: jest.fn(), ack: jest.fn(), retry: jest.fn(), deadLetter: jest.fn(), defer: jest.fn(), closing: closing.signal } satisfies MessageSettler;
-  const message = (headers: Record<string, unknown> = {}) => ({ content: Buffer.from('{}'), properties: { headers }, fields: {} }) as unknown as ConsumeMessage;
+  const settler = {
+    requeue: jest.fn(),
+    ack: jest.fn(),
+    retry: jest.fn(),
+    deadLetter: jest.fn(),
+    defer: jest.fn(),
+    closing: closing.signal,
+  } satisfies MessageSettler;
+  const message = (headers: Record<string, unknown> = {}) =>
+    ({ content: Buffer.from('{}'), properties: { headers }, fields: {} }) as unknown as ConsumeMessage;
   const consume = (delivered = message()) => consumer.consume(new TaskQueueContext(delivered, settler));
   return { consumer, settler, message, consume, closing };
 }
@@ -52,7 +63,10 @@ describe('SendNotificationConsumer', () => {
   });
 
   it('counts failed attempts in a header of the message, so that no worker has to remember them', async () => {
-    const { settler, consume, message } = setUp({ process: jest.fn().mockRejectedValue(new Error('boom')), recordFailure: jest.fn() }, { TASK_MAX_ATTEMPTS: '3' });
+    const { settler, consume, message } = setUp(
+      { process: jest.fn().mockRejectedValue(new Error('boom')), recordFailure: jest.fn() },
+      { TASK_MAX_ATTEMPTS: '3' },
+    );
     await consume(message());
     expect(settler.retry).toHaveBeenLastCalledWith(expect.anything(), 1);
     await consume(message({ [ATTEMPTS_HEADER]: 1 }));
@@ -65,7 +79,10 @@ describe('SendNotificationConsumer', () => {
 
   it('keeps a failed task on the queue while its FAILURE row cannot be written', async () => {
     const recordFailure = jest.fn().mockRejectedValue(refused());
-    const { settler, consume, message } = setUp({ process: jest.fn().mockRejectedValue(new Error('boom')), recordFailure }, { TASK_MAX_ATTEMPTS: '1' });
+    const { settler, consume, message } = setUp(
+      { process: jest.fn().mockRejectedValue(new Error('boom')), recordFailure },
+      { TASK_MAX_ATTEMPTS: '1' },
+    );
     await consume(message());
     expect(recordFailure).toHaveBeenCalled();
     expect(settler.deadLetter).not.toHaveBeenCalled();
@@ -80,7 +97,10 @@ describe('SendNotificationConsumer', () => {
   });
 
   it('still settles a message when something it calls throws a non-Error', async () => {
-    const { settler, consume } = setUp({ process: jest.fn().mockRejectedValue('a string'), recordFailure: jest.fn() }, { TASK_MAX_ATTEMPTS: '1' });
+    const { settler, consume } = setUp(
+      { process: jest.fn().mockRejectedValue('a string'), recordFailure: jest.fn() },
+      { TASK_MAX_ATTEMPTS: '1' },
+    );
     await consume();
     expect(settler.deadLetter).toHaveBeenCalledWith(expect.anything(), 'Error: a string');
   });

@@ -65,9 +65,19 @@ export class SendNotificationConsumer {
     }
   }
 
-  private settle(run: TaskRun, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date): void {
+  private settle(
+    run: TaskRun,
+    decoded: DecodedMessage,
+    message: ConsumeMessage,
+    settler: MessageSettler,
+    receivedAt: Date,
+  ): void {
     if (run.status === 'conflict') {
-      this.logger.warn({ msg: 'Task id holds another task; dead-lettering', taskId: run.taskId, reason: TASK_ID_CONFLICT });
+      this.logger.warn({
+        msg: 'Task id holds another task; dead-lettering',
+        taskId: run.taskId,
+        reason: TASK_ID_CONFLICT,
+      });
       this.metrics.conflicts.inc();
       this.deadLetter(settler, message, TASK_ID_CONFLICT);
       return;
@@ -79,7 +89,13 @@ export class SendNotificationConsumer {
     this.logger.debug({ msg: 'Task done', taskId: run.outcome.taskId, status: run.outcome.status });
   }
 
-  private async handleError(error: Error, decoded: DecodedMessage, message: ConsumeMessage, settler: MessageSettler, receivedAt: Date): Promise<void> {
+  private async handleError(
+    error: Error,
+    decoded: DecodedMessage,
+    message: ConsumeMessage,
+    settler: MessageSettler,
+    receivedAt: Date,
+  ): Promise<void> {
     const taskId = decoded.ok ? decoded.task.taskId : decoded.rejection.taskId;
     if (isTransientError(error)) return this.requeueAfterBackoff(error, taskId, message, settler);
     const attempts = attemptsOf(message) + 1;
@@ -90,10 +106,14 @@ export class SendNotificationConsumer {
     }
     const taskName = decoded.ok ? decoded.task.taskName : decoded.rejection.taskName;
     try {
-      await this.processor.recordFailure({ taskId, taskName, excType: 'RuntimeError', reason: error.message }, receivedAt);
+      await this.processor.recordFailure(
+        { taskId, taskName, excType: 'RuntimeError', reason: error.message },
+        receivedAt,
+      );
     } catch (recordError) {
       // Dead-lettered only with its FAILURE row: while that cannot be written, the message waits.
-      if (isTransientError(toError(recordError))) return this.requeueAfterBackoff(toError(recordError), taskId, message, settler);
+      if (isTransientError(toError(recordError)))
+        return this.requeueAfterBackoff(toError(recordError), taskId, message, settler);
       this.logger.error({ msg: 'Could not record the failure', taskId, error: toError(recordError).message });
     }
     this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempts, error: error.message });
@@ -107,10 +127,21 @@ export class SendNotificationConsumer {
    * window fails at once, and counting each would wait 30 s after a 1 s blip. A closing worker
    * cuts the wait short: the message goes back to the queue at once.
    */
-  private async requeueAfterBackoff(error: Error, taskId: string, message: ConsumeMessage, settler: MessageSettler): Promise<void> {
+  private async requeueAfterBackoff(
+    error: Error,
+    taskId: string,
+    message: ConsumeMessage,
+    settler: MessageSettler,
+  ): Promise<void> {
     this.outageSince ??= Date.now();
-    const delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(500, Date.now() - this.outageSince)) * (0.75 + Math.random() / 2);
-    this.logger.warn({ msg: 'Dependency unreachable; requeueing', taskId, error: error.message, retryInMs: Math.round(delay) });
+    const delay =
+      Math.min(MAX_RETRY_DELAY_MS, Math.max(500, Date.now() - this.outageSince)) * (0.75 + Math.random() / 2);
+    this.logger.warn({
+      msg: 'Dependency unreachable; requeueing',
+      taskId,
+      error: error.message,
+      retryInMs: Math.round(delay),
+    });
     this.metrics.retries.inc({ reason: 'dependency' });
     await sleep(delay, undefined, { signal: settler.closing }).catch(() => undefined);
     settler.requeue(message);
@@ -133,6 +164,7 @@ function attemptsOf(message: ConsumeMessage): number {
  * an error made in another realm (a vm context, as under jest) is no instance of this one's Error.
  */
 function toError(thrown: unknown): Error {
-  if (typeof thrown === 'object' && thrown !== null && typeof (thrown as { message?: unknown }).message === 'string') return thrown as Error;
+  if (typeof thrown === 'object' && thrown !== null && typeof (thrown as { message?: unknown }).message === 'string')
+    return thrown as Error;
   return new Error(typeof thrown === 'string' ? thrown : 'Unknown error');
 }

@@ -1,6 +1,7 @@
 import { bindSendNotificationArguments } from './send-notification.signature';
 
-const bind = (args: unknown[], kwargs: Record<string, unknown> = {}) => bindSendNotificationArguments('send_notification_task', args, kwargs);
+const bind = (args: unknown[], kwargs: Record<string, unknown> = {}) =>
+  bindSendNotificationArguments('send_notification_task', args, kwargs);
 
 describe('bindSendNotificationArguments', () => {
   it.each([

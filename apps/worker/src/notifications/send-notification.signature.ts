@@ -1,7 +1,8 @@
 import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
 import type { UserId } from '@app/contracts';
 
-export type BoundArguments = { ok: true; userId: UserId; message: unknown } | { ok: false; excType: 'TypeError'; reason: string };
+export type BoundArguments =
+  { ok: true; userId: UserId; message: unknown } | { ok: false; excType: 'TypeError'; reason: string };
 
 const PARAMETERS = ['user_id', 'message'] as const;
 
@@ -9,8 +10,16 @@ const PARAMETERS = ['user_id', 'message'] as const;
  * Binds Celery's `(args, kwargs)` to `send_notification_task(user_id, message)` as Python would,
  * with Python's own TypeError messages, so a caller sees in the result row what Celery would show.
  */
-export function bindSendNotificationArguments(functionName: string, args: unknown[], kwargs: Record<string, unknown>): BoundArguments {
-  const fail = (reason: string): BoundArguments => ({ ok: false, excType: 'TypeError', reason: `${functionName}() ${reason}` });
+export function bindSendNotificationArguments(
+  functionName: string,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): BoundArguments {
+  const fail = (reason: string): BoundArguments => ({
+    ok: false,
+    excType: 'TypeError',
+    reason: `${functionName}() ${reason}`,
+  });
   if (args.length > PARAMETERS.length) {
     return fail(`takes ${PARAMETERS.length} positional arguments but ${args.length} were given`);
   }
@@ -22,7 +31,8 @@ export function bindSendNotificationArguments(functionName: string, args: unknow
   }
   const missing = PARAMETERS.filter((name) => !bound.has(name)).map((name) => `'${name}'`);
   if (missing.length === 1) return fail(`missing 1 required positional argument: ${missing[0]}`);
-  if (missing.length > 1) return fail(`missing ${missing.length} required positional arguments: ${missing.join(' and ')}`);
+  if (missing.length > 1)
+    return fail(`missing ${missing.length} required positional arguments: ${missing.join(' and ')}`);
 
   const userId = normalizeUserId(bound.get('user_id'));
   if (userId === null) return { ok: false, excType: 'TypeError', reason: `user_id must be ${USER_ID_RULE}` };

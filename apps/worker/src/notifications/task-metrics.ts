@@ -12,7 +12,11 @@ export class TaskMetrics {
   readonly deferred;
 
   constructor(metrics: MetricsRegistry) {
-    this.tasks = metrics.counter({ name: 'notify_tasks_total', help: 'Tasks finished, by status', labelNames: ['status'] as const });
+    this.tasks = metrics.counter({
+      name: 'notify_tasks_total',
+      help: 'Tasks finished, by status',
+      labelNames: ['status'] as const,
+    });
     this.duration = metrics.histogram({
       name: 'notify_task_duration_seconds',
       help: 'From receiving a message to settling it',
@@ -23,11 +27,17 @@ export class TaskMetrics {
       help: 'Messages put back on the queue: dependency (Postgres or Redis unreachable) or error',
       labelNames: ['reason'] as const,
     });
-    this.deadLettered = metrics.counter({ name: 'notify_dead_lettered_total', help: 'Messages moved to the dead-letter queue' });
+    this.deadLettered = metrics.counter({
+      name: 'notify_dead_lettered_total',
+      help: 'Messages moved to the dead-letter queue',
+    });
     this.conflicts = metrics.counter({
       name: 'notify_task_id_conflicts_total',
       help: "Messages dead-lettered because their task id holds another user's or another message's notification",
     });
-    this.deferred = metrics.counter({ name: 'notify_tasks_deferred_total', help: 'Celery tasks stored in Postgres until their eta' });
+    this.deferred = metrics.counter({
+      name: 'notify_tasks_deferred_total',
+      help: 'Celery tasks stored in Postgres until their eta',
+    });
   }
 }

@@ -11,5 +11,8 @@ export function isTransientError(error: unknown): boolean {
     return true; // Node socket errors: ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE, ...
   }
   // pg, TypeORM and ioredis report lost connections as plain errors.
-  return typeof message === 'string' && /connect|connection|terminat|timeout|closed|not (?:available|ready)|max retries/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /connect|connection|terminat|timeout|closed|not (?:available|ready)|max retries/i.test(message)
+  );
 }

@@ -36,7 +36,13 @@ describe('result cleanup in the worker (real Postgres)', () => {
   it('deletes results older than RESULT_EXPIRES_SECONDS at start and on every interval, and keeps younger ones', async () => {
     const expired = await insertResult(7200);
     const young = await insertResult(60);
-    worker = await createWorker(testConfig({ RESULT_EXPIRES_SECONDS: '3600', RESULT_CLEANUP_INTERVAL_SECONDS: '1', RESULT_CLEANUP_BATCH_SIZE: '1' }));
+    worker = await createWorker(
+      testConfig({
+        RESULT_EXPIRES_SECONDS: '3600',
+        RESULT_CLEANUP_INTERVAL_SECONDS: '1',
+        RESULT_CLEANUP_BATCH_SIZE: '1',
+      }),
+    );
     await worker.listen();
     await pause(500);
     expect(await taskRow(expired)).toBeUndefined();

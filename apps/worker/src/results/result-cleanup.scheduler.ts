@@ -45,7 +45,11 @@ export class ResultCleanupScheduler implements OnApplicationBootstrap, OnModuleD
   private async sweep(): Promise<void> {
     const cutoff = new Date(Date.now() - this.config.RESULT_EXPIRES_SECONDS * 1000);
     try {
-      const deleted = await this.cleaner.deleteDoneBefore(cutoff, this.config.RESULT_CLEANUP_BATCH_SIZE, this.stop.signal);
+      const deleted = await this.cleaner.deleteDoneBefore(
+        cutoff,
+        this.config.RESULT_CLEANUP_BATCH_SIZE,
+        this.stop.signal,
+      );
       if (deleted > 0) this.logger.log(`Deleted ${deleted} task results done before ${cutoff.toISOString()}`);
     } catch (error) {
       // Postgres down: the next sweep tries again; the results only wait a little longer.

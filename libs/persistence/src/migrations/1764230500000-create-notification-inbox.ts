@@ -15,7 +15,9 @@ export class CreateNotificationInbox1764230500000 implements MigrationInterface 
       )`);
     await queryRunner.query(`CREATE INDEX "notification_inbox_user_id_id" ON "notification_inbox" ("user_id", "id")`);
     // Unread counts and unread listings touch only the unread rows.
-    await queryRunner.query(`CREATE INDEX "notification_inbox_unread" ON "notification_inbox" ("user_id", "id") WHERE "read_at" IS NULL`);
+    await queryRunner.query(
+      `CREATE INDEX "notification_inbox_unread" ON "notification_inbox" ("user_id", "id") WHERE "read_at" IS NULL`,
+    );
     await queryRunner.query(`CREATE INDEX "notification_inbox_created_at" ON "notification_inbox" ("created_at")`);
   }
 

@@ -23,7 +23,9 @@ export class CreateDeferredTask1764921700000 implements MigrationInterface {
         "properties" text NOT NULL,
         "deferred_at" timestamp with time zone NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE UNIQUE INDEX "deferred_task_task_id_content" ON "deferred_task" ("task_id", "content_sha256")`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX "deferred_task_task_id_content" ON "deferred_task" ("task_id", "content_sha256")`,
+    );
     await queryRunner.query(`CREATE INDEX "deferred_task_eta" ON "deferred_task" ("eta")`);
   }
 

@@ -4,4 +4,9 @@ import { AddNotificationSequence1764921600000 } from './1764921600000-add-notifi
 import { CreateDeferredTask1764921700000 } from './1764921700000-create-deferred-task';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
-export const MIGRATIONS = [CreateTaskResultTable1764230400000, CreateNotificationInbox1764230500000, AddNotificationSequence1764921600000, CreateDeferredTask1764921700000];
+export const MIGRATIONS = [
+  CreateTaskResultTable1764230400000,
+  CreateNotificationInbox1764230500000,
+  AddNotificationSequence1764921600000,
+  CreateDeferredTask1764921700000,
+];
