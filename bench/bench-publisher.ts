@@ -19,12 +19,12 @@ export class BenchPublisher {
     return new BenchPublisher(connection, channel, queue);
   }
 
-  /** Returns when every message is confirmed; `startedAt` is the first publish. */
+  /** Returns when every message is confirmed: `startedAt` is the first publish, `confirmedAt` the last confirm. */
   async publish(
     count: number,
     userFor: (seq: number) => string,
     ratePerSecond?: number,
-  ): Promise<{ startedAt: number }> {
+  ): Promise<{ startedAt: number; confirmedAt: number }> {
     const startedAt = Date.now();
     const window = 500;
     for (let seq = 0; seq < count; seq++) {
@@ -43,7 +43,7 @@ export class BenchPublisher {
       if (seq % window === window - 1) await this.channel.waitForConfirms();
     }
     await this.channel.waitForConfirms();
-    return { startedAt };
+    return { startedAt, confirmedAt: Date.now() };
   }
 
   async purge(): Promise<void> {

@@ -15,25 +15,30 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-function servicePids(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return SERVICE_COMMANDS.has(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/** The shared services' processes, each with its command (postgres, beam.smp, redis-server). */
+function servicePids(): Map<number, string> {
+  const found = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (SERVICE_COMMANDS.has(command)) found.set(Number(entry), command);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }
 
 export interface CpuUse {
-  /** The system's own processes (its gateway and worker). */
+  /** The system's own processes (its gateway and worker), together and each (in the order given). */
   apps: number;
+  perApp: number[];
   /** Those plus Postgres, RabbitMQ and Redis, which the system under test alone is using. */
   all: number;
+  /** Each shared service's share of `all`, by command. */
+  byService: Record<string, number>;
 }
 
 /**
@@ -43,17 +48,20 @@ export interface CpuUse {
  */
 export function startCpuMeter(appPids: number[]): { stop(): CpuUse } {
   const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuSecondsOf(pid), 0);
-  const servicesBefore = new Map(servicePids().map((pid) => [pid, cpuSecondsOf(pid)]));
+  const servicesBefore = new Map([...servicePids().keys()].map((pid) => [pid, cpuSecondsOf(pid)]));
   const appsBefore = sum(appPids);
+  const eachBefore = appPids.map(cpuSecondsOf);
   return {
     stop() {
       const apps = sum(appPids) - appsBefore;
+      const perApp = appPids.map((pid, i) => cpuSecondsOf(pid) - eachBefore[i]);
       // A process started meanwhile (a Postgres backend) counts from its start.
-      const services = servicePids().reduce(
-        (total, pid) => total + cpuSecondsOf(pid) - (servicesBefore.get(pid) ?? 0),
-        0,
-      );
-      return { apps, all: apps + services };
+      const byService: Record<string, number> = {};
+      for (const [pid, command] of servicePids()) {
+        byService[command] = (byService[command] ?? 0) + cpuSecondsOf(pid) - (servicesBefore.get(pid) ?? 0);
+      }
+      const services = Object.values(byService).reduce((total, seconds) => total + seconds, 0);
+      return { apps, perApp, all: apps + services, byService };
     },
   };
 }

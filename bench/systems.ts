@@ -1,18 +1,26 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const DIST = join(__dirname, '..');
 
-export type SystemName = 'service' | 'baseline' | 'baseline-group-commit';
+export type SystemName = 'service' | 'baseline';
 
-/** A system under test: a gateway process and a worker process sharing a database and a queue. */
+/**
+ * A system under test: a gateway process and a worker process sharing a database and a queue.
+ * The worker starts with the gateway, or, with `workerLater`, only when `startWorker()` is called
+ * (the throughput scenarios fill the queue first, so the publisher is never what limits them).
+ */
 export interface RunningSystem {
   name: SystemName;
   port: number;
   gatewayPid: number;
-  workerPid: number;
+  /** Set once the worker is running. */
+  workerPid: number | null;
+  startWorker(): Promise<number>;
+  /** Writes a heap snapshot of the gateway (which starts with `--heapsnapshot-signal`); resolves to its path. */
+  snapshotGatewayHeap(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -30,50 +38,79 @@ const ENTRY_POINTS = {
     workerReady: /baseline worker consuming/,
   },
 };
-const GROUP_COMMIT: Record<SystemName, string> = { service: '', baseline: '0', 'baseline-group-commit': '1' };
+export interface StartOptions {
+  workerLater?: boolean;
+  /** Where the gateway writes heap snapshots. */
+  heapDir?: string;
+}
 
-export async function startSystem(name: RunningSystem['name'], env: Record<string, string>): Promise<RunningSystem> {
+export async function startSystem(
+  name: SystemName,
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<RunningSystem> {
   // A port found free can be taken before the gateway binds it (by an outgoing connection's
   // ephemeral port, after a scenario with thousands of sockets): then try another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(name, env);
+      return await startOnce(name, env, options);
     } catch (error) {
       if (attempt === 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startOnce(name: SystemName, env: Record<string, string>): Promise<RunningSystem> {
+async function startOnce(name: SystemName, env: Record<string, string>, options: StartOptions): Promise<RunningSystem> {
   const port = await freePort();
-  const entry = ENTRY_POINTS[name === 'service' ? 'service' : 'baseline'];
-  const processEnv = {
-    ...process.env,
-    ...env,
-    PORT: String(port),
-    WORKER_HTTP_PORT: '0',
-    BASELINE_GROUP_COMMIT: GROUP_COMMIT[name],
-  };
+  const entry = ENTRY_POINTS[name];
+  const processEnv = { ...process.env, ...env, PORT: String(port), WORKER_HTTP_PORT: '0' };
+  const heapFlags = options.heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${options.heapDir}`] : [];
   const started = await Promise.allSettled([
-    startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady),
-    startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
+    startProcess(join(DIST, entry.gateway), processEnv, entry.gatewayReady, heapFlags),
+    options.workerLater ? Promise.resolve(null) : startProcess(join(DIST, entry.worker), processEnv, entry.workerReady),
   ]);
-  const children = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const children = started.flatMap((result) => (result.status === 'fulfilled' && result.value ? [result.value] : []));
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
     await Promise.all(children.map((child) => stopProcess(child)));
     throw failed.reason;
   }
-  const [gateway, worker] = children;
+  const [gateway] = children;
+  let worker: ChildProcess | null = children[1] ?? null;
   return {
     name,
     port,
     gatewayPid: gateway.pid!,
-    workerPid: worker.pid!,
+    get workerPid() {
+      return worker?.pid ?? null;
+    },
+    async startWorker() {
+      worker ??= await startProcess(join(DIST, entry.worker), processEnv, entry.workerReady);
+      return worker.pid!;
+    },
+    snapshotGatewayHeap: () => snapshotHeap(gateway, options.heapDir),
     async stop() {
-      await Promise.all([gateway, worker].map((child) => stopProcess(child)));
+      await Promise.all([gateway, worker].flatMap((child) => (child ? [stopProcess(child)] : [])));
     },
   };
+}
+
+/** Signals the process to write a heap snapshot (after a full GC) and waits until it is written. */
+async function snapshotHeap(child: ChildProcess, dir: string | undefined): Promise<string> {
+  if (!dir) throw new Error('The gateway was started without a heap snapshot directory');
+  const before = new Set(readdirSync(dir));
+  child.kill('SIGUSR2');
+  let lastSize = -1;
+  for (let waited = 0; waited < 300_000; waited += 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const written = readdirSync(dir).find((file) => file.endsWith('.heapsnapshot') && !before.has(file));
+    if (!written) continue;
+    // Written in one go by the process: done once it stops growing.
+    const size = statSync(join(dir, written)).size;
+    if (size > 0 && size === lastSize) return join(dir, written);
+    lastSize = size;
+  }
+  throw new Error('No heap snapshot within 5 minutes');
 }
 
 /** Resident memory of a process, in bytes (Linux). */
@@ -84,10 +121,15 @@ export function rssOf(pid: number): number {
   return Number(line.replace(/\D/g, '')) * 1024;
 }
 
-function startProcess(file: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+function startProcess(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  flags: string[] = [],
+): Promise<ChildProcess> {
   // BENCH_PROFILE_DIR=<dir>: every process under test writes a CPU profile there when it stops.
   const profile = env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, ...flags, file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     const notStarted = setTimeout(() => {

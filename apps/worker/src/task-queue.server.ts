@@ -44,6 +44,9 @@ export interface MessageSettler {
   readonly closing: AbortSignal;
 }
 
+/** What handles each message; it must settle it (see `MessageSettler`) and never reject. */
+export type TaskHandler = (context: TaskQueueContext) => Promise<void>;
+
 /** The context the task queue hands its handler: Nest's, plus the settler of its message. */
 export class TaskQueueContext extends RmqContext {
   constructor(
@@ -72,31 +75,30 @@ export function settlerOf(context: RmqContext): MessageSettler {
  *   every other delivered message is acked or nacked, so a SIGTERM loses nothing; Nest's own
  *   `close()` drops the channel under messages in flight.
  *
- * Holding an eta task (`defer()`) must not use up the prefetch window, and how depends on the
- * queue type:
- * - classic: global (per-channel) QoS. RabbitMQ applies a changed per-consumer prefetch only to
- *   consumers created after the change, so `defer()` widens the channel's window instead, to
- *   prefetch + deferred, and narrows it again when a deferred message is settled.
- * - quorum: quorum queues do not support global QoS (RabbitMQ closes the whole connection with 540
- *   NOT_IMPLEMENTED when a channel with global QoS consumes from one), so QoS is per consumer. A
- *   consumer's window counts only its own unacked messages, and a cancelled consumer's unacked
- *   messages stay on the channel (not requeued, still ackable) and no longer count against any
- *   live consumer. So `defer()` moves consumption to a new consumer (same prefetch, new tag) and
- *   cancels the one that delivered the deferred message: the new consumer has a full window while
- *   the old one's deferred messages wait. Until a replaced consumer's other in-flight messages are
- *   settled the worker holds more than the prefetch (up to twice it for one renewal); they only
- *   drain, never refill.
- *   (Verified against RabbitMQ 3.10.8: `worker.int-spec.ts`, "quorum queue".)
+ * QoS is per consumer, on classic and quorum queues alike: quorum queues refuse global QoS
+ * (RabbitMQ closes the whole connection with 540 NOT_IMPLEMENTED), and on classic queues global
+ * QoS cost the broker a quarter more CPU per message in the bench (docs/benchmarks.md). Holding an
+ * eta task (`defer()`) must not use up the window, and RabbitMQ applies a changed per-consumer
+ * prefetch only to consumers created after the change. But a consumer's window counts only its
+ * own unacked messages, and a cancelled consumer's unacked messages stay on the channel (not
+ * requeued, still ackable) and no longer count against any live consumer. So `defer()` moves
+ * consumption to a new consumer (same prefetch, new tag) and cancels the one that delivered the
+ * deferred message: the new consumer has a full window while the old one's deferred messages
+ * wait. Until a replaced consumer's other in-flight messages are settled the worker holds more
+ * than the prefetch (up to twice it for one renewal); they only drain, never refill.
+ * (Verified against RabbitMQ 3.10.8: `worker.int-spec.ts`, on both queue types.)
  */
 export class TaskQueueServer extends ServerRMQ {
-  /** The live consumer's tag; in quorum mode it changes whenever `defer()` renews the consumer. */
+  /** The live consumer's tag; it changes whenever `defer()` renews the consumer. */
   private consumerTag = `worker-${randomUUID()}`;
   private readonly queueType: QueueType;
-  /** The consumer renewals in progress (quorum mode), in order; `close()` waits for them. */
+  /** The consumer renewals in progress, in order; `close()` waits for them. */
   private renewals: Promise<void> = Promise.resolve();
   private readonly unsettled = new Set<ConsumeMessage>();
   private readonly deferred = new Map<ConsumeMessage, { channel: Channel; abort: AbortController }>();
   private readonly acks = new WeakMap<Channel, AckCoalescer>();
+  private readonly settlers = new WeakMap<Channel, MessageSettler>();
+  private handler: TaskHandler | null = null;
   private readonly basePrefetch: number;
   private onDrained: (() => void) | null = null;
   private readonly closingController = new AbortController();
@@ -104,12 +106,11 @@ export class TaskQueueServer extends ServerRMQ {
   private closing: Promise<void> | null = null;
 
   constructor({ queueType, ...options }: TaskQueueOptions) {
-    // Global (per-channel) QoS where the queue supports it: see the class comment.
     super({
       ...options,
       queueOptions: taskQueueOptions(queueType),
       noAck: false,
-      isGlobalPrefetchCount: queueType === 'classic',
+      isGlobalPrefetchCount: false,
     });
     this.queueType = queueType;
     this.options.consumerTag = this.consumerTag;
@@ -129,7 +130,18 @@ export class TaskQueueServer extends ServerRMQ {
     this.unsettled.add(message);
     this.coalescerFor(channel).delivered(message);
     const context = new TaskQueueContext(message, this.settlerFor(channel));
+    if (this.handler) return this.handler(context);
     await this.handleEvent(SEND_NOTIFICATION_PATTERN, { pattern: SEND_NOTIFICATION_PATTERN, data: message }, context);
+  }
+
+  /**
+   * Hands every message to `handler` directly, past Nest's per-message RPC pipeline (execution
+   * context, pipes, interceptors and observables, none of which the task queue uses): that
+   * pipeline was 8 % of the worker's CPU in a profile of 50,000 messages (docs/benchmarks.md).
+   * The handler is the `@EventPattern` method Nest registered; it settles every message itself.
+   */
+  handleWith(handler: TaskHandler): void {
+    this.handler = handler;
   }
 
   /**
@@ -179,50 +191,53 @@ export class TaskQueueServer extends ServerRMQ {
     await super.close();
   }
 
+  /** One settler per channel, made once: a settler per message was a measurable share of the worker's garbage. */
   private settlerFor(channel: Channel): MessageSettler {
+    let settler = this.settlers.get(channel);
+    if (!settler) this.settlers.set(channel, (settler = this.newSettler(channel)));
+    return settler;
+  }
+
+  private newSettler(channel: Channel): MessageSettler {
     const acks = this.coalescerFor(channel);
-    const settled = (message: ConsumeMessage, settle: () => void) => {
-      // A message is settled once: a second ack of one delivery tag would close the channel.
-      if (!this.unsettled.has(message)) return;
-      this.settle(settle);
-      this.unsettled.delete(message);
-      if (this.deferred.delete(message)) this.applyPrefetch(channel);
+    /** False for a message settled before: a second ack of one delivery tag would close the channel. */
+    const release = (message: ConsumeMessage): boolean => {
+      if (!this.unsettled.delete(message)) return false;
+      this.deferred.delete(message);
       if (this.unsettled.size === 0) this.onDrained?.();
+      return true;
     };
-    const settledNow = (message: ConsumeMessage, settle: () => void) =>
-      settled(message, () => {
-        acks.settledNow(message);
-        settle();
-      });
+    const settleNow = (message: ConsumeMessage, send: () => void) => {
+      if (!release(message)) return;
+      acks.settledNow(message);
+      this.settle(send);
+    };
+    const copyTo = (queue: string, message: ConsumeMessage, headers: Record<string, unknown>) => {
+      channel.sendToQueue(queue, message.content, republishedProperties(message.properties, headers));
+      channel.ack(message);
+    };
     return {
-      ack: (message) => settled(message, () => acks.ack(message)),
-      requeue: (message) => settledNow(message, () => channel.nack(message, false, true)),
+      ack: (message) => {
+        if (release(message)) acks.ack(message);
+      },
+      requeue: (message) => settleNow(message, () => channel.nack(message, false, true)),
       retry: (message, attempts) =>
-        settledNow(message, () => {
-          const headers = { ...message.properties.headers, [ATTEMPTS_HEADER]: attempts };
-          channel.sendToQueue(this.queue, message.content, republishedProperties(message.properties, headers));
-          channel.ack(message);
-        }),
+        settleNow(message, () =>
+          copyTo(this.queue, message, { ...message.properties.headers, [ATTEMPTS_HEADER]: attempts }),
+        ),
       deadLetter: (message, reason) =>
-        settledNow(message, () => {
-          const headers = {
+        settleNow(message, () =>
+          copyTo(deadLetterQueueOf(this.queue), message, {
             ...message.properties.headers,
             'x-dead-letter-reason': reason,
             'x-original-queue': this.queue,
-          };
-          channel.sendToQueue(
-            deadLetterQueueOf(this.queue),
-            message.content,
-            republishedProperties(message.properties, headers),
-          );
-          channel.ack(message);
-        }),
+          }),
+        ),
       closing: this.closingController.signal,
       defer: (message) => {
         const abort = new AbortController();
         this.deferred.set(message, { channel, abort });
-        if (this.queueType === 'quorum') this.renewConsumer(message, channel);
-        else this.applyPrefetch(channel);
+        this.renewConsumer(message, channel);
         return abort.signal;
       },
     };
@@ -242,14 +257,8 @@ export class TaskQueueServer extends ServerRMQ {
     return acks;
   }
 
-  /** Classic mode: the channel's window is the prefetch plus the messages held for later. */
-  private applyPrefetch(channel: Channel): void {
-    if (this.basePrefetch === 0 || this.queueType !== 'classic') return; // unlimited already; no global QoS on quorum
-    channel.prefetch(this.basePrefetch + this.deferred.size, true).catch(() => undefined);
-  }
-
   /**
-   * Quorum mode: frees the window a deferred message takes by consuming under a new tag (the
+   * Frees the window a deferred message takes by consuming under a new tag (the
    * channel's per-consumer prefetch applies to it) and cancelling the consumer that delivered it.
    * A message from a consumer already replaced takes no live consumer's window: nothing to do. The
    * tag changes at once, so a burst of deferrals from one consumer renews it once.

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { Logger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
+import { SendNotificationConsumer } from './notifications/send-notification.consumer';
 import { TaskQueueServer } from './task-queue.server';
 import { WorkerModule } from './worker.module';
 
@@ -35,6 +36,8 @@ export async function createWorker(config: AppConfig): Promise<WorkerApp> {
   });
   app.useLogger(app.get(Logger));
   app.connectMicroservice({ strategy: consumer }, { inheritAppConfig: true });
+  const sendNotification = app.get(SendNotificationConsumer, { strict: false });
+  consumer.handleWith((context) => sendNotification.consume(context));
   return {
     async listen() {
       await app.startAllMicroservices();

@@ -23,7 +23,7 @@ describe('parseAppConfig', () => {
   it('coerces numbers and treats empty values as unset', () => {
     const config = parseAppConfig({ PORT: '8080', AMQP_PREFETCH: '', LOG_LEVEL: 'debug' });
     expect(config.PORT).toBe(8080);
-    expect(config.AMQP_PREFETCH).toBe(200);
+    expect(config.AMQP_PREFETCH).toBe(1000);
     expect(config.LOG_LEVEL).toBe('debug');
   });
 

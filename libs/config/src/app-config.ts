@@ -71,7 +71,7 @@ const environmentSchema = z
     AMQP_QUEUE: z.string().min(1).max(255).default('send_notification'),
     // classic: durable, no arguments (as Celery declares it); quorum: replicated, for a cluster.
     AMQP_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
-    AMQP_PREFETCH: integer(1, 65535).default(200),
+    AMQP_PREFETCH: integer(1, 65535).default(1000),
     WORKER_NAME: z.string().min(1).max(100).default(`worker@${hostname()}`),
     WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),

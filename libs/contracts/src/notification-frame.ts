@@ -23,6 +23,7 @@ export interface StoredNotification {
   id: string | number;
   seq: string | number;
   taskId: string;
+  /** A Date, or the text `Date#toISOString` would give for it (as the inbox queries read it). */
   createdAt: Date | string;
   /** The payload as JSON text, exactly as stored: framed without being parsed again. */
   messageJson: string;
@@ -33,7 +34,8 @@ export interface StoredNotification {
  * reads without parsing the frame: a gateway forwards frames without ever parsing them.
  */
 export function notificationFrameOf(notification: StoredNotification): string {
-  const createdAt = new Date(notification.createdAt).toISOString();
+  const createdAt =
+    typeof notification.createdAt === 'string' ? notification.createdAt : notification.createdAt.toISOString();
   return `{"event":"notification","type":"notification","id":${Number(notification.id)},"seq":${Number(notification.seq)},"task_id":${JSON.stringify(
     notification.taskId,
   )},"created_at":"${createdAt}","message":${notification.messageJson}}`;

@@ -1,34 +1,27 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '@app/config';
-import { TaskStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
-import { InboxRecord, InboxWriter, StoreResult } from './inbox-writer';
+import { InboxWriter, StoreResult, deliveryReportOf } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
-import { TaskOutcome } from './task-result.repository';
 
 describe('InboxWriter (real Postgres)', () => {
   let moduleRef: TestingModule;
   let writer: InboxWriter;
   let inbox: NotificationRepository;
 
-  const success =
-    (taskId: string) =>
-    (stored: InboxRecord): TaskOutcome => ({
-      taskId,
-      status: TaskStatus.Success,
-      result: JSON.stringify({ notification_id: Number(stored.id) }),
-      taskName: 'send_notification',
-      taskArgs: '[]',
-      taskKwargs: '{}',
-      worker: 'inbox-spec',
-      receivedAt: new Date(),
-    });
+  const success = {
+    taskName: 'send_notification',
+    taskArgs: '[]',
+    taskKwargs: '{}',
+    worker: 'inbox-spec',
+    receivedAt: new Date(),
+  };
   const store = (userId: string, taskId = randomUUID(), message: unknown = { text: taskId }, into = writer) =>
-    into.storeWithResult({ userId, taskId, messageJson: JSON.stringify(message) }, success(taskId));
+    into.storeWithResult({ userId, taskId, messageJson: JSON.stringify(message) }, success);
   const stored = (result: StoreResult) => {
     if (result.status !== 'stored') throw new Error(`expected stored, got ${result.status}`);
     return result.notification;
@@ -97,7 +90,7 @@ describe('InboxWriter (real Postgres)', () => {
     expect(await taskRow(taskId)).toEqual(rowBefore);
     expect(rowBefore).toMatchObject({
       status: 'SUCCESS',
-      result: JSON.stringify({ notification_id: Number(first.id) }),
+      result: deliveryReportOf(Number(first.id), user), // the text SQL builds is the text JSON.stringify would
     });
   });
 

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { StoredNotification } from '@app/contracts';
-import { DataSource, EntityManager } from 'typeorm';
-import { TaskOutcome, TaskResultRepository } from './task-result.repository';
+import { DataSource } from 'typeorm';
+import { ISO_CREATED_AT } from './iso-created-at';
+import { TaskResultRepository, postgresText, resultUpsertFrom } from './task-result.repository';
 
 export interface NewNotification {
   userId: string;
@@ -11,95 +12,142 @@ export interface NewNotification {
   messageJson: string;
 }
 
+/** What the SUCCESS row of a stored task says about the task; the rest is filled as Celery fills it. */
+export interface SuccessRecord {
+  taskName: string | null;
+  taskArgs: string | null;
+  taskKwargs: string | null;
+  /** The same for every write of one process (it is sent once per statement). */
+  worker: string;
+  receivedAt: Date;
+}
+
 /** A notification in a user's inbox, as the worker frames it. */
 export interface InboxRecord extends StoredNotification {
   id: string;
   seq: string;
-  userId: string;
   taskId: string;
-  createdAt: Date;
+  /** As `Date#toISOString` writes it. */
+  createdAt: string;
   messageJson: string;
 }
 
 /**
  * What storing a task's notification came to:
- * - `stored`: its notification is in the inbox and its result row is written. `redelivered` when
+ * - `stored`: its notification is in the inbox and its SUCCESS row is written. `redelivered` when
  *   the task had been stored before with the same user and message (the same notification again).
  * - `conflict`: the task id already holds another user's or another message's notification. Nothing
  *   was written: the stored notification and its result row belong to the task that came first.
  */
 export type StoreResult =
-  | { status: 'stored'; notification: InboxRecord; outcome: TaskOutcome; redelivered: boolean }
-  | { status: 'conflict'; taskId: string };
+  { status: 'stored'; notification: InboxRecord; redelivered: boolean } | { status: 'conflict'; taskId: string };
+
+/**
+ * The SUCCESS row's `result`: `{"notification_id": <id>, "group": "Notifications_<user>"}` as
+ * `JSON.stringify` writes it. The statement below builds the same text in SQL (user ids hold no
+ * character JSON escapes); the worker's integration spec compares the two.
+ */
+export function deliveryReportOf(notificationId: number, userId: string): string {
+  return JSON.stringify({ notification_id: notificationId, group: `Notifications_${userId}` });
+}
 
 interface PendingWrite {
-  input: NewNotification;
-  outcomeFor: (notification: InboxRecord) => TaskOutcome;
+  notification: NewNotification;
+  success: SuccessRecord;
   resolve: (result: StoreResult) => void;
   reject: (error: unknown) => void;
 }
 
-/** The most tasks one transaction takes (the worker's prefetch bounds how many wait anyway). */
+/** The most tasks one statement takes (the worker's prefetch bounds how many wait anyway). */
 const MAX_BATCH = 500;
 
-const RECORD_COLUMNS = `"id", "seq", "user_id" AS "userId", "task_id" AS "taskId", "created_at" AS "createdAt"`;
-
 /**
- * Draws the seqs and inserts the tasks not stored yet, in batch order. Locking a user's counter
- * row serializes that user's writers: rows (hence ids, drawn at insert) exist only once every
- * counter of the batch is held, so for each user seq order, id order and commit order agree.
- * Counters are locked in user order, so two workers' batches cannot deadlock. A task id stored
- * by a concurrent transaction after this statement's snapshot is skipped by ON CONFLICT, which
- * leaves a hole in that user's seqs: readers treat a hole as a gap they find nothing in.
+ * One statement, in autocommit, for a whole batch (one round trip):
+ * - `before`: the batch's task ids already stored, with their user and message text;
+ * - `drawn`: each user's counter row, locked (in user order, so two workers' batches cannot
+ *   deadlock) and moved on by that user's new notifications. `held` aggregates it, so every
+ *   counter is locked before any inbox row (hence any id) exists: for each user, seq order, id
+ *   order and commit order agree;
+ * - `inserted`: the new notifications, in batch order. A task id stored by another statement after
+ *   this one's snapshot is skipped by ON CONFLICT (a hole in that user's seqs, which readers treat
+ *   as a gap they find nothing in) and comes back `missing`;
+ * - `judged`: per task, `stored`, `redelivered` (same user and message), `conflict` or `missing`;
+ * - the SUCCESS rows of the stored and redelivered tasks, built in SQL.
  */
-const INSERT_NEW = `
+function storeStatement(withDateStarted: boolean): string {
+  return `
   WITH "input" AS (
-    SELECT u, t, m, n FROM unnest($1::varchar[], $2::varchar[], $3::text[]) WITH ORDINALITY AS x(u, t, m, n)
+    SELECT x->>0 AS u, x->>1 AS t, x->>2 AS m, x->>3 AS name, x->>4 AS args, x->>5 AS kwargs, (x->>6)::float8 AS received_ms, n
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n)
+  ), "before" AS (
+    -- One index probe per task (LIMIT keeps the planner from a join that scans a small inbox).
+    SELECT i."task_id", i."id", i."seq", i."user_id", i."created_at", i."message"
+      FROM "input" AS x, LATERAL (
+        SELECT "task_id", "id", "seq", "user_id", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
+          FROM "notification_inbox" WHERE "task_id" = x.t LIMIT 1) AS i
   ), "fresh" AS (
-    SELECT * FROM "input" WHERE NOT EXISTS (SELECT 1 FROM "notification_inbox" AS i WHERE i."task_id" = "input".t)
+    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before")
   ), "counts" AS (
     SELECT u, count(*) AS c FROM "fresh" GROUP BY u
   ), "drawn" AS (
     INSERT INTO "notification_sequence" AS s ("user_id", "last_seq") SELECT u, c FROM "counts" ORDER BY u
     ON CONFLICT ("user_id") DO UPDATE SET "last_seq" = s."last_seq" + EXCLUDED."last_seq"
     RETURNING "user_id", "last_seq"
+  ), "held" AS (
+    SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"
+  ), "inserted" AS (
+    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq")
+    SELECT f.u, f.t, f.m::json, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n)
+      FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
+      JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
+     ORDER BY f.n
+    ON CONFLICT ("task_id") DO NOTHING
+    RETURNING "id", "seq", "task_id", ${ISO_CREATED_AT} AS "created_at"
+  ), "judged" AS (
+    SELECT x.*, b."user_id" AS b_user, b."message" AS b_message, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq, coalesce(i."created_at", b."created_at") AS created_at,
+           CASE WHEN i."id" IS NOT NULL THEN 'stored'
+                WHEN b."id" IS NULL THEN 'missing'
+                WHEN b."user_id" = x.u AND b."message" = x.m THEN 'redelivered'
+                ELSE 'conflict' END AS outcome
+      FROM "input" AS x LEFT JOIN "inserted" AS i ON i."task_id" = x.t LEFT JOIN "before" AS b ON b."task_id" = x.t
+  ), "recorded" AS (
+    ${resultUpsertFrom(
+      `(SELECT t AS id, 'SUCCESS' AS status, '{"notification_id":' || id || ',"group":"Notifications_' || u || '"}' AS result,
+               NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
+          FROM "judged" WHERE outcome IN ('stored', 'redelivered')) AS y`,
+      withDateStarted,
+    )}
+    RETURNING 1
   )
-  INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq")
-  SELECT f.u, f.t, f.m::json, d."last_seq" - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n)
-    FROM "fresh" AS f JOIN "drawn" AS d ON d."user_id" = f.u JOIN "counts" AS c ON c.u = f.u
-   ORDER BY f.n
-  ON CONFLICT ("task_id") DO NOTHING
-  RETURNING ${RECORD_COLUMNS}`;
-
-const SELECT_STORED = `SELECT ${RECORD_COLUMNS}, "message"::text AS "messageJson" FROM "notification_inbox" WHERE "task_id" = ANY($1)`;
+  SELECT coalesce(json_agg(json_build_array(outcome, id::text, seq::text, created_at,
+           CASE WHEN outcome <> 'stored' THEN b_user END, CASE WHEN outcome <> 'stored' THEN b_message END) ORDER BY n), '[]')::text AS "results"
+    FROM "judged"`;
+}
 
 /**
- * Stores each task's notification in its user's inbox together with the task's result row, in one
- * transaction, and tells a redelivery (same task id, user and message) from a conflict (same task
+ * Stores each task's notification in its user's inbox together with the task's SUCCESS row,
+ * atomically, and tells a redelivery (same task id, user and message) from a conflict (same task
  * id, anything else): a task id never makes one user's notification reach another.
  *
- * Group commit: calls that arrive while a transaction is being written wait and go together into
- * the next one, so under load one commit (one fsync) serves many tasks, and alone a task waits
- * for nobody. If a shared transaction fails, its tasks are retried one by one, so that one bad
- * row cannot fail the others.
+ * Group commit: calls that arrive while a statement is running wait and go together into the next
+ * one, so under load one commit (one fsync) serves many tasks, and alone a task waits for nobody.
+ * If a shared statement fails, its tasks are retried one by one, so that one bad row cannot fail
+ * the others.
  */
 @Injectable()
 export class InboxWriter {
   private readonly pending: PendingWrite[] = [];
   private writing = false;
+  private readonly statements = new Map<boolean, string>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly results: TaskResultRepository,
   ) {}
 
-  /** `outcomeFor` makes the SUCCESS row from the stored notification; it is written only when stored. */
-  storeWithResult(
-    input: NewNotification,
-    outcomeFor: (notification: InboxRecord) => TaskOutcome,
-  ): Promise<StoreResult> {
+  storeWithResult(notification: NewNotification, success: SuccessRecord): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ input, outcomeFor, resolve, reject });
+      this.pending.push({ notification, success, resolve, reject });
       if (!this.writing) void this.writePending();
     });
   }
@@ -120,63 +168,71 @@ export class InboxWriter {
     this.writing = false;
   }
 
-  private store(batch: PendingWrite[]): Promise<StoreResult[]> {
-    return this.dataSource.transaction(async (manager) => {
-      const records = await this.insertOrFind(batch, manager);
-      const seen = new Set<string>();
-      const results = batch.map((write) => {
-        const first = !seen.has(write.input.taskId);
-        seen.add(write.input.taskId);
-        return judge(write, records.get(write.input.taskId), first);
-      });
-      const recorded = new Set<string>();
-      const outcomes = results.flatMap((result) => {
-        if (result.status !== 'stored' || recorded.has(result.outcome.taskId)) return [];
-        recorded.add(result.outcome.taskId);
-        return [result.outcome];
-      });
-      await this.results.recordMany(outcomes, manager);
-      return results;
+  private async store(batch: PendingWrite[]): Promise<StoreResult[]> {
+    // A task id given twice in a batch goes in once, as its first write.
+    const firstOfTask = new Map<string, PendingWrite>();
+    for (const write of batch)
+      if (!firstOfTask.has(write.notification.taskId)) firstOfTask.set(write.notification.taskId, write);
+    const firsts = [...firstOfTask.values()];
+    // The batch goes as one JSON text and comes back as one: the driver's escaping of eight
+    // arrays, and its parsing of a row object per task, were a fifth of the worker's garbage.
+    const input = JSON.stringify(
+      firsts.map(({ notification, success }) => [
+        notification.userId,
+        notification.taskId,
+        notification.messageJson,
+        postgresText(success.taskName),
+        postgresText(success.taskArgs),
+        postgresText(success.taskKwargs),
+        success.receivedAt.getTime(),
+      ]),
+    );
+    // One worker per process: sent once.
+    const [{ results }] = await this.dataSource.query(this.statement(), [
+      input,
+      postgresText(firsts[0].success.worker),
+    ]);
+    const rows = JSON.parse(results) as StatementRow[];
+    const rowOf = new Map(firsts.map((write, index) => [write, rows[index]]));
+    return batch.map((write) => {
+      const first = firstOfTask.get(write.notification.taskId)!;
+      return judge(write, rowOf.get(first)!, first);
     });
   }
 
-  /** Each task id's record (with whether this transaction inserted it); a task id given twice goes in once. */
-  private async insertOrFind(
-    batch: PendingWrite[],
-    manager: EntityManager,
-  ): Promise<Map<string, InboxRecord & { inserted: boolean }>> {
-    const distinct = [...new Map(batch.map((write) => [write.input.taskId, write.input])).values()];
-    const inserted: InboxRecord[] = await manager.query(INSERT_NEW, [
-      distinct.map((input) => input.userId),
-      distinct.map((input) => input.taskId),
-      distinct.map((input) => input.messageJson),
-    ]);
-    const inputs = new Map(distinct.map((input) => [input.taskId, input]));
-    const records = new Map(
-      inserted.map((row) => [row.taskId, { ...row, messageJson: inputs.get(row.taskId)!.messageJson, inserted: true }]),
-    );
-    const missing = distinct.filter((input) => !records.has(input.taskId)).map((input) => input.taskId);
-    if (missing.length > 0) {
-      const stored: InboxRecord[] = await manager.query(SELECT_STORED, [missing]);
-      for (const row of stored) records.set(row.taskId, { ...row, inserted: false });
-    }
-    return records;
+  private statement(): string {
+    const withDateStarted = this.results.hasDateStarted;
+    let text = this.statements.get(withDateStarted);
+    if (!text) this.statements.set(withDateStarted, (text = storeStatement(withDateStarted)));
+    return text;
   }
 }
 
-/** A write is stored when the record under its task id is its own notification; otherwise a conflict. */
+/**
+ * What the statement says of one task: outcome, id, seq, created_at, and the user and message the
+ * task id held before the statement (null when it inserted them).
+ */
+type StatementRow = [
+  outcome: 'stored' | 'redelivered' | 'conflict' | 'missing',
+  id: string,
+  seq: string,
+  createdAt: string,
+  storedUser: string | null,
+  storedMessage: string | null,
+];
+
+/** One write's result, from what the statement said of its task id (`first` is the batch's first write of that id). */
 function judge(
   write: PendingWrite,
-  record: (InboxRecord & { inserted: boolean }) | undefined,
-  firstInBatch: boolean,
+  [outcome, id, seq, createdAt, storedUser, storedMessage]: StatementRow,
+  first: PendingWrite,
 ): StoreResult {
-  // Neither inserted nor found: retention deleted the row in between. Retried, it is stored afresh.
-  if (!record) throw new Error(`The inbox row of task ${write.input.taskId} vanished while it was stored; try again`);
-  const { inserted, ...notification } = record;
-  if (notification.userId !== write.input.userId || notification.messageJson !== write.input.messageJson) {
-    return { status: 'conflict', taskId: write.input.taskId };
-  }
-  // Stored by an earlier transaction, or a second write of one task id in this batch.
-  const redelivered = !inserted || !firstInBatch;
-  return { status: 'stored', notification, outcome: write.outcomeFor(notification), redelivered };
+  const { taskId, userId, messageJson } = write.notification;
+  // Neither inserted nor there before: stored by another worker meanwhile. Retried, it is judged.
+  if (outcome === 'missing')
+    throw new Error(`The inbox row of task ${taskId} was written by another worker meanwhile; try again`);
+  const holds = outcome === 'stored' ? first.notification : { userId: storedUser, messageJson: storedMessage };
+  if (holds.userId !== userId || holds.messageJson !== messageJson) return { status: 'conflict', taskId };
+  const notification: InboxRecord = { id, seq, taskId, createdAt, messageJson };
+  return { status: 'stored', notification, redelivered: outcome !== 'stored' || write !== first };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { StoredNotification } from '@app/contracts';
+import { ISO_CREATED_AT } from './iso-created-at';
 import { Notification } from './notification.entity';
 
 /** A place in a user's inbox: the newest notification's id and seq seen or sent. */
@@ -25,7 +26,7 @@ export interface InboxQuery {
 
 const COLUMNS = `"id", "seq", "user_id" AS "userId", "task_id" AS "taskId", "message", "created_at" AS "createdAt", "read_at" AS "readAt"`;
 
-const FRAME_COLUMNS = `"id", "seq", "task_id" AS "taskId", "created_at" AS "createdAt", "message"::text AS "messageJson"`;
+const FRAME_COLUMNS = `"id", "seq", "task_id" AS "taskId", ${ISO_CREATED_AT} AS "createdAt", "message"::text AS "messageJson"`;
 
 const END_OF_INBOX = `coalesce((SELECT max("id") FROM "notification_inbox" WHERE "user_id" = $1), 0)::bigint AS "endId",
   coalesce((SELECT "last_seq" FROM "notification_sequence" WHERE "user_id" = $1), 0)::bigint AS "endSeq"`;
@@ -142,11 +143,42 @@ export class NotificationRepository {
     return row ?? null;
   }
 
-  /** Deletes up to `batchSize` notifications created before `cutoff`; returns how many. */
-  async deleteCreatedBefore(cutoff: Date, batchSize: number): Promise<number> {
+  /**
+   * The newest notification id created before `cutoff`, or 0. Ids grow with time (drawn as rows
+   * are inserted), so it is found by bisecting the primary key, about 40 index lookups, with no
+   * index on `created_at` that every insert would have to maintain. Two statements running at
+   * once may draw ids a few milliseconds out of `created_at` order: the cut-off is that exact.
+   */
+  async lastIdCreatedBefore(cutoff: Date): Promise<number> {
+    const [bounds] = await this.rows.query(
+      `SELECT min("id")::bigint AS "min", max("id")::bigint AS "max" FROM "notification_inbox"`,
+    );
+    if (bounds.min === null) return 0;
+    const firstFrom = async (id: number): Promise<{ id: number; createdAt: Date } | undefined> => {
+      const [row] = await this.rows.query(
+        `SELECT "id"::bigint AS "id", "created_at" AS "createdAt" FROM "notification_inbox" WHERE "id" >= $1 ORDER BY "id" LIMIT 1`,
+        [id],
+      );
+      return row && { id: Number(row.id), createdAt: row.createdAt };
+    };
+    // Every row up to lo was created before the cut-off, every row from hi on at or after it.
+    let lo = Number(bounds.min) - 1;
+    let hi = Number(bounds.max) + 1;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = await firstFrom(mid);
+      if (!row || row.id >= hi) hi = mid;
+      else if (row.createdAt < cutoff) lo = row.id;
+      else hi = row.id;
+    }
+    return lo >= Number(bounds.min) ? lo : 0;
+  }
+
+  /** Deletes up to `batchSize` of the oldest notifications with an id up to `lastId`; returns how many. */
+  async deleteUpTo(lastId: number, batchSize: number): Promise<number> {
     const [, count] = await this.rows.query(
-      `DELETE FROM "notification_inbox" WHERE "id" IN (SELECT "id" FROM "notification_inbox" WHERE "created_at" < $1 ORDER BY "id" LIMIT $2)`,
-      [cutoff, batchSize],
+      `DELETE FROM "notification_inbox" WHERE "id" IN (SELECT "id" FROM "notification_inbox" WHERE "id" <= $1 ORDER BY "id" LIMIT $2)`,
+      [lastId, batchSize],
     );
     return count;
   }

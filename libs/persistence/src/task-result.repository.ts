@@ -44,7 +44,8 @@ const EMPTY_META = '{"children": []}';
  */
 @Injectable()
 export class TaskResultRepository implements OnModuleInit {
-  private hasDateStarted = true;
+  /** Whether the table has `date_started` (django-celery-results 2.5+). */
+  hasDateStarted = true;
 
   constructor(@InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>) {}
 
@@ -121,19 +122,18 @@ export class TaskResultRepository implements OnModuleInit {
 }
 
 /**
- * One statement text whatever the batch size: rows travel as one array per column, so Postgres
- * parses and plans a short statement instead of a VALUES list with nine parameters per row (which
- * took twice as long for 200 rows, measured in bench/).
+ * The upsert of result rows read from `source`, an SQL row source with the columns `id` (the task
+ * id), `status`, `result`, `traceback`, `args`, `kwargs`, `name`, `worker` and `created`. The rest
+ * of the row is filled as django-celery-results fills it; a SUCCESS row is final (see `recordMany`).
  */
-function upsertStatement(withDateStarted: boolean): string {
+export function resultUpsertFrom(source: string, withDateStarted: boolean): string {
   return `INSERT INTO "django_celery_results_taskresult"
       ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
        "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created"${withDateStarted ? ', "date_started"' : ''})
     SELECT id, status, '${JSON_CONTENT_TYPE}', 'utf-8', result, now(), traceback, '${EMPTY_META}', args, kwargs, name, worker, created${
       withDateStarted ? `, CASE WHEN status = '${TaskStatus.Started}' THEN now() END` : ''
     }
-      FROM unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::text[], $6::text[], $7::varchar[], $8::varchar[], $9::timestamptz[])
-        AS x(id, status, result, traceback, args, kwargs, name, worker, created)
+      FROM ${source}
     ON CONFLICT ("task_id") DO UPDATE SET
       "status" = EXCLUDED."status", "result" = EXCLUDED."result", "date_done" = EXCLUDED."date_done",
       "traceback" = EXCLUDED."traceback", "meta" = EXCLUDED."meta", "task_args" = EXCLUDED."task_args",
@@ -149,10 +149,17 @@ function upsertStatement(withDateStarted: boolean): string {
  * Text as Postgres stores it: no NUL (refused in text) and no lone surrogate (which the driver
  * would turn into U+FFFD silently). Names and reprs come from publishers' headers, verbatim.
  */
-function postgresText<T extends string | null>(value: T): T {
+export function postgresText<T extends string | null>(value: T): T {
   if (value === null || (!value.includes('\0') && value.isWellFormed())) return value;
   return value.replaceAll('\0', '\uFFFD').toWellFormed() as T;
 }
 
-const UPSERT = upsertStatement(false);
-const UPSERT_WITH_DATE_STARTED = upsertStatement(true);
+/**
+ * One statement text whatever the batch size: rows travel as one array per column, so Postgres
+ * parses and plans a short statement instead of a VALUES list with nine parameters per row (which
+ * took twice as long for 200 rows, measured in bench/).
+ */
+const COLUMN_ARRAYS = `unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::text[], $6::text[], $7::varchar[], $8::varchar[], $9::timestamptz[])
+        AS x(id, status, result, traceback, args, kwargs, name, worker, created)`;
+const UPSERT = resultUpsertFrom(COLUMN_ARRAYS, false);
+const UPSERT_WITH_DATE_STARTED = resultUpsertFrom(COLUMN_ARRAYS, true);

@@ -38,11 +38,14 @@ export class InboxRetentionService implements OnApplicationBootstrap, OnModuleDe
   }
 
   private async deleteExpired(now: Date): Promise<number> {
+    // 0 keeps everything: checked here, where the deletion happens, not only by the timer.
+    if (this.config.NOTIFICATION_RETENTION_DAYS === 0) return 0;
     const cutoff = new Date(now.getTime() - this.config.NOTIFICATION_RETENTION_DAYS * DAY_MS);
     let total = 0;
     try {
-      for (let deleted = BATCH_SIZE; deleted === BATCH_SIZE; total += deleted) {
-        deleted = await this.inbox.deleteCreatedBefore(cutoff, BATCH_SIZE);
+      const lastExpired = await this.inbox.lastIdCreatedBefore(cutoff);
+      for (let deleted = BATCH_SIZE; lastExpired > 0 && deleted === BATCH_SIZE; total += deleted) {
+        deleted = await this.inbox.deleteUpTo(lastExpired, BATCH_SIZE);
       }
       if (total > 0) this.logger.log({ msg: 'Deleted expired notifications', count: total, cutoff });
     } catch (error) {

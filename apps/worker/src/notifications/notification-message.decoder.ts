@@ -111,6 +111,7 @@ export class NotificationMessageDecoder {
     if (userId === null) return fail(`user_id must be ${USER_ID_RULE}`);
     if (!('message' in payload)) return fail("send_notification() missing required argument: 'message'");
 
+    const messageJson = JSON.stringify(payload.message);
     return {
       ok: true,
       task: {
@@ -118,9 +119,10 @@ export class NotificationMessageDecoder {
         taskName: SEND_NOTIFICATION_PATTERN,
         userId,
         message: payload.message,
-        messageJson: JSON.stringify(payload.message),
+        messageJson,
         taskArgs: '[]',
-        taskKwargs: JSON.stringify({ user_id: payload.user_id, message: payload.message }),
+        // JSON.stringify({user_id, message}) without serializing the message twice.
+        taskKwargs: `{"user_id":${JSON.stringify(payload.user_id)},"message":${messageJson}}`,
         eta: null,
         expires: null,
       },

@@ -5,17 +5,11 @@ import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
 
-/** What `send_notification` returns; stored as the SUCCESS row's `result`. */
-export interface DeliveryReport {
-  notification_id: number;
-  group: string;
-}
-
 /**
  * What running a message came to: its result row is written (`done`), or its task id holds another
  * task's notification (`conflict`: nothing was written or delivered for it).
  */
-export type TaskRun = { status: 'done'; outcome: TaskOutcome } | { status: 'conflict'; taskId: string };
+export type TaskRun = { status: 'done'; taskStatus: TaskStatus } | { status: 'conflict'; taskId: string };
 
 /**
  * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
@@ -38,9 +32,8 @@ export class NotificationTaskProcessor {
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
-    const outcome = this.failure(decoded.rejection, receivedAt);
-    await this.results.record(outcome);
-    return { status: 'done', outcome };
+    await this.results.record(this.failure(decoded.rejection, receivedAt));
+    return { status: 'done', taskStatus: TaskStatus.Failure };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
@@ -52,9 +45,8 @@ export class NotificationTaskProcessor {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
-      const outcome = this.revoked(task, receivedAt);
-      await this.results.record(outcome);
-      return { status: 'done', outcome };
+      await this.results.record(this.revoked(task, receivedAt));
+      return { status: 'done', taskStatus: TaskStatus.Revoked };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED)
@@ -64,19 +56,16 @@ export class NotificationTaskProcessor {
         result: this.startedResult(),
       });
 
-    const group = notificationGroup(task.userId);
+    const row = this.row(task, receivedAt);
     const stored = await this.writer.storeWithResult(
       { userId: task.userId, taskId: task.taskId, messageJson: task.messageJson },
-      (notification) => {
-        const report: DeliveryReport = { notification_id: Number(notification.id), group };
-        return { ...this.row(task, receivedAt), status: TaskStatus.Success, result: JSON.stringify(report) };
-      },
+      row,
     );
     if (stored.status === 'conflict') return stored;
-    // A redelivered task publishes its stored notification again, with the same id: clients drop
-    // ids they have seen, so delivery is at least once and never lost between commit and publish.
-    await this.fanout.publish(group, notificationFrameOf(stored.notification));
-    return { status: 'done', outcome: stored.outcome };
+    // A redelivered task publishes its stored notification again, with the same id and seq: the
+    // gateways drop it for sockets that have it, so delivery is never lost between commit and publish.
+    await this.fanout.publish(notificationGroup(task.userId), notificationFrameOf(stored.notification));
+    return { status: 'done', taskStatus: TaskStatus.Success };
   }
 
   /** What Celery stores as the result of a STARTED task. */

@@ -42,26 +42,23 @@ export class SendNotificationConsumer {
   async consume(@Ctx() context: RmqContext): Promise<void> {
     const message = context.getMessage() as ConsumeMessage;
     const settler = settlerOf(context);
+    const receivedAt = new Date();
+    const decoded = this.decoder.decode(message);
     try {
-      await this.run(message, settler);
+      try {
+        const deferred = decoded.ok && decoded.task.eta !== null;
+        if (deferred && (await this.deferred.holdUntilDue(decoded.task, message, settler)) === 'not-now') return;
+        const run = await this.processor.process(decoded, receivedAt);
+        this.outageSince = null;
+        this.settle(run, decoded, message, settler, receivedAt);
+      } catch (error) {
+        await this.handleError(toError(error), decoded, message, settler, receivedAt);
+      }
     } catch (error) {
       // A defect here, not in the message: it must still not hold the delivery for good.
       this.logger.error({ msg: 'Consumer failed; requeueing', error: toError(error).message });
       await sleep(MAX_RETRY_DELAY_MS, undefined, { signal: settler.closing }).catch(() => undefined);
       settler.requeue(message);
-    }
-  }
-
-  private async run(message: ConsumeMessage, settler: MessageSettler): Promise<void> {
-    const receivedAt = new Date();
-    const decoded = this.decoder.decode(message);
-    try {
-      if (decoded.ok && (await this.deferred.holdUntilDue(decoded.task, message, settler)) === 'not-now') return;
-      const run = await this.processor.process(decoded, receivedAt);
-      this.outageSince = null;
-      this.settle(run, decoded, message, settler, receivedAt);
-    } catch (error) {
-      await this.handleError(toError(error), decoded, message, settler, receivedAt);
     }
   }
 
@@ -84,9 +81,7 @@ export class SendNotificationConsumer {
     }
     if (decoded.ok) settler.ack(message);
     else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
-    this.metrics.tasks.inc({ status: run.outcome.status });
-    this.metrics.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
-    this.logger.debug({ msg: 'Task done', taskId: run.outcome.taskId, status: run.outcome.status });
+    this.metrics.finished(run.taskStatus, receivedAt);
   }
 
   private async handleError(
@@ -117,7 +112,7 @@ export class SendNotificationConsumer {
       this.logger.error({ msg: 'Could not record the failure', taskId, error: toError(recordError).message });
     }
     this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempts, error: error.message });
-    this.metrics.tasks.inc({ status: 'FAILURE' });
+    this.metrics.finished('FAILURE', receivedAt);
     this.deadLetter(settler, message, `${error.name}: ${error.message}`);
   }
 

@@ -10,6 +10,8 @@ export class TaskMetrics {
   readonly deadLettered;
   readonly conflicts;
   readonly deferred;
+  /** One child counter per status, looked up once: labels are hashed on every `inc({...})`. */
+  private readonly byStatus = new Map<string, { inc(): void }>();
 
   constructor(metrics: MetricsRegistry) {
     this.tasks = metrics.counter({
@@ -39,5 +41,13 @@ export class TaskMetrics {
       name: 'notify_tasks_deferred_total',
       help: 'Celery tasks stored in Postgres until their eta',
     });
+  }
+
+  /** A task ended with `status` (SUCCESS, FAILURE, REVOKED); it was received at `receivedAt`. */
+  finished(status: string, receivedAt: Date): void {
+    let counter = this.byStatus.get(status);
+    if (!counter) this.byStatus.set(status, (counter = this.tasks.labels(status)));
+    counter.inc();
+    this.duration.observe((Date.now() - receivedAt.getTime()) / 1000);
   }
 }

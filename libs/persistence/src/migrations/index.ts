@@ -2,6 +2,7 @@ import { CreateTaskResultTable1764230400000 } from './1764230400000-create-task-
 import { CreateNotificationInbox1764230500000 } from './1764230500000-create-notification-inbox';
 import { AddNotificationSequence1764921600000 } from './1764921600000-add-notification-sequence';
 import { CreateDeferredTask1764921700000 } from './1764921700000-create-deferred-task';
+import { DropInboxCreatedAtIndex1764921800000 } from './1764921800000-drop-inbox-created-at-index';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateNotificationInbox1764230500000,
   AddNotificationSequence1764921600000,
   CreateDeferredTask1764921700000,
+  DropInboxCreatedAtIndex1764921800000,
 ];

@@ -1,0 +1,36 @@
+import { parseAppConfig } from '@app/config';
+import type { NotificationRepository } from '@app/persistence';
+import { InboxRetentionService } from './inbox-retention.service';
+
+describe('InboxRetentionService', () => {
+  const inbox = () => ({
+    lastIdCreatedBefore: jest.fn().mockResolvedValue(5000),
+    deleteUpTo: jest.fn().mockResolvedValueOnce(1000).mockResolvedValueOnce(3),
+  });
+
+  it('deletes nothing with NOTIFICATION_RETENTION_DAYS=0, even when a pass is asked for by hand', async () => {
+    const repository = inbox();
+    const retention = new InboxRetentionService(
+      repository as unknown as NotificationRepository,
+      parseAppConfig({ NOTIFICATION_RETENTION_DAYS: '0' }),
+    );
+    expect(await retention.runOnce()).toBe(0);
+    expect(repository.lastIdCreatedBefore).not.toHaveBeenCalled();
+    expect(repository.deleteUpTo).not.toHaveBeenCalled();
+  });
+
+  it('deletes what is older than the retention, batch by batch, up to the newest expired id', async () => {
+    const repository = inbox();
+    const retention = new InboxRetentionService(
+      repository as unknown as NotificationRepository,
+      parseAppConfig({ NOTIFICATION_RETENTION_DAYS: '30' }),
+    );
+    const now = new Date('2026-12-02T00:00:00Z');
+    expect(await retention.runOnce(now)).toBe(1003);
+    expect(repository.lastIdCreatedBefore).toHaveBeenCalledWith(new Date('2026-11-02T00:00:00Z'));
+    expect(repository.deleteUpTo.mock.calls).toEqual([
+      [5000, 1000],
+      [5000, 1000],
+    ]);
+  });
+});
