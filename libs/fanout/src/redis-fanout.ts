@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { RedisConfig } from '@app/config';
 import { Cluster, Redis } from 'ioredis';
+import { PublishBatcher } from './publish-batcher';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
 
@@ -31,6 +32,7 @@ export class RedisFanout implements OnModuleDestroy {
   private readonly prefix: string;
   private readonly sharded: boolean;
   private readonly publisher: Redis | Cluster;
+  private readonly batcher: PublishBatcher | null;
   private subscriber: Redis | Cluster | null = null;
   private readonly reconnectListeners: Array<() => void> = [];
 
@@ -38,15 +40,15 @@ export class RedisFanout implements OnModuleDestroy {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
     this.sharded = config.REDIS_CLUSTER_NODES.length > 0;
     this.publisher = this.connect('publisher');
+    this.batcher = this.publisher instanceof Redis ? new PublishBatcher(this.publisher) : null;
   }
 
   /** Publishes one frame to a group; resolves to how many gateway instances received it. */
   publish(group: string, frame: string): Promise<number> {
     const channel = this.prefix + group;
     // SPUBLISH counts the subscribers on the owning shard, which is where every gateway subscribed.
-    return this.sharded
-      ? (this.publisher.spublish(channel, frame) as Promise<number>)
-      : this.publisher.publish(channel, frame);
+    // In a cluster each frame goes to the shard owning its channel, one SPUBLISH each.
+    return this.batcher ? this.batcher.publish(channel, frame) : (this.publisher.spublish(channel, frame) as Promise<number>);
   }
 
   /** Starts receiving; the listener gets the group name and the frame bytes untouched. */
