@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { GatewayModule } from './gateway.module';
 import { ConnectionLimits } from './notifications/connection-limits';
 import { GatewayMetrics } from './notifications/gateway-metrics';
+import { NotificationGateway } from './notifications/notification.gateway';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
 import { serveApiDocs } from './openapi/api-docs';
 import { serveStaticPages } from './web/static-pages';
@@ -26,6 +27,7 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
       app.get(ConnectionLimits),
       app.get(GatewayMetrics),
       config,
+      app.get(NotificationGateway),
     ),
   );
   app.use(helmet());

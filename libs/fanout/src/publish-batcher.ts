@@ -45,11 +45,9 @@ export class PublishBatcher {
       this.redis.publish(channel, frame).then(resolve, reject);
       return;
     }
-    this.redis
-      .publishAll(batch.length, ...batch.map((one) => one.channel), ...batch.map((one) => one.frame))
-      .then(
-        (receivers) => batch.forEach((one, index) => one.resolve(receivers[index])),
-        (error: unknown) => batch.forEach((one) => one.reject(error)),
-      );
+    this.redis.publishAll(batch.length, ...batch.map((one) => one.channel), ...batch.map((one) => one.frame)).then(
+      (receivers) => batch.forEach((one, index) => one.resolve(receivers[index])),
+      (error: unknown) => batch.forEach((one) => one.reject(error)),
+    );
   }
 }

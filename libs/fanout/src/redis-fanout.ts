@@ -48,7 +48,9 @@ export class RedisFanout implements OnModuleDestroy {
     const channel = this.prefix + group;
     // SPUBLISH counts the subscribers on the owning shard, which is where every gateway subscribed.
     // In a cluster each frame goes to the shard owning its channel, one SPUBLISH each.
-    return this.batcher ? this.batcher.publish(channel, frame) : (this.publisher.spublish(channel, frame) as Promise<number>);
+    return this.batcher
+      ? this.batcher.publish(channel, frame)
+      : (this.publisher.spublish(channel, frame) as Promise<number>);
   }
 
   /** Starts receiving; the listener gets the group name and the frame bytes untouched. */

@@ -207,7 +207,10 @@ export class InboxWriter {
     const withDateStarted = this.results.hasDateStarted;
     let statement = this.statements.get(withDateStarted);
     if (!statement) {
-      statement = { name: `inbox-store-${withDateStarted ? 'started' : 'plain'}`, text: storeStatement(withDateStarted) };
+      statement = {
+        name: `inbox-store-${withDateStarted ? 'started' : 'plain'}`,
+        text: storeStatement(withDateStarted),
+      };
       this.statements.set(withDateStarted, statement);
     }
     return statement;

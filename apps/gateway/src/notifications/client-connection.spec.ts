@@ -74,17 +74,14 @@ class FakeInbox {
 function setUp({ resumeWindow = 1000, maxBufferedBytes = 1 << 20 } = {}) {
   const socket = new FakeSocket();
   const inbox = new FakeInbox();
-  const connection = new ClientConnection(
-    socket as unknown as WebSocket,
-    { connectionId: 'c1', userId: 'u1', group: 'Notifications_u1' },
-    {
-      inbox: inbox as unknown as NotificationRepository,
-      metrics: new GatewayMetrics(new MetricsRegistry('test')),
-      logger: new Logger('test'),
-      resumeWindow,
-      maxBufferedBytes,
-    },
-  );
+  const connection = new ClientConnection(socket as unknown as WebSocket, 'c1', 'u1', {
+    inbox: inbox as unknown as NotificationRepository,
+    metrics: new GatewayMetrics(new MetricsRegistry('test')),
+    logger: new Logger('test'),
+    resumeWindow,
+    maxBufferedBytes,
+    maxFramesPerSecond: 20,
+  });
   const live = (row: StoredNotification) => {
     const frame = Buffer.from(notificationFrameOf(row));
     connection.receiveNotification(frame, readNotificationHead(frame)!);

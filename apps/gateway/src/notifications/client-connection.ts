@@ -1,17 +1,18 @@
 import type { Logger } from '@nestjs/common';
-import { SocketCloseCode, SocketErrorCode, errorFrame, notificationFrameOf, serverFrame } from '@app/contracts';
-import type { NotificationHead, StoredNotification } from '@app/contracts';
+import {
+  SocketCloseCode,
+  SocketErrorCode,
+  errorFrame,
+  notificationFrameOf,
+  notificationGroup,
+  serverFrame,
+} from '@app/contracts';
+import type { NotificationHead } from '@app/contracts';
 import type { InboxPosition, NotificationRepository } from '@app/persistence';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
+import { FrameRateLimiter } from './frame-rate-limiter';
 import type { GatewayMetrics } from './gateway-metrics';
-
-/** Who is on the other end of a socket: set at the handshake, never changed. */
-export interface ConnectionSession {
-  connectionId: string;
-  userId: string;
-  group: string;
-}
 
 /** What every connection of a gateway shares; one object, so a connection holds one reference. */
 export interface ConnectionContext {
@@ -22,6 +23,7 @@ export interface ConnectionContext {
   resumeWindow: number;
   /** Past this many bytes waiting for a client that does not read, it is closed (4008). */
   maxBufferedBytes: number;
+  maxFramesPerSecond: number;
 }
 
 /**
@@ -43,34 +45,53 @@ const CATCH_UP_PAGE = 100;
 /** How long a catch-up waits for a client that does not read before closing it as too slow. */
 const DRAIN_TIMEOUT_MS = 30_000;
 const RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000];
+/** `positionSeq` of a socket whose position is not known yet. */
+const UNKNOWN = -1;
 
 /**
  * One client's socket and everything about it: who it is, what it has been sent, and what it is
  * owed. The rule it keeps: it sends a user's notifications in seq order, each once, with no gap.
  *
- * `position` is where the socket stands in its user's inbox: everything up to it has been sent (or
- * was there before a client that connected without `since`). A live frame whose seq is the next
- * one is sent at once; an older one is dropped; a newer one means a gap, filled from the inbox
- * before it is sent. While a catch-up runs, live frames are held (up to `maxBufferedBytes`;
+ * The position (`positionId`, `positionSeq`) is where the socket stands in its user's inbox:
+ * everything up to it has been sent (or was there before a client that connected without
+ * `since`). While live, a frame whose seq is the next one is sent at once; an older one is dropped;
+ * a newer one means a gap, filled from the inbox before it is sent. While not live (before the
+ * position is known, and during a catch-up), live frames are held (up to `maxBufferedBytes`;
  * beyond, they are dropped and read from the inbox afterwards) and released in order after it.
+ *
+ * A gateway holds tens of thousands of these, mostly idle: state is kept in plain fields, and
+ * what only a catch-up needs is made only when one runs.
  */
 export class ClientConnection {
-  private position: InboxPosition | null = null;
-  /** The first seq of the contiguous run ending at `position` that this socket was actually sent. */
-  private sentFromSeq: number | null = null;
-  /** Live frames waiting for a catch-up; null while live. */
-  private held: HeldFrame[] | null = [];
+  readonly frames: FrameRateLimiter;
+  private positionId = 0;
+  private positionSeq = UNKNOWN;
+  /** The first seq of the contiguous run ending at the position that this socket was actually sent. */
+  private sentFromSeq = UNKNOWN;
+  private live = false;
+  /** Live frames waiting while the socket is not live. */
+  private held: HeldFrame[] | null = null;
   private heldBytes = 0;
   /** Some held frames were dropped: the inbox must be read again after the catch-up. */
   private heldOverflowed = false;
-  /** Catch-ups of one socket run one after another. */
-  private catchUps: Promise<void> = Promise.resolve();
+  /** The latest of this socket's catch-ups, which run one after another; null when none is queued. */
+  private catchUps: Promise<void> | null = null;
+  /** Where the token-expiry clock keeps this connection (its bucket). */
+  expiryBucket = 0;
 
   constructor(
     readonly socket: WebSocket,
-    readonly session: ConnectionSession,
+    readonly connectionId: string,
+    readonly userId: string,
     private readonly context: ConnectionContext,
-  ) {}
+  ) {
+    this.frames = new FrameRateLimiter(context.maxFramesPerSecond);
+  }
+
+  /** The user's group, `Notifications_{user_id}`. */
+  get group(): string {
+    return notificationGroup(this.userId);
+  }
 
   get isOpen(): boolean {
     return this.socket.readyState === WebSocket.OPEN;
@@ -82,26 +103,24 @@ export class ClientConnection {
    */
   async start(since: number | null): Promise<void> {
     if (since !== null) return this.catchUp('resume', since);
-    this.position = await this.context.inbox.position(this.session.userId);
+    this.moveTo(await this.context.inbox.position(this.userId));
     this.releaseHeld();
   }
 
   /** The id a client that has received nothing yet resumes from (see the `connected` frame). */
   startsAfter(since: number | null): number {
-    return since ?? this.position?.id ?? 0;
+    return since ?? this.positionId;
   }
 
   /** A notification frame from the user's group, as the worker published it. */
   receiveNotification(frame: Buffer, head: NotificationHead): void {
-    if (this.held) return this.hold({ frame, head });
-    const position = this.position!;
-    if (head.seq <= position.seq) return;
-    if (head.seq === position.seq + 1) {
+    if (!this.live) return this.hold(frame, head);
+    if (head.seq <= this.positionSeq) return;
+    if (head.seq === this.positionSeq + 1) {
       if (this.send(frame)) this.advanceTo(head);
       return;
     }
-    this.held = [];
-    this.hold({ frame, head });
+    this.hold(frame, head);
     void this.catchUp('gap');
   }
 
@@ -118,7 +137,7 @@ export class ClientConnection {
   /** This gateway lost Redis: what was published meanwhile never came. Read it from the inbox. */
   resync(): Promise<void> {
     // Without a position the socket's first catch-up has not run yet; it will read all of it.
-    return this.position ? this.catchUp('outage') : Promise.resolve();
+    return this.positionSeq === UNKNOWN ? Promise.resolve() : this.catchUp('outage');
   }
 
   /** Sends one frame unless the socket is closed or has stopped reading; says whether it sent. */
@@ -145,27 +164,33 @@ export class ClientConnection {
 
   /** `since` for a `resume`; the others start where the socket stands when they run. */
   private catchUp(reason: CatchUpReason, since?: number): Promise<void> {
-    this.held ??= [];
-    this.catchUps = this.catchUps.then(() => this.catchUpUntilDone(reason, since));
-    return this.catchUps;
+    this.live = false;
+    const next = (this.catchUps ?? Promise.resolve()).then(() => this.catchUpUntilDone(reason, since));
+    this.catchUps = next;
+    const forget = () => {
+      if (this.catchUps === next) this.catchUps = null;
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   /** Retries while the inbox is unreachable (the client is told once), as long as the socket is open. */
   private async catchUpUntilDone(reason: CatchUpReason, since?: number): Promise<void> {
-    this.held ??= [];
+    this.live = false;
     for (let attempt = 0; this.isOpen; attempt++) {
       try {
-        await this.readAndSend(reason, since ?? this.position!.id);
+        await this.readAndSend(reason, since ?? this.positionId);
         break;
       } catch (error) {
         this.context.logger.warn({
           msg: 'Catch-up failed; retrying',
-          connectionId: this.session.connectionId,
+          connectionId: this.connectionId,
           reason,
           error: (error as Error).message,
         });
-        if (attempt === 0 && reason !== 'gap')
+        if (attempt === 0 && reason !== 'gap') {
           this.send(errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again'));
+        }
         await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]);
       }
     }
@@ -174,7 +199,7 @@ export class ClientConnection {
 
   private async readAndSend(reason: CatchUpReason, since: number): Promise<void> {
     const { inbox, resumeWindow } = this.context;
-    const { userId } = this.session;
+    const { userId } = this;
     const { end, rows: firstPage } = await inbox.catchUpFrom(userId, since, Math.min(CATCH_UP_PAGE, resumeWindow + 1));
     if (
       firstPage.length > resumeWindow ||
@@ -194,7 +219,7 @@ export class ClientConnection {
         readUpTo = Number(row.id);
         if (alreadySent(Number(row.seq))) continue;
         if (!(await this.roomToSend()) || !this.send(notificationFrameOf(row))) return;
-        this.noteSent(row);
+        this.noteSent(readUpTo, Number(row.seq));
         lastSentId = readUpTo;
         sent++;
       }
@@ -209,16 +234,16 @@ export class ClientConnection {
     const held = (this.held ?? []).sort((a, b) => a.head.seq - b.head.seq);
     this.held = null;
     this.heldBytes = 0;
+    this.live = true;
     if (this.heldOverflowed) {
       this.heldOverflowed = false;
       void this.catchUp('gap');
       return;
     }
     for (const [index, { frame, head }] of held.entries()) {
-      if (head.seq <= this.position!.seq) continue;
-      if (head.seq !== this.position!.seq + 1) {
-        this.held = held.slice(index);
-        this.heldBytes = this.held.reduce((bytes, waiting) => bytes + waiting.frame.length, 0);
+      if (head.seq <= this.positionSeq) continue;
+      if (head.seq !== this.positionSeq + 1) {
+        for (const waiting of held.slice(index)) this.hold(waiting.frame, waiting.head);
         void this.catchUp('gap');
         return;
       }
@@ -227,15 +252,15 @@ export class ClientConnection {
     }
   }
 
-  private hold(waiting: HeldFrame): void {
+  private hold(frame: Buffer, head: NotificationHead): void {
     if (this.heldOverflowed) return;
-    this.heldBytes += waiting.frame.length;
+    this.heldBytes += frame.length;
     if (this.heldBytes <= this.context.maxBufferedBytes) {
-      this.held!.push(waiting);
+      (this.held ??= []).push({ frame, head });
       return;
     }
     // The inbox has them all: drop what is held and read them after the catch-up.
-    this.held = [];
+    this.held = null;
     this.heldBytes = 0;
     this.heldOverflowed = true;
   }
@@ -243,25 +268,31 @@ export class ClientConnection {
   /** Which seqs this socket was sent already, as they stand before a catch-up (a `resume` from before what it has). */
   private sentRange(): (seq: number) => boolean {
     const from = this.sentFromSeq;
-    const to = this.position?.seq ?? 0;
-    return (seq) => from !== null && seq >= from && seq <= to;
+    const to = this.positionSeq;
+    return (seq) => from !== UNKNOWN && seq >= from && seq <= to;
   }
 
-  private noteSent(row: StoredNotification): void {
-    const seq = Number(row.seq);
-    if (this.sentFromSeq === null || seq < this.sentFromSeq) this.sentFromSeq = seq;
-    if (!this.position || seq > this.position.seq) this.position = { id: Number(row.id), seq };
+  private noteSent(id: number, seq: number): void {
+    if (this.sentFromSeq === UNKNOWN || seq < this.sentFromSeq) this.sentFromSeq = seq;
+    if (seq > this.positionSeq) {
+      this.positionId = id;
+      this.positionSeq = seq;
+    }
   }
 
   /** A live frame was sent: the socket is one further. */
   private advanceTo(head: NotificationHead): void {
-    this.sentFromSeq ??= head.seq;
-    this.position = { id: head.id, seq: head.seq };
+    if (this.sentFromSeq === UNKNOWN) this.sentFromSeq = head.seq;
+    this.positionId = head.id;
+    this.positionSeq = head.seq;
   }
 
   /** The end of a catch-up: everything up to `end` is sent, or the client was told to fetch it. */
   private moveTo(end: InboxPosition): void {
-    if (!this.position || end.seq > this.position.seq) this.position = end;
+    if (end.seq > this.positionSeq) {
+      this.positionId = end.id;
+      this.positionSeq = end.seq;
+    }
   }
 
   /** Waits while the client's unread bytes are past half the limit; false once the socket is gone. */

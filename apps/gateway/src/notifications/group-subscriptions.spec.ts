@@ -19,7 +19,7 @@ function setUp() {
   groups.onModuleInit();
   const connection = (group: string) =>
     ({
-      session: { group },
+      group,
       receiveNotification: jest.fn(),
       receiveFrame: jest.fn(),
       resync: jest.fn().mockResolvedValue(undefined),

@@ -34,7 +34,7 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
 
   /** Resolves once frames published to the connection's group reach it; rejects (and forgets it) when the subscription fails. */
   async join(connection: ClientConnection): Promise<void> {
-    const { group } = connection.session;
+    const { group } = connection;
     let connections = this.members.get(group);
     if (!connections) this.members.set(group, (connections = new Set()));
     connections.add(connection);
@@ -47,7 +47,7 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
   }
 
   leave(connection: ClientConnection): void {
-    const { group } = connection.session;
+    const { group } = connection;
     const connections = this.members.get(group);
     if (!connections?.delete(connection) || connections.size > 0) return;
     this.members.delete(group);

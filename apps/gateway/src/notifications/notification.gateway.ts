@@ -1,45 +1,42 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
 import type { AuthenticatedUser } from '@app/auth';
 import { WebSocketConfig } from '@app/config';
-import { SocketCloseCode, SocketErrorCode, errorFrame, notificationGroup, serverFrame } from '@app/contracts';
-import type { ServerFrames } from '@app/contracts';
+import { SocketCloseCode, SocketErrorCode, errorFrame, serverFrame } from '@app/contracts';
 import { NotificationRepository } from '@app/persistence';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { ReadReceipts } from '../inbox/read-receipts.service';
 import { ClientConnection, ConnectionContext } from './client-connection';
-import { INVALID_FRAME_EVENT } from './client-frame.decoder';
+import { DecodedClientFrame, INVALID_FRAME_EVENT } from './client-frame.decoder';
 import { parseReadRequest, parseSince } from './client-requests';
 import { GatewayMetrics } from './gateway-metrics';
 import { GroupSubscriptions } from './group-subscriptions';
-import { NOTIFICATIONS_PATH } from './notifications-ws.adapter';
-import { closeWhenTokenExpires } from './token-expiry';
+import { ClientFrameReceiver, NOTIFICATIONS_PATH } from './notifications-ws.adapter';
+import { TokenExpiryClock } from './token-expiry';
 
 /**
  * `/ws/notifications/`: the socket of an authenticated user (the handshake is checked by
  * `NotificationsWsAdapter` before the upgrade) becomes a `ClientConnection` in the group
  * `Notifications_{user_id}`; with `?since=<id>` it first receives what it missed. This class only
- * opens, closes and routes: what a socket is sent and owed is the connection's business.
+ * opens, closes and routes (`receive` takes every client frame): what a socket is sent and owed is
+ * the connection's business.
  */
 @WebSocketGateway({ path: NOTIFICATIONS_PATH })
-export class NotificationGateway implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy {
+export class NotificationGateway
+  implements OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy, ClientFrameReceiver
+{
   private readonly logger = new Logger(NotificationGateway.name);
   private readonly connections = new WeakMap<WebSocket, ClientConnection>();
   private readonly context: ConnectionContext;
+  private readonly rateLimited: string;
 
   constructor(
     private readonly groups: GroupSubscriptions,
     private readonly receipts: ReadReceipts,
     private readonly metrics: GatewayMetrics,
+    private readonly expiry: TokenExpiryClock,
     inbox: NotificationRepository,
     private readonly config: WebSocketConfig,
   ) {
@@ -49,7 +46,12 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
       logger: this.logger,
       resumeWindow: config.RESUME_WINDOW,
       maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+      maxFramesPerSecond: config.WS_MAX_FRAMES_PER_SECOND,
     };
+    this.rateLimited = errorFrame(
+      SocketErrorCode.RateLimited,
+      `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down`,
+    );
   }
 
   /** Nest drops the promise this returns: it must never reject. */
@@ -62,85 +64,82 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     }
   }
 
-  private async connect(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
-    const { userId } = request.user;
-    const connection = new ClientConnection(
-      socket,
-      { connectionId: randomUUID(), userId, group: notificationGroup(userId) },
-      this.context,
-    );
-    this.connections.set(socket, connection);
-    this.metrics.connects.inc();
-    this.metrics.socketsOpen.inc();
-    closeWhenTokenExpires(socket, request.user.expiresAt, this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
-    const sinceRequest = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
-    const since = 'since' in sinceRequest ? sinceRequest.since : null;
-    if (!(await this.open(connection, since))) return;
-    const { connectionId, group } = connection.session;
-    connection.send(
-      serverFrame('connected', {
-        connection_id: connectionId,
-        user_id: userId,
-        group,
-        last_id: connection.startsAfter(since),
-      }),
-    );
-    this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since });
-    if ('error' in sinceRequest) connection.send(errorFrame(SocketErrorCode.InvalidData, sinceRequest.error));
-    if (since !== null) await connection.start(since);
-  }
-
   handleDisconnect(socket: WebSocket): void {
     const connection = this.connections.get(socket);
     if (!connection) return;
     this.metrics.disconnects.inc();
     this.metrics.socketsOpen.dec();
+    this.expiry.forget(connection);
     this.groups.leave(connection);
-    this.logger.log({
-      msg: 'Socket disconnected',
-      userId: connection.session.userId,
-      connectionId: connection.session.connectionId,
-    });
+    this.logger.log({ msg: 'Socket disconnected', userId: connection.userId, connectionId: connection.connectionId });
   }
 
-  @SubscribeMessage('ping')
-  ping(@MessageBody() data: unknown): string {
-    return serverFrame('pong', data ?? null);
-  }
-
-  @SubscribeMessage('resume')
-  async resumeFrom(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string | undefined> {
-    const request = parseSince((data as { since?: unknown } | null)?.since);
-    if ('error' in request) return invalidData(request.error);
-    if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
-    await this.connections.get(socket)?.resume(request.since);
-  }
-
-  @SubscribeMessage('read')
-  markRead(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string> {
-    return this.read(data, socket);
-  }
-
-  /** `ack` is `read` under the name some clients use for it. */
-  @SubscribeMessage('ack')
-  acknowledge(@MessageBody() data: unknown, @ConnectedSocket() socket: WebSocket): Promise<string> {
-    return this.read(data, socket);
-  }
-
-  @SubscribeMessage(INVALID_FRAME_EVENT)
-  invalidFrame(@MessageBody() error: ServerFrames['error'], @ConnectedSocket() socket: WebSocket): string | undefined {
-    this.logger.debug({
-      msg: 'Invalid frame',
-      connectionId: this.connections.get(socket)?.session.connectionId,
-      code: error.code,
-    });
-    if (error.code !== SocketErrorCode.BinaryNotSupported) return errorFrame(error.code, error.message);
-    socket.send(errorFrame(error.code, error.message));
-    socket.close(SocketCloseCode.UnsupportedData, 'binary frames are not supported');
+  /**
+   * A client frame: rate-limited (an error frame over the limit; 1008 for a flood), routed by its
+   * event, and answered with the frame its handler returns.
+   */
+  receive(socket: WebSocket, frame: DecodedClientFrame): void {
+    const connection = this.connections.get(socket);
+    if (!connection) return;
+    const verdict = connection.frames.take();
+    const event = frame.event === INVALID_FRAME_EVENT ? 'invalid' : frame.event;
+    this.metrics.framesIn.inc({ event: verdict === 'accept' ? event : 'rate_limited' });
+    if (verdict === 'close') {
+      // Replies to earlier frames are still on their way (handlers answer asynchronously).
+      setImmediate(() => connection.close(SocketCloseCode.PolicyViolation, 'frame rate limit exceeded'));
+      return;
+    }
+    const reply = verdict === 'accept' ? this.handle(connection, frame) : this.rateLimited;
+    Promise.resolve(reply).then(
+      (answer) => {
+        if (answer !== undefined) connection.send(answer);
+      },
+      (error: unknown) => this.logger.error({ msg: 'Handling a frame failed', error: (error as Error).message }),
+    );
   }
 
   onModuleDestroy(): void {
     this.groups.closeAll(SocketCloseCode.GoingAway, 'server shutting down');
+  }
+
+  private handle(
+    connection: ClientConnection,
+    frame: DecodedClientFrame,
+  ): string | Promise<string | undefined> | undefined {
+    switch (frame.event) {
+      case 'ping':
+        return serverFrame('pong', frame.data ?? null);
+      case 'resume':
+        return this.resume(connection, frame.data);
+      case 'read':
+      case 'ack': // `ack` is `read` under the name some clients use for it
+        return this.read(connection, frame.data);
+      case INVALID_FRAME_EVENT:
+        this.logger.debug({ msg: 'Invalid frame', connectionId: connection.connectionId, code: frame.data.code });
+        if (frame.data.code !== SocketErrorCode.BinaryNotSupported)
+          return errorFrame(frame.data.code, frame.data.message);
+        connection.send(errorFrame(frame.data.code, frame.data.message));
+        connection.close(SocketCloseCode.UnsupportedData, 'binary frames are not supported');
+        return undefined;
+    }
+  }
+
+  private async connect(socket: WebSocket, request: IncomingMessage & { user: AuthenticatedUser }): Promise<void> {
+    const { userId } = request.user;
+    const connection = new ClientConnection(socket, randomUUID(), userId, this.context);
+    this.connections.set(socket, connection);
+    this.metrics.connects.inc();
+    this.metrics.socketsOpen.inc();
+    this.expiry.watch(connection, request.user.expiresAt + this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
+    const sinceRequest = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
+    const since = 'since' in sinceRequest ? sinceRequest.since : null;
+    if (!(await this.open(connection, since))) return;
+    const { connectionId, group } = connection;
+    const lastId = connection.startsAfter(since);
+    connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group, last_id: lastId }));
+    this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since });
+    if ('error' in sinceRequest) connection.send(errorFrame(SocketErrorCode.InvalidData, sinceRequest.error));
+    if (since !== null) await connection.start(since);
   }
 
   /**
@@ -149,15 +148,14 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
    * False when the socket is not (or no longer) open.
    */
   private async open(connection: ClientConnection, since: number | null): Promise<boolean> {
-    const { userId, connectionId } = connection.session;
     try {
       await this.groups.join(connection);
       if (since === null) await connection.start(null);
     } catch (error) {
       this.logger.warn({
         msg: 'Socket could not be opened; closing with 1013',
-        userId,
-        connectionId,
+        userId: connection.userId,
+        connectionId: connection.connectionId,
         error: (error as Error).message,
       });
       this.groups.leave(connection);
@@ -170,10 +168,18 @@ export class NotificationGateway implements OnGatewayConnection, OnGatewayDiscon
     return false;
   }
 
-  private async read(data: unknown, socket: WebSocket): Promise<string> {
+  private async resume(connection: ClientConnection, data: unknown): Promise<string | undefined> {
+    const request = parseSince((data as { since?: unknown } | null)?.since);
+    if ('error' in request) return invalidData(request.error);
+    if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
+    await connection.resume(request.since);
+    return undefined;
+  }
+
+  private async read(connection: ClientConnection, data: unknown): Promise<string> {
     const request = parseReadRequest(data);
     if ('error' in request) return invalidData(request.error);
-    const { userId } = this.connections.get(socket)!.session;
+    const { userId } = connection;
     try {
       const receipt = request.all
         ? await this.receipts.markAllRead(userId)

@@ -1,16 +1,18 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import type { MessageMappingProperties } from '@nestjs/websockets';
 import { BEARER_PROTOCOL, HandshakeAuthenticator } from '@app/auth';
 import type { WebSocketConfig } from '@app/config';
-import { SocketCloseCode, SocketErrorCode, errorFrame } from '@app/contracts';
 import type { IncomingMessage, Server } from 'node:http';
 import proxyaddr from 'proxy-addr';
-import type { RawData, WebSocket } from 'ws';
-import { INVALID_FRAME_EVENT, decodeClientFrame } from './client-frame.decoder';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { DecodedClientFrame, decodeClientFrame } from './client-frame.decoder';
 import { ConnectionLimits } from './connection-limits';
-import { FrameRateLimiter } from './frame-rate-limiter';
 import { GatewayMetrics } from './gateway-metrics';
+
+/** Where the adapter hands each decoded client frame (the gateway). */
+export interface ClientFrameReceiver {
+  receive(socket: WebSocket, frame: DecodedClientFrame): void;
+}
 
 export const NOTIFICATIONS_PATH = '/ws/notifications';
 
@@ -24,15 +26,15 @@ type UpgradeRequest = IncomingMessage & { user?: unknown };
  *   token (401), then open sockets per IP and per user (429);
  * - `bearer` is selected when a client sends its token as the subprotocol pair `bearer, <jwt>`
  *   (ws would otherwise echo the first offered protocol);
- * - frames go through `decodeClientFrame`, which turns bad frames into error replies, and a rate
- *   limit per socket (an error frame over it; 1008 for a flood);
+ * - frames go through `decodeClientFrame`, which turns bad frames into error replies, to the
+ *   gateway (`ClientFrameReceiver`);
  * - `/ws/notifications/` (trailing slash, as Django routes it) reaches the same gateway; the stock
  *   adapter matches the path exactly and destroys the socket otherwise.
  */
 export class NotificationsWsAdapter extends WsAdapter {
   private readonly allowedOrigins: Set<string>;
   private readonly clientAddress: (request: IncomingMessage) => string;
-  private readonly rateLimited: string;
+  private readonly forwardFrame: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
   constructor(
     app: INestApplicationContext,
@@ -40,6 +42,7 @@ export class NotificationsWsAdapter extends WsAdapter {
     private readonly limits: ConnectionLimits,
     private readonly metrics: GatewayMetrics,
     private readonly config: WebSocketConfig,
+    private readonly frames: ClientFrameReceiver,
   ) {
     super(app);
     this.allowedOrigins = new Set(config.WS_ALLOWED_ORIGINS);
@@ -47,11 +50,12 @@ export class NotificationsWsAdapter extends WsAdapter {
     // trusted: a client cannot choose its own budget by sending the header itself.
     const trusted = proxyaddr.compile(config.TRUST_PROXY);
     this.clientAddress = (request) => proxyaddr(request, trusted) ?? 'unknown';
-    this.rateLimited = errorFrame(
-      SocketErrorCode.RateLimited,
-      `More than ${config.WS_MAX_FRAMES_PER_SECOND} frames a second; slow down`,
-    );
     (this.httpServer as Server).prependListener('upgrade', stripTrailingSlash);
+    this.forwardFrame = function forwardFrame(this: WebSocket, data: RawData, isBinary: boolean) {
+      // As the stock adapter hands frames to the parser: text as a string, binary as it came (ws
+      // gives each message as one Buffer).
+      frames.receive(this, decodeClientFrame(isBinary ? data : (data as Buffer).toString()));
+    };
   }
 
   override create(port: number, options: Record<string, unknown> = {}) {
@@ -73,41 +77,21 @@ export class NotificationsWsAdapter extends WsAdapter {
   }
 
   /**
-   * One plain listener per socket where the stock adapter builds an RxJS pipeline (fromEvent,
-   * mergeMap, takeUntil, share, first): about 40 closures and 6 KB of heap per idle socket in a
-   * heap snapshot (docs/benchmarks.md). Each frame is decoded, rate-limited and routed to its
-   * handler; what the handler returns (a serialized frame, or a promise of one) is sent back as the reply.
+   * One listener shared by every socket (it finds its socket as `this`) where the stock adapter
+   * builds an RxJS pipeline per socket (fromEvent, mergeMap, takeUntil, share, first: about 40
+   * closures and 6 KB of heap per idle socket) and keeps the handlers Nest binds to each socket.
+   * Each frame is decoded and handed to the gateway, which rate-limits, routes and answers it.
    */
-  override bindMessageHandlers(client: WebSocket, handlers: MessageMappingProperties[]): void {
-    const limiter = new FrameRateLimiter(this.config.WS_MAX_FRAMES_PER_SECOND);
-    client.on('message', (data: RawData, isBinary: boolean) => {
-      // As the stock adapter hands frames to the parser: text as a string, binary as it came (ws
-      // gives each message as one Buffer).
-      const frame = decodeClientFrame(isBinary ? data : (data as Buffer).toString());
-      const handler = handlers.find((candidate) => candidate.message === frame.event);
-      if (!handler) return;
-      const verdict = limiter.take();
-      this.metrics.framesIn.inc({
-        event:
-          verdict !== 'accept'
-            ? 'rate_limited'
-            : String(frame.event) === INVALID_FRAME_EVENT
-              ? 'invalid'
-              : String(frame.event),
-      });
-      if (verdict === 'close') {
-        // Replies to earlier frames are still on their way (handlers answer asynchronously).
-        setImmediate(() => client.close(SocketCloseCode.PolicyViolation, 'frame rate limit exceeded'));
-        return;
-      }
-      const reply = verdict === 'accept' ? handler.callback(frame.data, frame.event) : this.rateLimited;
-      Promise.resolve(reply).then(
-        (response) => {
-          if (typeof response === 'string' && client.readyState === client.OPEN) client.send(response);
-        },
-        (error: unknown) => this.logger.error(error),
-      );
-    });
+  override bindMessageHandlers(client: WebSocket): void {
+    client.on('message', this.forwardFrame);
+  }
+
+  /** As the stock adapter, without a closure per socket: one error listener for all of them. */
+  override bindErrorHandler(server: WebSocketServer): WebSocketServer {
+    const logError = (error: Error) => this.logger.error(error);
+    server.on('connection', (socket: WebSocket) => socket.on('error', logError));
+    server.on('error', logError);
+    return server;
   }
 
   private async verify(request: UpgradeRequest, origin: string | undefined): Promise<[number, string]> {

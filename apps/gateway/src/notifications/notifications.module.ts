@@ -7,6 +7,7 @@ import { ConnectionPresence } from './connection-presence';
 import { GatewayMetrics } from './gateway-metrics';
 import { GroupSubscriptions } from './group-subscriptions';
 import { NotificationGateway } from './notification.gateway';
+import { TokenExpiryClock } from './token-expiry';
 
 @Module({
   imports: [FanoutModule, PersistenceModule, InboxModule],
@@ -15,6 +16,7 @@ import { NotificationGateway } from './notification.gateway';
     GroupSubscriptions,
     { provide: ConnectionPresence, useExisting: GroupSubscriptions },
     ConnectionLimits,
+    TokenExpiryClock,
     GatewayMetrics,
   ],
   exports: [ConnectionPresence],
