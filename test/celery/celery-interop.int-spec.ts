@@ -151,12 +151,13 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
   it('runs a task with an eta no earlier than the eta, without holding up the tasks behind it', async () => {
     const socket = await TestSocket.open(`${wsBase}?token=${await peer.token(44)}`);
     const publishedAt = Date.now();
-    const later = await peer.delay(44, 'later', '--countdown', '2');
+    // Long enough for the next Python client to start and publish (over 2 s on a loaded machine).
+    const later = await peer.delay(44, 'later', '--countdown', '5');
     const now = await peer.delay(44, 'now');
     await eventually(() => (socket.framesOf('notification').length === 2 ? true : undefined), 15_000);
     const frames = socket.framesOf('notification');
     expect(frames.map((frame) => frame.task_id)).toEqual([now, later]);
-    expect(Date.parse(frames[1].created_at as string)).toBeGreaterThanOrEqual(publishedAt + 2000 - 50);
+    expect(Date.parse(frames[1].created_at as string)).toBeGreaterThanOrEqual(publishedAt + 5000 - 50);
     await socket.close();
   });
 
