@@ -160,9 +160,13 @@ export async function taskRow(taskId: string): Promise<Record<string, unknown> |
 export class TestSocket {
   readonly frames: Array<Record<string, unknown>> = [];
   closeCode: number | null = null;
+  closeReason = '';
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => this.frames.push(JSON.parse((data as Buffer).toString())));
-    socket.on('close', (code) => (this.closeCode = code));
+    socket.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
   }
 
   /** Opens a socket and waits for the gateway's `connected` frame (the group subscription is live). */

@@ -9,7 +9,9 @@ import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { PresenceModule } from './presence/presence.module';
 import { PublishModule } from './publish/publish.module';
+import { SessionsModule } from './sessions/sessions.module';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -27,6 +29,8 @@ export class GatewayModule {
         TasksModule,
         HealthModule,
         PublishModule,
+        SessionsModule,
+        PresenceModule,
         DashboardModule,
         DemoModule.forRoot(config),
       ],

@@ -1,3 +1,4 @@
+import { Global, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, parseAppConfig } from '@app/config';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
@@ -5,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { AuthModule } from './auth.module';
 import { HandshakeAuthenticator } from './handshake-authenticator';
+import { RevokedTokens } from './revoked-tokens';
+import { TokenVerifier } from './token-verifier';
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
 
@@ -15,21 +18,62 @@ function handMadeToken(claims: object): string {
   return `${unsigned}.${createHmac('sha256', SECRET).update(unsigned).digest('base64url')}`;
 }
 
-async function authenticatorFor(env: Record<string, string>) {
-  const moduleRef = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(parseAppConfig(env)), AuthModule],
+/** Tokens of user 9 issued before `REVOKED_BEFORE` are revoked. */
+const REVOKED_BEFORE = Math.floor(Date.now() / 1000) - 100;
+class RevokedForUser9 extends RevokedTokens {
+  isRevoked(userId: string, issuedAt: number | undefined): boolean {
+    return userId === '9' && (issuedAt === undefined || issuedAt < REVOKED_BEFORE);
+  }
+}
+
+@Global()
+@Module({ providers: [{ provide: RevokedTokens, useClass: RevokedForUser9 }], exports: [RevokedTokens] })
+class RevocationModule {}
+
+async function moduleFor(env: Record<string, string>) {
+  return Test.createTestingModule({
+    imports: [ConfigModule.forRoot(parseAppConfig(env)), RevocationModule, AuthModule],
   }).compile();
-  return moduleRef.get(HandshakeAuthenticator);
+}
+
+async function authenticatorFor(env: Record<string, string>) {
+  return (await moduleFor(env)).get(HandshakeAuthenticator);
 }
 
 function upgradeRequest(url: string, headers: Record<string, string> = {}): IncomingMessage {
   return { url, headers, method: 'GET' } as unknown as IncomingMessage;
 }
 
+const sign = (claims: object, options: jwt.SignOptions = {}) => jwt.sign(claims, SECRET, { expiresIn: 60, ...options });
+
+/** Every token a session must not open with, wherever it arrives (handshake or `refresh` frame). */
+const refused: Array<[string, () => string]> = [
+  ['no token', () => ''],
+  ['a malformed token', () => 'not.a.jwt'],
+  ['a wrong signature', () => jwt.sign({ user_id: 1 }, 'another-secret')],
+  ['alg none', () => jwt.sign({ user_id: 1 }, '', { algorithm: 'none' })],
+  [
+    'an expired token (past the clock tolerance)',
+    () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 60 }, SECRET),
+  ],
+  ['a token without exp', () => jwt.sign({ user_id: 1 }, SECRET)],
+  ['a token issued in the future', () => sign({ user_id: 1, iat: Math.floor(Date.now() / 1000) + 3600 })],
+  ['a token not valid before an hour from now', () => sign({ user_id: 1, nbf: Math.floor(Date.now() / 1000) + 3600 })],
+  ['a string exp', () => handMadeToken({ user_id: 1, exp: 'never' })],
+  ['an empty user id', () => sign({ user_id: '' })],
+  ['an array user id', () => sign({ user_id: [1] })],
+  ['an oversized token', () => sign({ user_id: 1, padding: 'x'.repeat(9000) })],
+  ['a token with no user id', () => sign({ name: 'x' })],
+  ['an object user id', () => sign({ user_id: { id: 1 } })],
+  ['a user id that would escape the group name', () => sign({ user_id: '1 OR *' })],
+  ['a simplejwt refresh token', () => sign({ user_id: 1, token_type: 'refresh' })],
+  ['HS512 when HS256 is configured', () => jwt.sign({ user_id: 1 }, SECRET, { algorithm: 'HS512' })],
+  ["a token issued before its user's cut-off", () => sign({ user_id: 9, iat: REVOKED_BEFORE - 1 })],
+  ['a token without iat of a user with a cut-off', () => sign({ user_id: 9 }, { noTimestamp: true })],
+];
+
 describe('HandshakeAuthenticator (HS256)', () => {
   let authenticator: HandshakeAuthenticator;
-  const sign = (claims: object, options: jwt.SignOptions = {}) =>
-    jwt.sign(claims, SECRET, { expiresIn: 60, ...options });
 
   beforeAll(async () => {
     authenticator = await authenticatorFor({ JWT_SECRET: SECRET });
@@ -64,31 +108,6 @@ describe('HandshakeAuthenticator (HS256)', () => {
     expect(user?.isAdmin).toBe(true);
   });
 
-  const refused: Array<[string, () => string]> = [
-    ['no token', () => ''],
-    ['a malformed token', () => 'not.a.jwt'],
-    ['a wrong signature', () => jwt.sign({ user_id: 1 }, 'another-secret')],
-    ['alg none', () => jwt.sign({ user_id: 1 }, '', { algorithm: 'none' })],
-    [
-      'an expired token (past the clock tolerance)',
-      () => jwt.sign({ user_id: 1, exp: Math.floor(Date.now() / 1000) - 60 }, SECRET),
-    ],
-    ['a token without exp', () => jwt.sign({ user_id: 1 }, SECRET)],
-    ['a token issued in the future', () => sign({ user_id: 1, iat: Math.floor(Date.now() / 1000) + 3600 })],
-    [
-      'a token not valid before an hour from now',
-      () => sign({ user_id: 1, nbf: Math.floor(Date.now() / 1000) + 3600 }),
-    ],
-    ['a string exp', () => handMadeToken({ user_id: 1, exp: 'never' })],
-    ['an empty user id', () => sign({ user_id: '' })],
-    ['an array user id', () => sign({ user_id: [1] })],
-    ['an oversized token', () => sign({ user_id: 1, padding: 'x'.repeat(9000) })],
-    ['a token with no user id', () => sign({ name: 'x' })],
-    ['an object user id', () => sign({ user_id: { id: 1 } })],
-    ['a user id that would escape the group name', () => sign({ user_id: '1 OR *' })],
-    ['a simplejwt refresh token', () => sign({ user_id: 1, token_type: 'refresh' })],
-    ['HS512 when HS256 is configured', () => jwt.sign({ user_id: 1 }, SECRET, { algorithm: 'HS512' })],
-  ];
   it.each(refused)('refuses %s', async (_, token) => {
     expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${token()}`))).toBeNull();
   });
@@ -111,5 +130,48 @@ describe('HandshakeAuthenticator (RS256)', () => {
     expect((await authenticator.authenticate(upgradeRequest(`/ws?token=${good}`)))?.userId).toBe('5');
     const confused = jwt.sign({ user_id: 5 }, Buffer.from(publicPem), { algorithm: 'HS256', expiresIn: 60 });
     expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${confused}`))).toBeNull();
+  });
+});
+
+describe('TokenVerifier (a token inside a frame)', () => {
+  let verifier: TokenVerifier;
+
+  beforeAll(async () => {
+    verifier = (await moduleFor({ JWT_SECRET: SECRET })).get(TokenVerifier);
+  });
+
+  it('reads the user and expiry of a good token', () => {
+    const token = sign({ user_id: 42 }, { expiresIn: 120 });
+    expect(verifier.verify(token)).toEqual({ userId: '42', isAdmin: false, expiresAt: expect.any(Number) });
+    expect(verifier.verify(token)!.expiresAt).toBeGreaterThan(Date.now() + 100_000);
+  });
+
+  it('accepts a token of a user with a cut-off that was issued after it', () => {
+    expect(verifier.verify(sign({ user_id: 9 }))?.userId).toBe('9');
+  });
+
+  it.each(refused)('refuses %s', (_, token) => {
+    expect(verifier.verify(token())).toBeNull();
+  });
+
+  it.each([null, 42, { token: 'x' }, ['a']])('refuses a token that is not a string: %p', (token) => {
+    expect(verifier.verify(token)).toBeNull();
+  });
+});
+
+describe('JWT_ISSUER and JWT_AUDIENCE', () => {
+  const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'https://auth.example', JWT_AUDIENCE: 'notifications' };
+  const tokens: Array<[string, boolean, string]> = [
+    ['the configured iss and aud', true, sign({ user_id: 1, iss: 'https://auth.example', aud: 'notifications' })],
+    ['another iss', false, sign({ user_id: 1, iss: 'https://evil.example', aud: 'notifications' })],
+    ['another aud', false, sign({ user_id: 1, iss: 'https://auth.example', aud: 'billing' })],
+    ['no iss or aud', false, sign({ user_id: 1 })],
+  ];
+
+  it.each(tokens)('%s: handshake and refresh agree (accepted: %s)', async (_, accepted, token) => {
+    const moduleRef = await moduleFor(env);
+    const atHandshake = await moduleRef.get(HandshakeAuthenticator).authenticate(upgradeRequest(`/ws?token=${token}`));
+    expect(atHandshake !== null).toBe(accepted);
+    expect(moduleRef.get(TokenVerifier).verify(token) !== null).toBe(accepted);
   });
 });

@@ -120,6 +120,13 @@ const environmentSchema = z
     WS_MAX_SOCKETS_PER_IP: integer(1, 1_000_000).default(1000),
     WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: integer(1, 100_000).default(50),
     WS_MAX_FRAMES_PER_SECOND: integer(1, 100_000).default(20),
+    // A gateway that stops heartbeating (killed) stops counting in presence after this long.
+    PRESENCE_TTL_SECONDS: integer(3, 3600).default(30),
+    // How often a gateway reads "log out everywhere" cut-offs from Postgres (the control channel
+    // tells live gateways at once; this covers one that was away from Redis).
+    TOKEN_CUTOFF_SYNC_SECONDS: integer(1, 3600).default(10),
+    // Cut-offs older than this are deleted: longer than any access token lives.
+    TOKEN_CUTOFF_RETENTION_DAYS: integer(1, 3650).default(30),
     CORS_ORIGINS: commaSeparated().default([]),
     MAX_MESSAGE_BYTES: integer(2, 16 * 1024 * 1024).default(64 * 1024),
   })

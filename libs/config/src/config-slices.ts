@@ -94,6 +94,13 @@ export abstract class WorkerConfig extends configSlice([
   'MAX_MESSAGE_BYTES',
 ]) {}
 
+/** The gateway's view of sessions across the cluster: presence heartbeats and token cut-offs. */
+export abstract class SessionsConfig extends configSlice([
+  'PRESENCE_TTL_SECONDS',
+  'TOKEN_CUTOFF_SYNC_SECONDS',
+  'TOKEN_CUTOFF_RETENTION_DAYS',
+]) {}
+
 /** Tasks with a Celery eta: held in memory when due soon, else stored and published again when due. */
 export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
 
@@ -123,6 +130,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   DatabaseConfig,
   RedisConfig,
   AmqpConfig,
+  SessionsConfig,
   JwtConfig,
   PublishApiConfig,
   WebSocketConfig,

@@ -12,6 +12,7 @@ export {
   RedisConfig,
   ResultCleanupConfig,
   RuntimeConfig,
+  SessionsConfig,
   WebSocketConfig,
   WorkerConfig,
 } from './config-slices';

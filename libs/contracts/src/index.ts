@@ -5,12 +5,15 @@ export { notificationGroup } from './notification-group';
 export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
 export {
   CLIENT_EVENTS,
+  MAX_CLOSE_REASON_BYTES,
   MAX_READ_IDS,
   SocketCloseCode,
   SocketErrorCode,
   errorFrame,
   serverFrame,
 } from './socket-protocol';
+export type { GatewayCommand } from './gateway-command';
+export { gatewayCommandFrame, parseGatewayCommand } from './gateway-command';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';
 export { USER_ID_RULE, normalizeUserId } from './user-id';

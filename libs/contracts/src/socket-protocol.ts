@@ -1,5 +1,5 @@
 /** Events a client may send: `{"event": <name>, "data": <payload>}`. */
-export const CLIENT_EVENTS = ['ping', 'resume', 'read', 'ack'] as const;
+export const CLIENT_EVENTS = ['ping', 'resume', 'read', 'ack', 'refresh'] as const;
 export type ClientEvent = (typeof CLIENT_EVENTS)[number];
 
 /** Codes carried by `{"event":"error","data":{"code":...}}` frames. */
@@ -11,6 +11,10 @@ export enum SocketErrorCode {
   InvalidData = 'invalid_data',
   Unavailable = 'unavailable',
   RateLimited = 'rate_limited',
+  /** A `refresh` frame's token was refused; the socket keeps its old expiry. */
+  InvalidToken = 'invalid_token',
+  /** A `refresh` frame's token names another user than the socket's. */
+  UserMismatch = 'user_mismatch',
 }
 
 /** The most ids one `read` (or `ack`) frame may mark. */
@@ -27,8 +31,13 @@ export enum SocketCloseCode {
   /** A dependency (Redis, the inbox) could not be reached while the socket opened: reconnect later. */
   TryAgainLater = 1013,
   TokenExpired = 4001,
+  /** The user was disconnected or logged out everywhere by the server (REST API): final, do not reconnect. */
+  Disconnected = 4003,
   TooSlow = 4008,
 }
+
+/** A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455: 125 less the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
 
 export interface ReadReceipt {
   /** The notifications that became read, or `all: true` when the user marked everything read. */
@@ -53,6 +62,8 @@ export interface ServerFrames {
   /** To the socket that sent a `read`/`ack` frame. */
   read_confirmed: ReadReceipt;
   pong: unknown;
+  /** A `refresh` frame's token was accepted: the socket now closes (4001) at its expiry. */
+  refreshed: { expires_at: string };
   error: { code: SocketErrorCode; message: string };
 }
 

@@ -4,6 +4,7 @@ import { Cluster, Redis } from 'ioredis';
 import { PublishBatcher } from './publish-batcher';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
+export type ControlListener = (command: string) => void;
 
 /** How often a cluster subscriber re-reads the slot map, so subscriptions follow resharding. */
 const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
@@ -34,10 +35,15 @@ export class RedisFanout implements OnModuleDestroy {
   private readonly publisher: Redis | Cluster;
   private readonly batcher: PublishBatcher | null;
   private subscriber: Redis | Cluster | null = null;
+  private groupListener: FanoutListener | null = null;
+  private controlListener: ControlListener | null = null;
+  /** No group's channel: group names start with `Notifications_`. */
+  private readonly controlChannel: string;
   private readonly reconnectListeners: Array<() => void> = [];
 
   constructor(private readonly config: RedisConfig) {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
+    this.controlChannel = `${this.prefix}$control`;
     this.sharded = config.REDIS_CLUSTER_NODES.length > 0;
     this.publisher = this.connect('publisher');
     this.batcher = this.publisher instanceof Redis ? new PublishBatcher(this.publisher) : null;
@@ -45,7 +51,10 @@ export class RedisFanout implements OnModuleDestroy {
 
   /** Publishes one frame to a group; resolves to how many gateway instances received it. */
   publish(group: string, frame: string): Promise<number> {
-    const channel = this.prefix + group;
+    return this.publishChannel(this.prefix + group, frame);
+  }
+
+  private publishChannel(channel: string, frame: string): Promise<number> {
     // SPUBLISH counts the subscribers on the owning shard, which is where every gateway subscribed.
     // In a cluster each frame goes to the shard owning its channel, one SPUBLISH each.
     return this.batcher
@@ -55,26 +64,36 @@ export class RedisFanout implements OnModuleDestroy {
 
   /** Starts receiving; the listener gets the group name and the frame bytes untouched. */
   listen(listener: FanoutListener): void {
-    if (this.subscriber) throw new Error('RedisFanout.listen() may be called once');
-    const subscriber = (this.subscriber = this.connect('subscriber'));
-    subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, frame: Buffer) => {
-      listener(channel.toString().slice(this.prefix.length), frame);
-    });
-    // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.
-    let lost = false;
-    const markLost = () => (lost = true);
-    subscriber.on('close', markLost);
-    // A shard's subscriber connection is not reconnected: ioredis re-reads the slot map (after a
-    // lost connection, a failover, the server dropping a migrated slot's channels, or the periodic
-    // refresh), rebuilds the subscribers whose shard changed or failed, resubscribes their channels,
-    // then emits 'subscribersReady'. The slot map read by the first connect is no loss.
-    if (this.sharded) subscriber.once('ready', () => subscriber.on('refresh', markLost));
-    subscriber.on(this.sharded ? 'subscribersReady' : 'ready', () => {
-      if (!lost) return;
-      lost = false;
-      this.logger.warn('Redis subscriber reconnected; frames published while it was away were not received');
-      for (const reconnected of this.reconnectListeners) reconnected();
-    });
+    if (this.groupListener) throw new Error('RedisFanout.listen() may be called once');
+    this.groupListener = listener;
+    this.requireSubscriber();
+  }
+
+  /**
+   * Starts receiving gateway commands (`publishControl`) on the control channel, which every
+   * gateway subscribes to. Subscribed again on each reconnect until it succeeds; a command
+   * published while a gateway is away from Redis does not reach it (the callers say what covers that).
+   */
+  listenControl(listener: ControlListener): void {
+    if (this.controlListener) throw new Error('RedisFanout.listenControl() may be called once');
+    this.controlListener = listener;
+    const subscriber = this.requireSubscriber();
+    const subscribe = () =>
+      this.subscribeChannel(this.controlChannel).catch((error: Error) => {
+        this.logger.warn(`Subscribing to the control channel failed (${error.message}); retrying on reconnect`);
+        subscriber.once(this.sharded ? 'subscribersReady' : 'ready', () => void subscribe());
+      });
+    void subscribe();
+  }
+
+  /** Publishes a command to every gateway; resolves to how many received it. */
+  publishControl(command: string): Promise<number> {
+    return this.publishChannel(this.controlChannel, command);
+  }
+
+  /** The publisher connection (auto-pipelined), for the few plain commands gateways make (presence). */
+  get commands(): Redis | Cluster {
+    return this.publisher;
   }
 
   /**
@@ -86,10 +105,8 @@ export class RedisFanout implements OnModuleDestroy {
     this.reconnectListeners.push(listener);
   }
 
-  async subscribe(group: string): Promise<void> {
-    const subscriber = this.requireSubscriber();
-    // The cluster client sends SSUBSCRIBE on its subscriber connection to the master owning the slot.
-    await (this.sharded ? subscriber.ssubscribe(this.prefix + group) : subscriber.subscribe(this.prefix + group));
+  subscribe(group: string): Promise<void> {
+    return this.subscribeChannel(this.prefix + group);
   }
 
   async unsubscribe(group: string): Promise<void> {
@@ -113,9 +130,41 @@ export class RedisFanout implements OnModuleDestroy {
     );
   }
 
+  private async subscribeChannel(channel: string): Promise<void> {
+    const subscriber = this.requireSubscriber();
+    // The cluster client sends SSUBSCRIBE on its subscriber connection to the master owning the slot.
+    await (this.sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
+  }
+
+  /** The subscriber connection, made on first use. */
   private requireSubscriber(): Redis | Cluster {
-    if (!this.subscriber) throw new Error('RedisFanout.listen() must be called before subscribing');
+    if (!this.subscriber) this.subscriber = this.connectSubscriber();
     return this.subscriber;
+  }
+
+  private connectSubscriber(): Redis | Cluster {
+    const subscriber = this.connect('subscriber');
+    subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, frame: Buffer) => {
+      const name = channel.toString();
+      if (name === this.controlChannel) this.controlListener?.(frame.toString());
+      else this.groupListener?.(name.slice(this.prefix.length), frame);
+    });
+    // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.
+    let lost = false;
+    const markLost = () => (lost = true);
+    subscriber.on('close', markLost);
+    // A shard's subscriber connection is not reconnected: ioredis re-reads the slot map (after a
+    // lost connection, a failover, the server dropping a migrated slot's channels, or the periodic
+    // refresh), rebuilds the subscribers whose shard changed or failed, resubscribes their channels,
+    // then emits 'subscribersReady'. The slot map read by the first connect is no loss.
+    if (this.sharded) subscriber.once('ready', () => subscriber.on('refresh', markLost));
+    subscriber.on(this.sharded ? 'subscribersReady' : 'ready', () => {
+      if (!lost) return;
+      lost = false;
+      this.logger.warn('Redis subscriber reconnected; frames published while it was away were not received');
+      for (const reconnected of this.reconnectListeners) reconnected();
+    });
+    return subscriber;
   }
 
   private connect(role: 'publisher' | 'subscriber'): Redis | Cluster {

@@ -13,3 +13,5 @@ export { TaskResultCleaner } from './task-result-cleaner';
 export type { TaskOutcome, TaskResultFilter, TaskResultOrder } from './task-result.repository';
 export { TaskResultRepository } from './task-result.repository';
 export * from './task-stats.queries';
+export type { TokenCutoff } from './token-cutoff.repository';
+export { TokenCutoffRepository } from './token-cutoff.repository';

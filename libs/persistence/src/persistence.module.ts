@@ -9,6 +9,7 @@ import { NotificationRepository } from './notification.repository';
 import { TaskResultCleaner } from './task-result-cleaner';
 import { TaskResult } from './task-result.entity';
 import { TaskStatsQueries } from './task-stats.queries';
+import { TokenCutoffRepository } from './token-cutoff.repository';
 import { TaskResultRepository } from './task-result.repository';
 
 /** The Postgres connection and the repositories over it. Needs `ConfigModule` in the app. */
@@ -27,6 +28,7 @@ import { TaskResultRepository } from './task-result.repository';
     DeferredTaskRepository,
     TaskStatsQueries,
     TaskResultCleaner,
+    TokenCutoffRepository,
   ],
   exports: [
     TaskResultRepository,
@@ -35,6 +37,7 @@ import { TaskResultRepository } from './task-result.repository';
     DeferredTaskRepository,
     TaskStatsQueries,
     TaskResultCleaner,
+    TokenCutoffRepository,
   ],
 })
 export class PersistenceModule {}

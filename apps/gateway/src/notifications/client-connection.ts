@@ -78,6 +78,8 @@ export class ClientConnection {
   private catchUps: Promise<void> | null = null;
   /** Where the token-expiry clock keeps this connection (its bucket). */
   expiryBucket = 0;
+  /** The close code the server closed this socket with; 0 while open or when the client closed it. */
+  closedWith = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -154,11 +156,12 @@ export class ClientConnection {
   }
 
   close(code: number, reason: string): void {
+    if (this.closedWith === 0 && this.isOpen) this.closedWith = code;
     this.socket.close(code, reason);
   }
 
   private closeAsTooSlow(): void {
-    this.socket.close(SocketCloseCode.TooSlow, 'slow consumer');
+    this.close(SocketCloseCode.TooSlow, 'slow consumer');
     this.context.metrics.dropped.inc({ reason: 'slow_consumer' });
   }
 

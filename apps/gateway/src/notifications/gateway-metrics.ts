@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { SocketCloseCode } from '@app/contracts';
 import { MetricsRegistry } from '@app/metrics';
 
 /** What the gateway counts; every label comes from a small fixed set. */
@@ -7,6 +8,8 @@ export class GatewayMetrics {
   readonly socketsOpen;
   readonly connects;
   readonly disconnects;
+  readonly tokenRefreshes;
+  readonly presenceLookups;
   readonly handshakeRefusals;
   readonly framesIn;
   readonly framesOut;
@@ -16,7 +19,21 @@ export class GatewayMetrics {
   constructor(metrics: MetricsRegistry) {
     this.socketsOpen = metrics.gauge({ name: 'notify_sockets_open', help: 'WebSockets open on this gateway' });
     this.connects = metrics.counter({ name: 'notify_socket_connects_total', help: 'WebSockets opened' });
-    this.disconnects = metrics.counter({ name: 'notify_socket_disconnects_total', help: 'WebSockets closed' });
+    this.disconnects = metrics.counter({
+      name: 'notify_socket_disconnects_total',
+      help: 'WebSockets closed, by cause (client: the client closed it or the connection dropped)',
+      labelNames: ['cause'] as const,
+    });
+    this.tokenRefreshes = metrics.counter({
+      name: 'notify_token_refreshes_total',
+      help: '`refresh` frames, by outcome',
+      labelNames: ['outcome'] as const,
+    });
+    this.presenceLookups = metrics.counter({
+      name: 'notify_presence_lookups_total',
+      help: 'Presence questions answered, by kind (one user or a list)',
+      labelNames: ['kind'] as const,
+    });
     this.handshakeRefusals = metrics.counter({
       name: 'notify_handshake_refusals_total',
       help: 'Upgrades refused, by HTTP status',
@@ -42,4 +59,21 @@ export class GatewayMetrics {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
   }
+}
+
+/** Why the server closed a socket, as the `cause` label of `notify_socket_disconnects_total`. */
+const CLOSE_CAUSES: Record<number, string> = {
+  [SocketCloseCode.GoingAway]: 'shutdown',
+  [SocketCloseCode.UnsupportedData]: 'unsupported_data',
+  [SocketCloseCode.PolicyViolation]: 'policy',
+  [SocketCloseCode.InternalError]: 'internal_error',
+  [SocketCloseCode.TryAgainLater]: 'unavailable',
+  [SocketCloseCode.TokenExpired]: 'token_expired',
+  [SocketCloseCode.Disconnected]: 'disconnected',
+  [SocketCloseCode.TooSlow]: 'too_slow',
+};
+
+/** `closedWith`: the code the server closed with, 0 when the client closed or the connection dropped. */
+export function disconnectCause(closedWith: number): string {
+  return closedWith === 0 ? 'client' : (CLOSE_CAUSES[closedWith] ?? 'other');
 }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { readNotificationHead } from '@app/contracts';
+import { notificationGroup, readNotificationHead } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { ClientConnection } from './client-connection';
 import { ConnectionPresence } from './connection-presence';
@@ -70,6 +70,26 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
 
   get userCount(): number {
     return this.members.size;
+  }
+
+  socketsOf(userId: string): number {
+    return this.members.get(notificationGroup(userId))?.size ?? 0;
+  }
+
+  socketCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const connections of this.members.values()) {
+      const [first] = connections;
+      counts.set(first.userId, connections.size);
+    }
+    return counts;
+  }
+
+  /** Closes every socket of the user on this gateway; says how many. */
+  closeUser(userId: string, code: number, reason: string): number {
+    const connections = [...(this.members.get(notificationGroup(userId)) ?? [])];
+    for (const connection of connections) connection.close(code, reason);
+    return connections.length;
   }
 
   private subscription(group: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { Logger, OnModuleDestroy } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nestjs/websockets';
+import { TokenVerifier } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { WebSocketConfig } from '@app/config';
 import { SocketCloseCode, SocketErrorCode, errorFrame, serverFrame } from '@app/contracts';
@@ -11,7 +12,8 @@ import { ReadReceipts } from '../inbox/read-receipts.service';
 import { ClientConnection, ConnectionContext } from './client-connection';
 import { DecodedClientFrame, INVALID_FRAME_EVENT } from './client-frame.decoder';
 import { parseReadRequest, parseSince } from './client-requests';
-import { GatewayMetrics } from './gateway-metrics';
+import { ClusterPresence } from './cluster-presence';
+import { GatewayMetrics, disconnectCause } from './gateway-metrics';
 import { GroupSubscriptions } from './group-subscriptions';
 import { ClientFrameReceiver, NOTIFICATIONS_PATH } from './notifications-ws.adapter';
 import { TokenExpiryClock } from './token-expiry';
@@ -37,6 +39,8 @@ export class NotificationGateway
     private readonly receipts: ReadReceipts,
     private readonly metrics: GatewayMetrics,
     private readonly expiry: TokenExpiryClock,
+    private readonly tokens: TokenVerifier,
+    private readonly presence: ClusterPresence,
     inbox: NotificationRepository,
     private readonly config: WebSocketConfig,
   ) {
@@ -67,11 +71,14 @@ export class NotificationGateway
   handleDisconnect(socket: WebSocket): void {
     const connection = this.connections.get(socket);
     if (!connection) return;
-    this.metrics.disconnects.inc();
+    const cause = disconnectCause(connection.closedWith);
+    this.metrics.disconnects.inc({ cause });
     this.metrics.socketsOpen.dec();
     this.expiry.forget(connection);
     this.groups.leave(connection);
-    this.logger.log({ msg: 'Socket disconnected', userId: connection.userId, connectionId: connection.connectionId });
+    this.presence.changed(connection.userId);
+    const { userId, connectionId } = connection;
+    this.logger.log({ msg: 'Socket disconnected', userId, connectionId, cause });
   }
 
   /**
@@ -114,6 +121,8 @@ export class NotificationGateway
       case 'read':
       case 'ack': // `ack` is `read` under the name some clients use for it
         return this.read(connection, frame.data);
+      case 'refresh':
+        return this.refresh(connection, frame.data);
       case INVALID_FRAME_EVENT:
         this.logger.debug({ msg: 'Invalid frame', connectionId: connection.connectionId, code: frame.data.code });
         if (frame.data.code !== SocketErrorCode.BinaryNotSupported)
@@ -134,6 +143,7 @@ export class NotificationGateway
     const sinceRequest = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
     const since = 'since' in sinceRequest ? sinceRequest.since : null;
     if (!(await this.open(connection, since))) return;
+    this.presence.changed(userId);
     const { connectionId, group } = connection;
     const lastId = connection.startsAfter(since);
     connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group, last_id: lastId }));
@@ -174,6 +184,22 @@ export class NotificationGateway
     if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
     await connection.resume(request.since);
     return undefined;
+  }
+
+  /**
+   * A new token for a live socket: checked as at the handshake, it must name the socket's user; the
+   * socket then closes (4001) at the new token's expiry instead of the old one's.
+   */
+  private refresh(connection: ClientConnection, data: unknown): string {
+    const user = this.tokens.verify((data as { token?: unknown } | null)?.token);
+    const outcome = !user ? 'invalid_token' : user.userId !== connection.userId ? 'user_mismatch' : 'refreshed';
+    this.metrics.tokenRefreshes.inc({ outcome });
+    if (!user) return errorFrame(SocketErrorCode.InvalidToken, 'The token was refused; the socket keeps its expiry');
+    if (outcome === 'user_mismatch')
+      return errorFrame(SocketErrorCode.UserMismatch, "The token is another user's; the socket keeps its expiry");
+    this.expiry.forget(connection);
+    this.expiry.watch(connection, user.expiresAt + this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
+    return serverFrame('refreshed', { expires_at: new Date(user.expiresAt).toISOString() });
   }
 
   private async read(connection: ClientConnection, data: unknown): Promise<string> {

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
 import { FanoutModule } from '@app/fanout';
 import { PersistenceModule } from '@app/persistence';
 import { InboxModule } from '../inbox/inbox.module';
+import { ClusterPresence } from './cluster-presence';
 import { ConnectionLimits } from './connection-limits';
 import { ConnectionPresence } from './connection-presence';
 import { GatewayMetrics } from './gateway-metrics';
@@ -10,15 +12,16 @@ import { NotificationGateway } from './notification.gateway';
 import { TokenExpiryClock } from './token-expiry';
 
 @Module({
-  imports: [FanoutModule, PersistenceModule, InboxModule],
+  imports: [AuthModule, FanoutModule, PersistenceModule, InboxModule],
   providers: [
     NotificationGateway,
     GroupSubscriptions,
     { provide: ConnectionPresence, useExisting: GroupSubscriptions },
     ConnectionLimits,
     TokenExpiryClock,
+    ClusterPresence,
     GatewayMetrics,
   ],
-  exports: [ConnectionPresence],
+  exports: [ConnectionPresence, ClusterPresence, GroupSubscriptions, GatewayMetrics],
 })
 export class NotificationsModule {}

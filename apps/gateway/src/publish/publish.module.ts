@@ -8,5 +8,7 @@ import { PublisherAuthGuard } from './publisher-auth.guard';
   imports: [AuthModule, PublishingModule],
   controllers: [PublishController],
   providers: [PublisherAuthGuard],
+  // Other admin-or-service endpoints (sessions, presence) use the same guard.
+  exports: [PublisherAuthGuard, AuthModule],
 })
 export class PublishModule {}

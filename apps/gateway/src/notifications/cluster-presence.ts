@@ -1,0 +1,73 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { RedisConfig, SessionsConfig } from '@app/config';
+import { GatewayPresence, RedisFanout, RedisPresence, UserPresence } from '@app/fanout';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ConnectionPresence } from './connection-presence';
+
+/**
+ * This gateway's part in cluster-wide presence (`RedisPresence`): after each connect and
+ * disconnect it writes the user's socket count here (one pipelined command), and every third of
+ * PRESENCE_TTL_SECONDS it renews its entry, rewriting it whole when Redis lost it. Presence is
+ * advisory: a failed write is logged and mended by the next heartbeat, never felt by a socket.
+ */
+@Injectable()
+export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(ClusterPresence.name);
+  /** Unique per process, so a restarted gateway starts from zero. */
+  readonly gatewayId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly presence: RedisPresence;
+  private readonly heartbeatMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private rewriteNeeded = true;
+
+  constructor(
+    fanout: RedisFanout,
+    redisConfig: RedisConfig,
+    config: SessionsConfig,
+    private readonly local: ConnectionPresence,
+  ) {
+    const ttlMs = config.PRESENCE_TTL_SECONDS * 1000;
+    this.presence = new RedisPresence(fanout.commands, redisConfig.REDIS_CHANNEL_PREFIX, ttlMs);
+    this.heartbeatMs = ttlMs / 3;
+  }
+
+  onModuleInit(): void {
+    void this.heartbeat();
+    this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.presence.remove(this.gatewayId).catch(() => undefined);
+  }
+
+  /** The user's sockets here changed (a connect or a disconnect). */
+  changed(userId: string): void {
+    this.presence.write(this.gatewayId, userId, this.local.socketsOf(userId)).catch((error: Error) => {
+      this.rewriteNeeded = true;
+      this.logger.warn({ msg: 'Presence write failed; the next heartbeat rewrites it', error: error.message });
+    });
+  }
+
+  lookup(userIds: string[]): Promise<UserPresence[]> {
+    return this.presence.lookup(userIds);
+  }
+
+  gateways(): Promise<GatewayPresence[]> {
+    return this.presence.gateways();
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      if (this.rewriteNeeded || !(await this.presence.heartbeat(this.gatewayId, this.local.userCount))) {
+        this.rewriteNeeded = false;
+        await this.presence.rewrite(this.gatewayId, this.local.socketCounts());
+      }
+    } catch (error) {
+      this.rewriteNeeded = true;
+      this.logger.warn({ msg: 'Presence heartbeat failed', error: (error as Error).message });
+    }
+  }
+}
