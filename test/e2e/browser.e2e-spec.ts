@@ -30,7 +30,13 @@ const SCREENSHOTS =
  */
 describe('demo page and admin dashboard in a browser', () => {
   const queue = uniqueName('send_notification');
-  const env = { AMQP_QUEUE: queue, PORT: '0', WORKER_NAME: 'celery@browser-e2e' };
+  // A Redis prefix of its own: the dashboard counts the sockets of every gateway that shares one.
+  const env = {
+    AMQP_QUEUE: queue,
+    PORT: '0',
+    WORKER_NAME: 'celery@browser-e2e',
+    REDIS_CHANNEL_PREFIX: `${uniqueName('browser')}:`,
+  };
   // The demo page's mint is off unless switched on; this gateway is the local demo.
   const gatewayEnv = { ...env, DEMO_TOKEN_MINT: 'true' };
   const user = `demo-${randomUUID().slice(0, 6)}`;

@@ -27,15 +27,21 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = new AppProcess(`${app}:${env.PORT ?? ''}`, child);
-    await eventually(
-      () => {
-        if (started.exitCode !== null)
-          throw new Error(`${app} exited with ${started.exitCode}:\n${started.logLines.join('\n')}`);
-        return started.logLines.find((line) => ready.test(line));
-      },
-      20_000,
-      `${app} to start`,
-    );
+    try {
+      await eventually(
+        () => {
+          if (started.exitCode !== null)
+            throw new Error(`${app} exited with ${started.exitCode}:\n${started.logLines.join('\n')}`);
+          return started.logLines.find((line) => ready.test(line));
+        },
+        // Generous: on a loaded 2-core machine a cold start of the built app has taken over 20 s.
+        45_000,
+        `${app} to start`,
+      );
+    } catch (error) {
+      await started.stop('SIGKILL');
+      throw error;
+    }
     return started;
   }
 

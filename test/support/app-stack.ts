@@ -28,10 +28,17 @@ export class AppStack {
   ): Promise<AppStack> {
     const workerEnv = (n: number) =>
       workerCount > 1 ? { ...env, WORKER_NAME: `${env.WORKER_NAME ?? 'celery@e2e'}-${n}` } : env;
-    const apps = await Promise.all([
+    const starts = await Promise.allSettled([
       ...Array.from({ length: workerCount }, (_, i) => AppProcess.start('worker', workerEnv(i + 1), /consuming/)),
       ...Array.from({ length: gatewayCount }, () => AppProcess.start('gateway', env, /Gateway listening/)),
     ]);
+    const apps = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []));
+    const failed = starts.find((start) => start.status === 'rejected');
+    if (failed) {
+      // Nothing left running to keep jest from exiting.
+      await Promise.all(apps.map((app) => app.stop()));
+      throw failed.reason;
+    }
     return new AppStack(
       apps.slice(workerCount),
       apps.slice(0, workerCount),

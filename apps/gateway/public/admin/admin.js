@@ -165,8 +165,26 @@
     $('#kpi-latency-sub').textContent =
       stats.latency_ms.p95 === null ? 'receipt → result' : 'p95 ' + formatMs(stats.latency_ms.p95);
     $('#kpi-sockets').textContent = stats.sockets.connections.toLocaleString();
+    var gateways = stats.sockets.gateways.length;
     $('#kpi-sockets-sub').textContent =
-      stats.sockets.users.toLocaleString() + (stats.sockets.users === 1 ? ' user' : ' users') + ' on this gateway';
+      stats.sockets.users.toLocaleString() +
+      (stats.sockets.users === 1 ? ' user' : ' users') +
+      (stats.sockets.scope === 'cluster'
+        ? ' on ' + gateways + (gateways === 1 ? ' gateway' : ' gateways')
+        : ' on this gateway (cluster presence unavailable)');
+    $('#kpi-sockets-sub').title = stats.sockets.gateways
+      .map(function (share) {
+        return (
+          share.gateway +
+          (share.this ? ' (this one)' : '') +
+          ': ' +
+          share.connections +
+          ' sockets, ' +
+          share.users +
+          ' users'
+        );
+      })
+      .join('\n');
     var dead = stats.dead_letter.messages;
     $('#kpi-dead').textContent = dead === null ? 'n/a' : dead.toLocaleString();
     $('#kpi-dead').classList.toggle('alert', dead > 0);

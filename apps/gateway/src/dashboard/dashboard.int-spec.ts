@@ -4,7 +4,7 @@ import { TaskResultRepository } from '@app/persistence';
 import { TaskStatus } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { TestPublisher, TestSocket, eventually, signToken, testConfig } from '@test/support/test-context';
+import { TestPublisher, TestSocket, eventually, signToken, testConfig, uniqueName } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** The admin dashboard's JSON and the demo page's development token, against the real services. */
@@ -33,7 +33,8 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     });
 
   beforeAll(async () => {
-    config = testConfig({ DEMO_TOKEN_MINT: 'true' });
+    // A prefix of its own: presence counts every gateway that shares one.
+    config = testConfig({ DEMO_TOKEN_MINT: 'true', REDIS_CHANNEL_PREFIX: `${uniqueName('dashboard')}:` });
     gateway = await createGateway(config);
     await gateway.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
@@ -91,7 +92,12 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     expect(summed).toBe(body.totals.SUCCESS);
     expect(body.throughput_per_minute).toBeGreaterThan(0);
     expect(body.latency_ms).toEqual({ avg: expect.any(Number), p95: expect.any(Number), count: expect.any(Number) });
-    expect(body.sockets).toEqual({ connections: 1, users: 1 });
+    expect(body.sockets).toEqual({
+      scope: 'cluster',
+      connections: 1,
+      users: 1,
+      gateways: [{ gateway: expect.any(String), connections: 1, users: 1, this: true }],
+    });
     await socket.close();
   });
 

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AmqpConfig } from '@app/config';
 import { TaskStatsQueries } from '@app/persistence';
 import { QueuePublisher, deadLetterQueueOf } from '@app/publishing';
+import { ClusterPresence } from '../notifications/cluster-presence';
 import { ConnectionPresence } from '../notifications/connection-presence';
 import { TaskResultView, toTaskResultView } from '../tasks/task-result.view';
 import { RecentTasksQuery } from './dashboard.queries';
@@ -16,8 +17,16 @@ export interface DashboardStats {
   throughput_per_minute: number;
   /** From receipt to result (`date_done - date_created`) over the window. */
   latency_ms: { avg: number | null; p95: number | null; count: number };
-  /** This gateway instance's sockets and users (other instances hold their own). */
-  sockets: { connections: number; users: number };
+  /**
+   * Sockets and users of the whole cluster (`scope: 'cluster'`, from presence in Redis), with each
+   * live gateway's share; only this gateway's (`scope: 'gateway'`) when Redis could not be read.
+   */
+  sockets: {
+    scope: 'cluster' | 'gateway';
+    connections: number;
+    users: number;
+    gateways: Array<{ gateway: string; connections: number; users: number; this: boolean }>;
+  };
   /** `messages` is null when the broker could not be asked. */
   dead_letter: { queue: string; messages: number | null };
 }
@@ -34,16 +43,18 @@ export class DashboardService {
     private readonly queries: TaskStatsQueries,
     private readonly publisher: QueuePublisher,
     private readonly presence: ConnectionPresence,
+    private readonly cluster: ClusterPresence,
     private readonly config: AmqpConfig,
   ) {}
 
   async stats(minutes: number, now = new Date()): Promise<DashboardStats> {
     const end = Math.floor(now.getTime() / MINUTE) * MINUTE;
     const from = new Date(end - (minutes - 1) * MINUTE);
-    const [counts, latency, deadLetters] = await Promise.all([
+    const [counts, latency, deadLetters, sockets] = await Promise.all([
       this.queries.countsByMinute(from),
       this.queries.latency(from),
       this.deadLetterCount(),
+      this.sockets(),
     ]);
 
     const series: DashboardStats['series'] = Array.from({ length: minutes }, (_, i) => ({
@@ -66,9 +77,31 @@ export class DashboardService {
       totals,
       throughput_per_minute: Math.round((recent / Math.min(THROUGHPUT_MINUTES, minutes)) * 10) / 10,
       latency_ms: { avg: round(latency.avgMs), p95: round(latency.p95Ms), count: latency.count },
-      sockets: { connections: this.presence.connectionCount, users: this.presence.userCount },
+      sockets,
       dead_letter: { queue: this.deadLetterQueue, messages: deadLetters },
     };
+  }
+
+  private async sockets(): Promise<DashboardStats['sockets']> {
+    try {
+      const gateways = await this.cluster.gateways();
+      const users = new Set(gateways.flatMap(({ sockets }) => [...sockets.keys()]));
+      const shares = gateways.map(({ gateway, sockets }) => ({
+        gateway,
+        connections: [...sockets.values()].reduce((sum, count) => sum + count, 0),
+        users: sockets.size,
+        this: gateway === this.cluster.gatewayId,
+      }));
+      const connections = shares.reduce((sum, share) => sum + share.connections, 0);
+      return { scope: 'cluster', connections, users: users.size, gateways: shares };
+    } catch (error) {
+      this.logger.warn({
+        msg: 'Cluster presence unavailable; showing this gateway only',
+        error: (error as Error).message,
+      });
+      const here = { connections: this.presence.connectionCount, users: this.presence.userCount };
+      return { scope: 'gateway', ...here, gateways: [{ gateway: this.cluster.gatewayId, ...here, this: true }] };
+    }
   }
 
   async recentTasks(query: RecentTasksQuery): Promise<TaskResultView[]> {
