@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppProcess } from '@test/support/app-process';
-import { TestPublisher, eventually, taskRow, uniqueName } from '@test/support/test-context';
+import {
+  TestPublisher,
+  TestSocket,
+  eventually,
+  signToken,
+  taskRow,
+  uniqueName,
+  upgradeStatus,
+} from '@test/support/test-context';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'apps', 'cli', 'src', 'main.js');
 
@@ -151,6 +159,55 @@ describe('cli', () => {
         .split('\n')
         .slice(1);
       expect(failures.filter((line) => line.split('\t')[1] !== 'FAILURE')).toEqual([]);
+    });
+  });
+
+  describe('disconnect and revoke, through a gateway', () => {
+    let gateway: AppProcess;
+    const user = `cli-${randomUUID().slice(0, 8)}`;
+    const socketUrl = (token: string) => `${gateway.httpUrl().replace('http', 'ws')}/ws/notifications/?token=${token}`;
+
+    beforeAll(async () => {
+      gateway = await AppProcess.start(
+        'gateway',
+        { PORT: '0', REDIS_CHANNEL_PREFIX: `${uniqueName('cli')}:` },
+        /Gateway listening/,
+      );
+    });
+    afterAll(() => gateway?.stop());
+
+    it("disconnect closes the user's sockets with 4003 and the reason", async () => {
+      const socket = await TestSocket.open(socketUrl(signToken({ user_id: user })));
+      const run = await cli(['disconnect', user, '--reason', 'see you', '--url', gateway.httpUrl()]);
+      expect(run).toEqual({ status: 0, stdout: `disconnect sent to 1 gateway(s) for user ${user}\n`, stderr: '' });
+      await eventually(() => socket.closeCode ?? undefined, 2000);
+      expect([socket.closeCode, socket.closeReason]).toEqual([4003, 'see you']);
+    });
+
+    it("revoke refuses the user's tokens issued until now", async () => {
+      const old = signToken({ user_id: user });
+      const run = await cli(['revoke', user, '--url', gateway.httpUrl()]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(
+        new RegExp(`^user ${user} logged out everywhere: tokens issued before \\S+Z are refused`),
+      );
+      expect(await upgradeStatus(socketUrl(old))).toBe(401);
+    });
+
+    it.each([
+      ['a user id that is not one', ['disconnect', 'a b']],
+      ['a reason over 123 bytes', ['disconnect', '1', '--reason', 'x'.repeat(124)]],
+      ['no user id', ['revoke']],
+    ])('exits 2 for %s', async (_, args) => {
+      const run = await cli(args);
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe('');
+    });
+
+    it('exits 1 when the gateway cannot be reached, saying where it looked', async () => {
+      const run = await cli(['revoke', '1', '--url', 'http://127.0.0.1:1']);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^error: the gateway at http:\/\/127\.0\.0\.1:1 could not be reached/);
     });
   });
 

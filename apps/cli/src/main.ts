@@ -3,6 +3,7 @@ import { InvalidConfigError, loadAppConfig } from '@app/config';
 import { Command, CommanderError } from 'commander';
 import { listTasks } from './commands/tasks.command';
 import { notify } from './commands/notify.command';
+import { disconnectUser, revokeTokens } from './commands/sessions.command';
 import { mintToken } from './commands/token.command';
 import { EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, UsageError } from './cli-errors';
 
@@ -12,7 +13,7 @@ import { EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, UsageError } from './cli-errors';
  * exit status 0 on success, 1 when the command fails while running, 2 when it is called wrongly.
  */
 const program = new Command('cli')
-  .description('notification-service command line: mint tokens, publish notifications, list task results')
+  .description('notification-service command line: mint tokens, publish notifications, list task results, end sessions')
   .exitOverride()
   .showHelpAfterError('(run with --help for usage)');
 
@@ -44,6 +45,27 @@ program
   .option('--limit <n>', 'how many, 1-500', '20')
   .action(async (options) => {
     console.log(await listTasks(loadAppConfig(), options));
+  });
+
+program
+  .command('disconnect')
+  .description("Close every socket of a user on every gateway (close code 4003); the user's tokens stay valid")
+  .argument('<user_id>', 'the user')
+  .option('--reason <text>', 'sent as the close reason, at most 123 bytes')
+  .option('--url <url>', 'a gateway of the cluster (default: http://127.0.0.1:$PORT)')
+  .action(async (userId: string, options) => {
+    console.log(await disconnectUser(loadAppConfig(), userId, options));
+  });
+
+program
+  .command('revoke')
+  .description(
+    "Log a user out everywhere: refuse the user's tokens issued until now, on every gateway, and close their sockets",
+  )
+  .argument('<user_id>', 'the user')
+  .option('--url <url>', 'a gateway of the cluster (default: http://127.0.0.1:$PORT)')
+  .action(async (userId: string, options) => {
+    console.log(await revokeTokens(loadAppConfig(), userId, options));
   });
 
 async function main(): Promise<number> {
