@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import type { AppProcess } from '@test/support/app-process';
 import { AppStack } from '@test/support/app-stack';
-import { TestPublisher, TestSocket, eventually, taskRow, uniqueName, withDatabase } from '@test/support/test-context';
+import {
+  TestPublisher,
+  TestSocket,
+  eventually,
+  signToken,
+  taskRow,
+  uniqueName,
+  withDatabase,
+} from '@test/support/test-context';
 
 /**
  * Thousands of generated frames and AMQP messages thrown at a running gateway and worker; then a
@@ -38,10 +46,28 @@ describe('fuzzing the running system', () => {
       fc.string({ maxLength: 200 }),
       fc
         .record({
-          event: fc.constantFrom('ping', 'resume', 'read', 'ack', 'subscribe', '__proto__', 'constructor', ''),
+          event: fc.constantFrom(
+            'ping',
+            'resume',
+            'read',
+            'ack',
+            'refresh',
+            'subscribe',
+            '__proto__',
+            'constructor',
+            '',
+          ),
           data: fc.jsonValue(),
         })
         .map((f) => JSON.stringify(f)),
+      // Tokens of every shape a refresh could carry: none may open a session for another user.
+      fc
+        .oneof(
+          fc.string({ maxLength: 300 }),
+          fc.constantFrom('a.b.c', signToken({ user_id: 'someone-else' }), signToken({ user_id: 1 }, 'wrong-secret')),
+          fc.record({ user_id: fc.jsonValue() }).map((claims) => signToken(claims)),
+        )
+        .map((token) => JSON.stringify({ event: 'refresh', data: { token } })),
       fc.uint8Array({ maxLength: 64 }),
       fc.nat(200).map((depth) => `{"event":"ping","data":${'['.repeat(depth)}${']'.repeat(depth)}}`),
       fc.constant('x'.repeat(5000)),
@@ -56,6 +82,8 @@ describe('fuzzing the running system', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await Promise.all(fuzzers.map((socket) => socket.close()));
+    // No generated token was the fuzzer's own, so none may have been taken.
+    expect(fuzzers.flatMap((socket) => socket.framesOf('refreshed'))).toEqual([]);
 
     await expectNormalUserServed(`after-frames-${randomUUID().slice(0, 8)}`);
   });
