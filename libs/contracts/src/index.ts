@@ -2,14 +2,16 @@ export type { NotificationFrame, NotificationHead, StoredNotification } from './
 export { notificationFrameOf, readNotificationHead } from './notification-frame';
 export { jsonNestingDepth } from './json-nesting';
 export { notificationGroup } from './notification-group';
-export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
+export type { ClientEvent, FrameRef, ReadReceipt, ServerFrames } from './socket-protocol';
 export {
   CLIENT_EVENTS,
   MAX_READ_IDS,
   SocketCloseCode,
   SocketErrorCode,
   errorFrame,
+  isFrameRef,
   serverFrame,
+  withRef,
 } from './socket-protocol';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';
