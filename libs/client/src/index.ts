@@ -4,6 +4,7 @@ export { tokenExpired, tokenTimes } from './token';
 export { CloseCode, MAX_READ_IDS } from './protocol';
 export { RequestError } from './pending-requests';
 export { HttpError, InboxRest } from './inbox-rest';
+export { Inbox } from './inbox';
 export type { InboxNotification, InboxPage, ListQuery } from './inbox-rest';
 export type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 export type {

@@ -103,6 +103,15 @@ describe('NotificationClient (fake WebSocket, fake timers)', () => {
     }
   });
 
+  it('says a gap was not filled when it has no REST API', async () => {
+    const { client } = await connected({ since: 0 });
+    const gaps: unknown[] = [];
+    client.on('gap', (gap) => gaps.push(gap));
+    FakeSocket.last.frame({ event: 'resume_gap', data: { since: 0, window: 2, fetch: '/api/notifications?after=0' } });
+    await tick();
+    expect(gaps).toEqual([{ since: 0, window: 2, fetch: '/api/notifications?after=0', filled: 0, complete: false }]);
+  });
+
   it('resumes from the position in connected when it has received nothing (defect 3)', async () => {
     await connected();
     FakeSocket.last.drop();

@@ -1,7 +1,7 @@
 import { backoffDelay } from './backoff';
 import { closeAction } from './close-codes';
 import { apiBaseOf, socketUrlOf } from './endpoints';
-import { InboxRest } from './inbox-rest';
+import { InboxRest, frameOf } from './inbox-rest';
 import { checkOptions } from './options';
 import { defaultEnvironment, isOnline, listenToPage } from './page-signals';
 import { PendingRequests, RequestError } from './pending-requests';
@@ -400,7 +400,7 @@ export class NotificationClient<M = unknown> {
         return this.events.emit('resumed', frame.data as ServerFrameData['resumed']);
       case 'resume_gap':
         this.endCatchUp();
-        return this.events.emit('gap', frame.data as ServerFrameData['resume_gap']);
+        return void this.fillGap(frame.data as ServerFrameData['resume_gap']);
       case 'error':
         return this.onErrorFrame(frame);
       default:
@@ -465,6 +465,34 @@ export class NotificationClient<M = unknown> {
     this.catchUpRef = undefined;
     this.catchUpRetries = 0;
     this.clearTimer('catchUp');
+  }
+
+  /**
+   * More than the resume window was missed: fetches the missed range over REST (oldest first,
+   * up to `maxGapFill`) and delivers it like the socket would have, then emits `gap` saying how
+   * many came and whether that was all. Live notifications may come meanwhile.
+   */
+  private async fillGap(gap: ServerFrameData['resume_gap']): Promise<void> {
+    const limit = this.options.maxGapFill ?? 5000;
+    let filled = 0;
+    let complete = false;
+    if (this.rest && limit > 0) {
+      try {
+        for (let after = gap.since; filled < limit;) {
+          const page = await this.rest.list<M>({ after, limit: Math.min(200, limit - filled) });
+          for (const row of page.results) this.deliver(frameOf(row));
+          filled += page.results.length;
+          after = page.results.at(-1)?.id ?? after;
+          if (!page.has_more) {
+            complete = true;
+            break;
+          }
+        }
+      } catch (error) {
+        this.emitError('gap_fill_failed', `Fetching the missed notifications failed: ${(error as Error).message}`);
+      }
+    }
+    this.events.emit('gap', { ...gap, filled, complete });
   }
 
   private deliver(frame: NotificationFrame<M>): void {

@@ -10,6 +10,7 @@ const NUMBER_RULES: Array<[keyof NotificationClientOptions, number, boolean]> = 
   ['pingIntervalMs', 0, false],
   ['maxHandshakeFailures', 1, true],
   ['refreshLeadMs', 0, false],
+  ['maxGapFill', 0, true],
   ['dedupeWindow', DEFAULT_RESUME_WINDOW, true],
 ];
 

@@ -84,6 +84,8 @@ export interface NotificationClientOptions {
   maxHandshakeFailures?: number;
   /** How long before the token's expiry a token function is asked for a new one. Default min(30 s, a tenth of its lifetime). */
   refreshLeadMs?: number;
+  /** After a `resume_gap`, how many missed notifications to fetch over REST and deliver; 0 for none. Default 5000. */
+  maxGapFill?: number;
   /** The REST API's base (`http(s)://host:port`); default: the WebSocket URL's origin. `false`: no REST. */
   apiUrl?: string | false;
   /** `fetch` for the REST API; defaults to `globalThis.fetch`. */
@@ -157,8 +159,12 @@ export interface NotificationClientEvents<M = unknown> {
   error: ClientError;
   /** A catch-up after `since` finished: `count` stored notifications came first. */
   resumed: ServerFrameData['resumed'];
-  /** More than the server's resume window was missed: fetch them over REST from `fetch`. */
-  gap: ServerFrameData['resume_gap'];
+  /**
+   * More than the server's resume window was missed. The client fetched them over REST and
+   * delivered them as `notification` events first: `filled` of them, `complete` when that was
+   * all (false without REST, past `maxGapFill`, or when the fetch failed: fetch the rest from `fetch`).
+   */
+  gap: ServerFrameData['resume_gap'] & { filled: number; complete: boolean };
   /** The token was refreshed in place: the socket now lives until `expires_at`. */
   refreshed: ServerFrameData['refreshed'];
 }
