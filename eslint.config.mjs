@@ -10,6 +10,7 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'libs/client/dist/**',
+      'libs/client-react/dist/**',
       'node_modules/**',
       'coverage/**',
       'apps/gateway/public/**',

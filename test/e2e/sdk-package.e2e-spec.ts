@@ -1,18 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const packageDir = join(__dirname, '../../libs/client');
+const libs = join(__dirname, '../../libs');
+const repoModules = join(__dirname, '../../node_modules');
 const tsc = require.resolve('typescript/bin/tsc');
 
 /**
- * The SDK as a frontend team gets it: `npm pack`ed, installed from the tarball into a scratch
- * project (offline: it has no dependency), imported as ESM and as CJS, and type-checked by tsc.
+ * The SDK and its React bindings as a frontend team gets them: `npm pack`ed, installed from the
+ * tarballs into a scratch project (offline: no dependency; React, a peer, is the repo's own),
+ * imported as ESM and as CJS, and type-checked by tsc.
  */
-describe('the @notify/client package', () => {
+describe('the @notify/client and @notify/react packages', () => {
   let scratch: string;
   let files: string[];
+  let reactFiles: string[];
 
   const run = (command: string, args: string[], cwd = scratch) =>
     execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,14 +23,20 @@ describe('the @notify/client package', () => {
 
   beforeAll(() => {
     scratch = mkdtempSync(join(tmpdir(), 'sdk-package-'));
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', scratch], packageDir)) as Array<{
-      filename: string;
-      files: Array<{ path: string }>;
-    }>;
-    files = packed[0].files.map((file) => file.path);
+    const pack = (dir: string) =>
+      (
+        JSON.parse(run('npm', ['pack', '--json', '--pack-destination', scratch], join(libs, dir))) as Array<{
+          filename: string;
+          files: Array<{ path: string }>;
+        }>
+      )[0];
+    const [client, react] = [pack('client'), pack('client-react')];
+    files = client.files.map((file) => file.path);
+    reactFiles = react.files.map((file) => file.path);
     write('package.json', JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
-    run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(scratch, packed[0].filename)]);
-  }, 120_000);
+    const tarballs = [client, react].map((packed) => join(scratch, packed.filename));
+    run('npm', ['install', '--offline', '--legacy-peer-deps', '--no-audit', '--no-fund', ...tarballs]);
+  }, 180_000);
 
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -46,6 +55,8 @@ describe('the @notify/client package', () => {
     const installed = JSON.parse(readFileSync(join(scratch, 'node_modules/@notify/client/package.json'), 'utf8'));
     expect(installed.dependencies).toBeUndefined();
     expect(readdirSync(join(scratch, 'node_modules'))).toEqual(['.package-lock.json', '@notify']);
+    expect(reactFiles).toEqual(expect.arrayContaining(['dist/index.mjs', 'dist/index.cjs', 'dist/types/index.d.ts']));
+    expect(reactFiles.filter((file) => file.startsWith('src/'))).toEqual([]);
   });
 
   it.each([
@@ -92,5 +103,42 @@ client.on('no-such-event', () => undefined);
       }),
     );
     expect(run(process.execPath, [tsc, '-p', join(scratch, dir)])).toBe('');
+  });
+
+  it('type-checks a React app using the bindings, and loads them as ESM and CJS', () => {
+    for (const name of ['react', '@types/react']) {
+      mkdirSync(join(scratch, 'node_modules', name, '..'), { recursive: true });
+      symlinkSync(join(repoModules, name), join(scratch, 'node_modules', name));
+    }
+    mkdirSync(join(scratch, 'app'), { recursive: true });
+    write(
+      'app/bell.mts',
+      `import { NotificationProvider, useConnectionState, useNotifications, useUnreadCount } from '@notify/react';
+import { createElement } from 'react';
+export function Bell() {
+  const unread: number | undefined = useUnreadCount();
+  const state = useConnectionState();
+  const { notifications } = useNotifications<{ text: string }>({ limit: 5 });
+  return createElement('p', null, state, unread, notifications.map((n) => n.message.text).join());
+}
+export const app = createElement(NotificationProvider, { options: { url: '/ws/', token: 't' } }, createElement(Bell));
+// @ts-expect-error: the provider needs a client or its options
+createElement(NotificationProvider, {});
+`,
+    );
+    write(
+      'app/tsconfig.json',
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', strict: true, noEmit: true, types: [], lib: ['es2022'] },
+        files: ['bell.mts'],
+      }),
+    );
+    expect(run(process.execPath, [tsc, '-p', join(scratch, 'app')])).toBe('');
+    write('react-check.mjs', "import * as r from '@notify/react'; console.log(Object.keys(r).sort().join());");
+    write('react-check.cjs', "console.log(Object.keys(require('@notify/react')).sort().join());");
+    const exported =
+      'NotificationProvider,useConnectionState,useNotificationClient,useNotificationContext,useNotifications,useUnreadCount';
+    expect(run(process.execPath, ['react-check.mjs']).trim()).toBe(exported);
+    expect(run(process.execPath, ['react-check.cjs']).trim()).toBe(exported);
   });
 });
