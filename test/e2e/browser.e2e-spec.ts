@@ -126,6 +126,38 @@ describe('demo page and admin dashboard in a browser', () => {
     // Left open: the dashboard counts its socket.
   });
 
+  it('demo page: loses the network (context.setOffline) and comes back with nothing missing, each once', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`${page.url()}: ${error.message}`));
+    const offlineUser = `offline-${randomUUID().slice(0, 6)}`;
+    const published = async (text: string) => {
+      const taskId = await publish({ user_id: offlineUser, message: text });
+      await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
+    };
+    try {
+      await page.goto(`${base}/demo/`);
+      await page.fill('#token', signToken({ user_id: offlineUser }, undefined, { expiresIn: 600 }));
+      await page.click('#connect');
+      await page.locator('#status', { hasText: /^connected$/ }).waitFor();
+      await published('before the drop');
+      await page.locator('li.notification', { hasText: 'before the drop' }).waitFor();
+
+      await context.setOffline(true);
+      await page.locator('#status', { hasText: 'reconnecting' }).waitFor({ timeout: 20_000 });
+      await published('while offline 1');
+      await published('while offline 2');
+      await context.setOffline(false);
+      await page.locator('#status', { hasText: /^connected$/ }).waitFor({ timeout: 20_000 });
+      await page.locator('li.notification', { hasText: 'while offline 2' }).waitFor();
+      await page.locator('#unread-badge', { hasText: /^3$/ }).waitFor();
+      const texts = await page.locator('li.notification .text').allTextContents();
+      expect(texts).toEqual(['while offline 2', 'while offline 1', 'before the drop']);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('demo page: without DEMO_TOKEN_MINT offers no mint and says how to switch it on', async () => {
     const plain = await AppProcess.start('gateway', env, /Gateway listening/);
     try {

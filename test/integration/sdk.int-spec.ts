@@ -83,7 +83,7 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     sdk.on('read', (receipt) => reads.push(receipt));
     const connected = await sdk.connect();
     expect(connected).toMatchObject({ user_id: user, group: notificationGroup(user), reconnected: false });
-    expect(sdk.state).toBe('open');
+    expect(sdk.state).toBe('connected');
 
     const id = await notify(user, { text: 'hello' });
     await eventually(() => frames[0]);
@@ -183,6 +183,70 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     expect(frames.map((frame) => frame.message)).toEqual(['once', 'next']);
   });
 
+  it('resolves markRead and markAllRead sent together each with its own receipt (refs, defect 1)', async () => {
+    const user = newUser();
+    const ids = [await notify(user, 1), await notify(user, 2)];
+    const sdk = client(user, { since: 0 });
+    await sdk.connect();
+    const [one, all, two] = await Promise.all([sdk.markRead(ids[0]), sdk.markAllRead(), sdk.markRead(ids[1])]);
+    // Whichever the gateway finished first: each read's receipt names only its own id, if any.
+    expect(one).toEqual({ ids: expect.any(Array), all: false, unread_count: expect.any(Number) });
+    expect(one.ids.every((id) => id === ids[0])).toBe(true);
+    expect(all).toMatchObject({ all: true, unread_count: 0 });
+    expect(two).toEqual({ ids: expect.any(Array), all: false, unread_count: expect.any(Number) });
+    expect(two.ids.every((id) => id === ids[1])).toBe(true);
+  });
+
+  it('fails at once, in state failed, when the WebSocket refuses the token as a subprotocol (defect 4)', async () => {
+    const sdk = client(newUser(), { token: 'not a token' });
+    const errors: string[] = [];
+    sdk.on('error', (error) => errors.push(error.code));
+    await expect(sdk.connect()).rejects.toThrow(/socket refused/);
+    expect([sdk.state, errors]).toEqual(['failed', ['socket_refused']]);
+  });
+
+  it('stops in state unauthorized after maxHandshakeFailures refused handshakes (401) with a static token (defect 6)', async () => {
+    const user = newUser();
+    const sdk = client(user, {
+      token: signToken({ user_id: user }, 'not-the-secret'),
+      maxHandshakeFailures: 3,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    await expect(sdk.connect()).rejects.toThrow(/handshake failed 3 times/);
+    expect(sdk.state).toBe('unauthorized');
+  });
+
+  it('connects again after close(), and a throwing listener does not stop delivery (defect 8)', async () => {
+    const user = newUser();
+    const sdk = client(user);
+    const frames = received(sdk);
+    const errors: string[] = [];
+    sdk.on('error', (error) => errors.push(error.code));
+    sdk.on('notification', () => {
+      throw new Error('listener bug');
+    });
+    await sdk.connect();
+    await sdk.close();
+    expect(sdk.state).toBe('closed');
+    await expect(sdk.connect()).resolves.toMatchObject({ reconnected: true });
+    await notify(user, 'after reuse');
+    await eventually(() => frames[0]);
+    expect(frames.map((frame) => frame.message)).toEqual(['after reuse']);
+    expect(errors).toEqual(['listener_error']);
+  });
+
+  it('marks read over REST while it cannot reach the socket (defect 8)', async () => {
+    const user = newUser();
+    const id = await notify(user, 'unread');
+    const sdk = client(user, {
+      url: 'ws://127.0.0.1:9/ws/notifications/', // nothing listens: it keeps reconnecting
+      apiUrl: `http://127.0.0.1:${port}`,
+    });
+    void sdk.connect();
+    await expect(sdk.markRead(id)).resolves.toEqual({ ids: [id], all: false, unread_count: 0 });
+    expect(['connecting', 'reconnecting']).toContain(sdk.state);
+  });
+
   describe('when the token expires (close 4001)', () => {
     const shortConfig = () => testConfig({ AMQP_QUEUE: config.AMQP_QUEUE, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
     let shortGateway: INestApplication;
@@ -222,7 +286,7 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
       await sdk.connect();
       await eventually(() => disconnects[0], 8_000, 'the 4001 close');
       expect(disconnects).toEqual([{ code: 4001, reason: expect.any(String), willReconnect: false }]);
-      expect(sdk.state).toBe('closed');
+      expect(sdk.state).toBe('unauthorized');
     });
   });
 

@@ -97,6 +97,33 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
       expect(await socket.nextFrame()).toEqual({ event: 'pong', data: null });
     });
 
+    it.each([
+      ['ping', { event: 'ping', data: 7, ref: 'p1' }, { event: 'pong', data: 7, ref: 'p1' }],
+      ['read', { event: 'read', data: { ids: [987654321] }, ref: 5 }, { event: 'read_confirmed', ref: 5 }],
+      [
+        'a bad read',
+        { event: 'read', data: {}, ref: 'r2' },
+        { event: 'error', data: { code: 'invalid_data' }, ref: 'r2' },
+      ],
+      ['resume', { event: 'resume', data: { since: 0 }, ref: 'c3' }, { event: 'resumed', ref: 'c3' }],
+      [
+        'an unknown event',
+        { event: 'join', ref: 'u4' },
+        { event: 'error', data: { code: 'unknown_event' }, ref: 'u4' },
+      ],
+    ])('echoes the ref of %s on its answer', async (_, frame, answer) => {
+      socket.send(frame);
+      expect(await eventually(() => socket.frames.find((each) => each.ref !== undefined))).toMatchObject(answer);
+    });
+
+    it.each([[''], ['x'.repeat(65)], [1.5], [{ id: 1 }]])('refuses the ref %j with invalid_frame', async (ref) => {
+      socket.send({ event: 'ping', data: 1, ref });
+      expect(await socket.nextFrame()).toEqual({
+        event: 'error',
+        data: { code: 'invalid_frame', message: 'ref must be a string of 1-64 characters or an integer' },
+      });
+    });
+
     it('refuses binary frames with an error frame', async () => {
       socket.socket.send(Buffer.from('{"event":"ping"}'), { binary: true });
       expect(await socket.nextFrame()).toMatchObject({ event: 'error', data: { code: 'binary_not_supported' } });

@@ -1,15 +1,24 @@
 export { backoffDelay } from './backoff';
-export { NotificationClient, tokenExpired } from './notification-client';
+export { NotificationClient } from './notification-client';
+export { tokenExpired, tokenTimes } from './token';
+export { CloseCode, MAX_READ_IDS } from './protocol';
+export { RequestError } from './pending-requests';
+export { HttpError, InboxRest } from './inbox-rest';
+export { Inbox } from './inbox';
+export type { InboxNotification, InboxPage, ListQuery } from './inbox-rest';
+export type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 export type {
+  ClientEnvironment,
   ClientError,
   ConnectedEvent,
   ConnectionState,
   DisconnectedEvent,
+  EventTargetLike,
+  FetchLike,
   NotificationClientEvents,
   NotificationClientOptions,
-  NotificationFrame,
-  ReadReceipt,
   ReconnectOptions,
+  StateChange,
   TokenSource,
   WebSocketConstructor,
   WebSocketLike,

@@ -1,4 +1,4 @@
-import type { NotificationFrame, ReadReceipt, ServerFrames } from '@app/contracts';
+import type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 
 export type { NotificationFrame, ReadReceipt };
 
@@ -18,8 +18,31 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
-/** A token, or a function returning a fresh one: called before every connection attempt. */
+/**
+ * A token, or a function returning a fresh one. The function is asked when the client has no
+ * usable token: at the first connection, after 4001, before its token expires (to refresh it in
+ * place), and after repeated handshake failures.
+ */
 export type TokenSource = string | (() => string | Promise<string>);
+
+/** `addEventListener`/`removeEventListener`, as `window` and `document` have them. */
+export interface EventTargetLike {
+  addEventListener(type: string, listener: (event: unknown) => void): void;
+  removeEventListener(type: string, listener: (event: unknown) => void): void;
+}
+
+/**
+ * Where the client hears about the network and the page. Defaults to the browser's globals when
+ * they exist; pass `{}` to switch it off, or fakes in tests.
+ */
+export interface ClientEnvironment {
+  /** `online`, `offline`, `pagehide`, `pageshow`. */
+  window?: EventTargetLike;
+  /** `visibilitychange` (with `visibilityState`). */
+  document?: EventTargetLike & { visibilityState?: string };
+  /** `onLine`: while false, the client waits for `online` instead of trying. */
+  navigator?: { onLine?: boolean };
+}
 
 export interface ReconnectOptions {
   /** The first delay; doubles (`factor`) with every failed attempt, up to `maxDelayMs`. Default 500. */
@@ -28,12 +51,12 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
   /** Default 2. */
   factor?: number;
-  /** Attempts in a row without reaching `connected` before giving up. Default: no limit. */
+  /** Attempts in a row without reaching `connected` before giving up (state `failed`). Default: no limit. */
   maxAttempts?: number;
 }
 
 export interface NotificationClientOptions {
-  /** `ws(s)://host:port/ws/notifications/`. */
+  /** `ws(s)://host:port/ws/notifications/`; in a browser also a path (`/ws/notifications/`) on the page's host. */
   url: string;
   token: TokenSource;
   /** The constructor to use; defaults to `globalThis.WebSocket` (browsers, Node 22+). Pass `ws` on Node 20. */
@@ -41,22 +64,67 @@ export interface NotificationClientOptions {
   /**
    * The last notification id the app has already shown, e.g. kept in localStorage: the first
    * connection asks for what came after it (`?since=`). Leave out to start with live ones only;
-   * use 0 for everything still in the inbox.
+   * use 0 for everything still in the inbox. Must be a whole number from 0 (checked).
    */
   since?: number;
   /** `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;
-  /** How long `markRead`/`markAllRead`/`ping` wait for their answer. Default 10 000 ms. */
+  /** How long `markRead`/`markAllRead`/`ping`/`refresh` wait for their answer. Default 10 000 ms. */
   requestTimeoutMs?: number;
+  /** How long the token function may take. Default 10 000 ms. */
+  tokenTimeoutMs?: number;
+  /** How long from opening a socket to its `connected` frame. Default 15 000 ms. */
+  connectTimeoutMs?: number;
+  /** How often a connected client pings to find a dead socket; 0 for never. Default 25 000 ms. */
+  pingIntervalMs?: number;
+  /**
+   * Handshake failures in a row (which browsers cannot tell from a refused token) before the
+   * client stops in state `unauthorized`; at half of them a token function is asked again. Default 8.
+   */
+  maxHandshakeFailures?: number;
+  /** How long before the token's expiry a token function is asked for a new one. Default min(30 s, a tenth of its lifetime). */
+  refreshLeadMs?: number;
+  /** After a `resume_gap`, how many missed notifications to fetch over REST and deliver; 0 for none. Default 5000. */
+  maxGapFill?: number;
+  /** The REST API's base (`http(s)://host:port`); default: the WebSocket URL's origin. `false`: no REST. */
+  apiUrl?: string | false;
+  /** `fetch` for the REST API; defaults to `globalThis.fetch`. */
+  fetch?: FetchLike;
   /** For tests: a source of randomness for the jitter, in [0, 1). */
   random?: () => number;
-  /** How many notification ids to remember for de-duplication. Default 10 000. */
+  /** How many notification ids to remember for de-duplication: at least the server's `RESUME_WINDOW` (1000). Default 10 000. */
   dedupeWindow?: number;
+  /** Where the client hears about the network and the page; defaults to the browser's globals. */
+  environment?: ClientEnvironment;
+  /** `true` logs every state change with `console.debug`; or a function to log with. */
+  debug?: boolean | ((message: string, detail?: unknown) => void);
 }
 
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string> },
+) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
 
-export interface ConnectedEvent extends Readonly<ServerFrames['connected']> {
+/**
+ * - `idle`: made, `connect()` not called yet;
+ * - `connecting`: the first connection is being opened;
+ * - `connected`: the server's `connected` frame came; the socket receives;
+ * - `reconnecting`: dropped; a reconnection is scheduled or under way;
+ * - `closed`: `close()`, the server's 4003, or the page went away; `connect()` starts again;
+ * - `unauthorized`: the token was refused for good (expired static token, repeated handshake failures);
+ * - `failed`: the client cannot go on (a bad URL, a protocol error, `maxAttempts` reached).
+ */
+export type ConnectionState =
+  'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'unauthorized' | 'failed';
+
+export interface StateChange {
+  previous: ConnectionState;
+  current: ConnectionState;
+  /** Why, in words (`connect()`, `close code 1006`, `handshake failed 8 times`, ...). */
+  reason: string;
+}
+
+export interface ConnectedEvent extends Readonly<ServerFrameData['connected']> {
   /** False on the first connection, true when this is a reconnection. */
   reconnected: boolean;
 }
@@ -74,17 +142,29 @@ export interface DisconnectedEvent {
 export interface ClientError {
   code: string;
   message: string;
+  /** For `unavailable`: true when it is about a catch-up (which the client retries), not a request. */
+  catchUp?: boolean;
+  /** For `listener_error`: what the listener threw. */
+  cause?: unknown;
 }
 
-export interface NotificationClientEvents {
-  notification: NotificationFrame;
+/** The events of a client whose notifications' `message` has type `M`. */
+export interface NotificationClientEvents<M = unknown> {
+  notification: NotificationFrame<M>;
   /** Notifications were marked read, by this client, another tab or device, or over REST. */
   read: ReadReceipt;
   connected: ConnectedEvent;
   disconnected: DisconnectedEvent;
+  state: StateChange;
   error: ClientError;
   /** A catch-up after `since` finished: `count` stored notifications came first. */
-  resumed: ServerFrames['resumed'];
-  /** More than the server's resume window was missed: fetch them over REST from `fetch`. */
-  gap: ServerFrames['resume_gap'];
+  resumed: ServerFrameData['resumed'];
+  /**
+   * More than the server's resume window was missed. The client fetched them over REST and
+   * delivered them as `notification` events first: `filled` of them, `complete` when that was
+   * all (false without REST, past `maxGapFill`, or when the fetch failed: fetch the rest from `fetch`).
+   */
+  gap: ServerFrameData['resume_gap'] & { filled: number; complete: boolean };
+  /** The token was refreshed in place: the socket now lives until `expires_at`. */
+  refreshed: ServerFrameData['refreshed'];
 }

@@ -2,7 +2,7 @@ export type { NotificationFrame, NotificationHead, StoredNotification } from './
 export { notificationFrameOf, readNotificationHead } from './notification-frame';
 export { jsonNestingDepth } from './json-nesting';
 export { notificationGroup } from './notification-group';
-export type { ClientEvent, ReadReceipt, ServerFrames } from './socket-protocol';
+export type { ClientEvent, FrameRef, ReadReceipt, ServerFrames } from './socket-protocol';
 export {
   CLIENT_EVENTS,
   MAX_CLOSE_REASON_BYTES,
@@ -10,7 +10,9 @@ export {
   SocketCloseCode,
   SocketErrorCode,
   errorFrame,
+  isFrameRef,
   serverFrame,
+  withRef,
 } from './socket-protocol';
 export type { GatewayCommand } from './gateway-command';
 export { gatewayCommandFrame, parseGatewayCommand } from './gateway-command';

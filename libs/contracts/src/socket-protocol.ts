@@ -71,6 +71,23 @@ export function serverFrame<E extends keyof ServerFrames>(event: E, data: Server
   return JSON.stringify({ event, data });
 }
 
+/**
+ * A client's name for one of its request frames (`{"event","data","ref"}`): the server copies it
+ * onto the frame that answers that request, so a client matches answers to requests whatever order
+ * they come in. A string of 1-64 characters or a safe integer.
+ */
+export type FrameRef = string | number;
+
+/** Whether a value can be a `ref` (see `FrameRef`). */
+export function isFrameRef(value: unknown): value is FrameRef {
+  return (typeof value === 'string' && value.length >= 1 && value.length <= 64) || Number.isSafeInteger(value);
+}
+
+/** The answer frame with the request's `ref` added (as its last field); the frame as it is without one. */
+export function withRef(frame: string, ref: FrameRef | undefined): string {
+  return ref === undefined ? frame : `${frame.slice(0, -1)},"ref":${JSON.stringify(ref)}}`;
+}
+
 /** The frame that answers a client frame the server could not take (the socket stays open). */
 export function errorFrame(code: SocketErrorCode, message: string): string {
   return serverFrame('error', { code, message });

@@ -6,11 +6,13 @@
     return document.querySelector(selector);
   };
   var TOKEN_KEY = 'notify.demo.token';
-  var wsUrl = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/notifications/';
+  var STATUS_PILL = { connecting: 'connecting', connected: 'open', reconnecting: 'reconnecting' };
+  var STATUS_TEXT = { connecting: 'connecting…', reconnecting: 'reconnecting…', closed: 'disconnected' };
+  var TERMINAL = { closed: true, unauthorized: true, failed: true };
 
   var client = null;
+  var inbox = null;
   var token = null;
-  var unread = 0;
   var items = new Map(); // id -> { element, read }
 
   function log(text) {
@@ -28,7 +30,7 @@
   }
 
   function setUnread(count) {
-    unread = Math.max(0, count);
+    var unread = Math.max(0, count);
     var badge = $('#unread-badge');
     badge.textContent = unread > 99 ? '99+' : String(unread);
     badge.classList.toggle('badge-zero', unread === 0);
@@ -106,25 +108,12 @@
         markLocallyRead(id);
       });
     else receipt.ids.forEach(markLocallyRead);
-    setUnread(receipt.unread_count);
   }
 
   function markRead(id) {
-    if (!client) return;
-    client.markRead(id).then(applyReceipt, function (error) {
+    if (!inbox) return;
+    inbox.markRead(id).then(applyReceipt, function (error) {
       log('mark read failed: ' + error.message);
-    });
-  }
-
-  function api(path, init) {
-    return fetch(
-      path,
-      Object.assign({}, init, {
-        headers: Object.assign({ authorization: 'Bearer ' + token }, (init && init.headers) || {}),
-      }),
-    ).then(function (response) {
-      if (!response.ok) throw new Error(path + ' answered HTTP ' + response.status);
-      return response.json();
     });
   }
 
@@ -136,61 +125,60 @@
     $('#connect').disabled = true;
     setStatus('connecting', 'connecting…');
 
-    // The inbox first (with read state), then the socket from its newest id: nothing in between is lost.
-    Promise.all([api('/api/notifications?limit=50'), api('/api/notifications/unread_count')])
-      .then(function (answers) {
-        var page = answers[0];
-        page.results.forEach(function (notification) {
-          render(notification, notification.read_at !== null, false);
-        });
-        setUnread(answers[1].unread_count);
-        var newest = page.results.reduce(function (max, n) {
-          return Math.max(max, n.id);
-        }, 0);
-        client = new NotifyClient.NotificationClient({ url: wsUrl, token: token, since: newest });
-        client.on('notification', function (notification) {
-          if (render(notification, false, true)) setUnread(unread + 1);
-          log('notification #' + notification.id);
-        });
-        client.on('read', function (receipt) {
-          applyReceipt(receipt);
-          log('read ' + (receipt.all ? 'all' : receipt.ids.join(', ')) + ' → ' + receipt.unread_count + ' unread');
-        });
-        client.on('connected', function (event) {
-          setStatus('open', 'connected');
-          log(
-            (event.reconnected ? 'reconnected' : 'connected') +
-              ' as user ' +
-              event.user_id +
-              ' (' +
-              event.connection_id.slice(0, 8) +
-              ')',
-          );
-        });
-        client.on('disconnected', function (event) {
-          if (event.willReconnect) {
-            setStatus('reconnecting', 'reconnecting…');
-            log('disconnected (' + event.code + '), retrying in ' + (event.delayMs / 1000).toFixed(1) + ' s');
-          } else {
-            setStatus('closed', 'disconnected');
-            log('disconnected (' + event.code + (event.reason ? ': ' + event.reason : '') + ')');
-            disconnected();
-          }
-        });
-        client.on('gap', function (gap) {
-          log('missed more than ' + gap.window + ' notifications; reload to see them all');
-        });
-        client.on('error', function (error) {
-          log('error ' + error.code + ': ' + error.message);
-        });
-        return client.connect();
-      })
+    // The socket first, then the inbox's first page: everything after the socket's position comes
+    // live, everything up to it is in the page, and an id in both is shown once.
+    client = new NotifyClient.NotificationClient({ url: '/ws/notifications/', token: token });
+    inbox = new NotifyClient.Inbox(client);
+    inbox.onUnreadCount(setUnread); // the server's count from every receipt, plus one per new notification
+    client.on('notification', function (notification) {
+      render(notification, false, true);
+      log('notification #' + notification.id);
+    });
+    client.on('read', function (receipt) {
+      applyReceipt(receipt);
+      log('read ' + (receipt.all ? 'all' : receipt.ids.join(', ')) + ' → ' + receipt.unread_count + ' unread');
+    });
+    client.on('state', function (change) {
+      setStatus(STATUS_PILL[change.current] || 'closed', STATUS_TEXT[change.current] || change.current);
+      log('state ' + change.previous + ' → ' + change.current + ' (' + change.reason + ')');
+      if (TERMINAL[change.current]) disconnected();
+    });
+    client.on('connected', function (event) {
+      log(
+        (event.reconnected ? 'reconnected' : 'connected') +
+          ' as user ' +
+          event.user_id +
+          ' (' +
+          event.connection_id.slice(0, 8) +
+          ')',
+      );
+    });
+    client.on('gap', function (gap) {
+      log(
+        'missed more than ' +
+          gap.window +
+          ' notifications; fetched ' +
+          gap.filled +
+          (gap.complete ? '' : ' (reload for the rest)'),
+      );
+    });
+    client.on('error', function (error) {
+      log('error ' + error.code + ': ' + error.message);
+    });
+    client
+      .connect()
       .then(function (connected) {
         $('#disconnect').disabled = false;
         $('#mark-all').disabled = false;
         $('#session').hidden = false;
         $('#session-user').textContent = connected.user_id;
         $('#publish-hint').textContent = 'npm run cli -- notify ' + connected.user_id + ' \'{"text":"hello"}\'';
+        return inbox.list({ limit: 50 });
+      })
+      .then(function (page) {
+        page.results.forEach(function (notification) {
+          render(notification, notification.read_at !== null, false);
+        });
       })
       .catch(function (error) {
         showError('Could not connect: ' + error.message + '. Is the token valid and unexpired?');
@@ -206,8 +194,10 @@
   }
 
   function disconnect() {
+    if (inbox) inbox.dispose();
     if (client) client.close();
     client = null;
+    inbox = null;
   }
 
   function reset() {
@@ -224,8 +214,8 @@
   });
   $('#disconnect').addEventListener('click', disconnect);
   $('#mark-all').addEventListener('click', function () {
-    if (client)
-      client.markAllRead().then(applyReceipt, function (error) {
+    if (inbox)
+      inbox.markAllRead().then(applyReceipt, function (error) {
         log('mark all read failed: ' + error.message);
       });
   });

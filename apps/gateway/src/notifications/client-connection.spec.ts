@@ -161,6 +161,27 @@ describe('ClientConnection', () => {
     });
   }, 10_000);
 
+  it("puts a resume frame's ref on its unavailable error and its resumed frame, and no ref on one at connect", async () => {
+    const { inbox, connection, socket } = setUp();
+    inbox.add(1);
+    await connection.start(null);
+    inbox.failures = 1;
+    await connection.resume(0, 'r1');
+    expect(socket.sent.map((frame) => [frame.event, frame.ref])).toEqual([
+      ['error', 'r1'],
+      ['notification', undefined],
+      ['resumed', 'r1'],
+    ]);
+  }, 10_000);
+
+  it('puts the ref on resume_gap', async () => {
+    const { inbox, connection, socket } = setUp({ resumeWindow: 1 });
+    inbox.add(3);
+    await connection.start(null);
+    await connection.resume(0, 7);
+    expect(socket.sent).toEqual([expect.objectContaining({ event: 'resume_gap', ref: 7 })]);
+  });
+
   it('answers a resume from before what it has with only what it was not sent', async () => {
     const { inbox, connection, live, sentSeqs, socket } = setUp();
     inbox.add(3);

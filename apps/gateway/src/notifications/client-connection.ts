@@ -6,8 +6,9 @@ import {
   notificationFrameOf,
   notificationGroup,
   serverFrame,
+  withRef,
 } from '@app/contracts';
-import type { NotificationHead } from '@app/contracts';
+import type { FrameRef, NotificationHead } from '@app/contracts';
 import type { InboxPosition, NotificationRepository } from '@app/persistence';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
@@ -45,6 +46,8 @@ const CATCH_UP_PAGE = 100;
 /** How long a catch-up waits for a client that does not read before closing it as too slow. */
 const DRAIN_TIMEOUT_MS = 30_000;
 const RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000];
+/** Differs from a failed `read`'s message, and carries no ref unless a `resume` frame asked. */
+const CATCH_UP_UNAVAILABLE = 'The inbox is unavailable; the catch-up is retried by the gateway';
 /** `positionSeq` of a socket whose position is not known yet. */
 const UNKNOWN = -1;
 
@@ -131,9 +134,9 @@ export class ClientConnection {
     this.send(frame);
   }
 
-  /** A `resume` frame: everything after `since` the socket was not sent yet, then `resumed`. */
-  resume(since: number): Promise<void> {
-    return this.catchUp('resume', since);
+  /** A `resume` frame: everything after `since` the socket was not sent yet, then `resumed` (with the frame's ref). */
+  resume(since: number, ref?: FrameRef): Promise<void> {
+    return this.catchUp('resume', since, ref);
   }
 
   /** This gateway lost Redis: what was published meanwhile never came. Read it from the inbox. */
@@ -166,9 +169,9 @@ export class ClientConnection {
   }
 
   /** `since` for a `resume`; the others start where the socket stands when they run. */
-  private catchUp(reason: CatchUpReason, since?: number): Promise<void> {
+  private catchUp(reason: CatchUpReason, since?: number, ref?: FrameRef): Promise<void> {
     this.live = false;
-    const next = (this.catchUps ?? Promise.resolve()).then(() => this.catchUpUntilDone(reason, since));
+    const next = (this.catchUps ?? Promise.resolve()).then(() => this.catchUpUntilDone(reason, since, ref));
     this.catchUps = next;
     const forget = () => {
       if (this.catchUps === next) this.catchUps = null;
@@ -178,11 +181,11 @@ export class ClientConnection {
   }
 
   /** Retries while the inbox is unreachable (the client is told once), as long as the socket is open. */
-  private async catchUpUntilDone(reason: CatchUpReason, since?: number): Promise<void> {
+  private async catchUpUntilDone(reason: CatchUpReason, since?: number, ref?: FrameRef): Promise<void> {
     this.live = false;
     for (let attempt = 0; this.isOpen; attempt++) {
       try {
-        await this.readAndSend(reason, since ?? this.positionId);
+        await this.readAndSend(reason, since ?? this.positionId, ref);
         break;
       } catch (error) {
         this.context.logger.warn({
@@ -192,7 +195,7 @@ export class ClientConnection {
           error: (error as Error).message,
         });
         if (attempt === 0 && reason !== 'gap') {
-          this.send(errorFrame(SocketErrorCode.Unavailable, 'The inbox is unavailable; try again'));
+          this.send(withRef(errorFrame(SocketErrorCode.Unavailable, CATCH_UP_UNAVAILABLE), ref));
         }
         await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]);
       }
@@ -200,7 +203,7 @@ export class ClientConnection {
     if (this.isOpen) this.releaseHeld();
   }
 
-  private async readAndSend(reason: CatchUpReason, since: number): Promise<void> {
+  private async readAndSend(reason: CatchUpReason, since: number, ref?: FrameRef): Promise<void> {
     const { inbox, resumeWindow } = this.context;
     const { userId } = this;
     const { end, rows: firstPage } = await inbox.catchUpFrom(userId, since, Math.min(CATCH_UP_PAGE, resumeWindow + 1));
@@ -209,7 +212,12 @@ export class ClientConnection {
       (firstPage.length === CATCH_UP_PAGE &&
         (await inbox.countBetween(userId, since, end.id, resumeWindow + 1)) > resumeWindow)
     ) {
-      this.send(serverFrame('resume_gap', { since, window: resumeWindow, fetch: `/api/notifications?after=${since}` }));
+      this.send(
+        withRef(
+          serverFrame('resume_gap', { since, window: resumeWindow, fetch: `/api/notifications?after=${since}` }),
+          ref,
+        ),
+      );
       this.moveTo(end);
       return;
     }
@@ -229,7 +237,7 @@ export class ClientConnection {
       if (rows.length < CATCH_UP_PAGE || readUpTo >= end.id) break;
     }
     this.moveTo(end);
-    if (reason !== 'gap') this.send(serverFrame('resumed', { since, count: sent, last_id: lastSentId }));
+    if (reason !== 'gap') this.send(withRef(serverFrame('resumed', { since, count: sent, last_id: lastSentId }), ref));
   }
 
   /** Sends the held frames in seq order, then goes live; a missing seq among them starts a catch-up. */

@@ -6,6 +6,18 @@ describe('decodeClientFrame', () => {
     expect(decodeClientFrame('{"event":"ping","data":{"n":1}}')).toEqual({ event: 'ping', data: { n: 1 } });
   });
 
+  it('keeps a ref for the answer, also on an unknown event', () => {
+    expect(decodeClientFrame('{"event":"ping","data":1,"ref":"a"}')).toEqual({ event: 'ping', data: 1, ref: 'a' });
+    expect(decodeClientFrame('{"event":"nope","ref":9}')).toMatchObject({ event: INVALID_FRAME_EVENT, ref: 9 });
+  });
+
+  it('refuses a ref that is not a short string or an integer', () => {
+    expect(decodeClientFrame('{"event":"ping","ref":true}')).toEqual({
+      event: INVALID_FRAME_EVENT,
+      data: { code: SocketErrorCode.InvalidFrame, message: 'ref must be a string of 1-64 characters or an integer' },
+    });
+  });
+
   it.each([
     ['invalid JSON', '{"event":', SocketErrorCode.InvalidJson],
     ['a JSON string', '"ping"', SocketErrorCode.InvalidFrame],

@@ -1,5 +1,5 @@
-import { CLIENT_EVENTS, SocketErrorCode, jsonNestingDepth } from '@app/contracts';
-import type { ClientEvent, ServerFrames } from '@app/contracts';
+import { CLIENT_EVENTS, SocketErrorCode, isFrameRef, jsonNestingDepth } from '@app/contracts';
+import type { ClientEvent, FrameRef, ServerFrames } from '@app/contracts';
 
 /**
  * The event a frame is routed to when it cannot be routed where it asked; its handler answers with
@@ -7,8 +7,10 @@ import type { ClientEvent, ServerFrames } from '@app/contracts';
  */
 export const INVALID_FRAME_EVENT = '$invalid_frame';
 
+/** `ref`: the client's name for the request, copied onto its answer (absent when the client gave none). */
 export type DecodedClientFrame =
-  { event: ClientEvent; data: unknown } | { event: typeof INVALID_FRAME_EVENT; data: ServerFrames['error'] };
+  | { event: ClientEvent; data: unknown; ref?: FrameRef }
+  | { event: typeof INVALID_FRAME_EVENT; data: ServerFrames['error']; ref?: FrameRef };
 
 const KNOWN_EVENTS = new Set<string>(CLIENT_EVENTS);
 
@@ -38,19 +40,24 @@ export function decodeClientFrame(raw: string | Buffer | ArrayBuffer | Buffer[])
   ) {
     return invalid(SocketErrorCode.InvalidFrame, 'Frame must be a JSON object {"event": string, "data": any}');
   }
-  const { event, data } = frame as { event: string; data?: unknown };
+  const { event, data, ref } = frame as { event: string; data?: unknown; ref?: unknown };
+  if (ref !== undefined && !isFrameRef(ref)) {
+    return invalid(SocketErrorCode.InvalidFrame, 'ref must be a string of 1-64 characters or an integer');
+  }
   if (!KNOWN_EVENTS.has(event)) {
     return invalid(
       SocketErrorCode.UnknownEvent,
       `Unknown event ${JSON.stringify(event.slice(0, 64))}; known events: ${CLIENT_EVENTS.join(', ')}`,
+      ref,
     );
   }
-  return { event: event as ClientEvent, data };
+  return ref === undefined ? { event: event as ClientEvent, data } : { event: event as ClientEvent, data, ref };
 }
 
 /** No client frame needs more; deeper ones are refused before JSON.parse builds them. */
 export const MAX_NESTING_DEPTH = 32;
 
-function invalid(code: SocketErrorCode, message: string): DecodedClientFrame {
-  return { event: INVALID_FRAME_EVENT, data: { code, message } };
+function invalid(code: SocketErrorCode, message: string, ref?: FrameRef): DecodedClientFrame {
+  const decoded: DecodedClientFrame = { event: INVALID_FRAME_EVENT, data: { code, message } };
+  return ref === undefined ? decoded : { ...decoded, ref };
 }

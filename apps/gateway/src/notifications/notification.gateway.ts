@@ -3,7 +3,8 @@ import { OnGatewayConnection, OnGatewayDisconnect, WebSocketGateway } from '@nes
 import { TokenVerifier } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { WebSocketConfig } from '@app/config';
-import { SocketCloseCode, SocketErrorCode, errorFrame, serverFrame } from '@app/contracts';
+import { SocketCloseCode, SocketErrorCode, errorFrame, serverFrame, withRef } from '@app/contracts';
+import type { FrameRef } from '@app/contracts';
 import { NotificationRepository } from '@app/persistence';
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -83,7 +84,7 @@ export class NotificationGateway
 
   /**
    * A client frame: rate-limited (an error frame over the limit; 1008 for a flood), routed by its
-   * event, and answered with the frame its handler returns.
+   * event, and answered with the frame its handler returns, carrying the frame's `ref` if it had one.
    */
   receive(socket: WebSocket, frame: DecodedClientFrame): void {
     const connection = this.connections.get(socket);
@@ -99,7 +100,7 @@ export class NotificationGateway
     const reply = verdict === 'accept' ? this.handle(connection, frame) : this.rateLimited;
     Promise.resolve(reply).then(
       (answer) => {
-        if (answer !== undefined) connection.send(answer);
+        if (answer !== undefined) connection.send(withRef(answer, frame.ref));
       },
       (error: unknown) => this.logger.error({ msg: 'Handling a frame failed', error: (error as Error).message }),
     );
@@ -117,7 +118,7 @@ export class NotificationGateway
       case 'ping':
         return serverFrame('pong', frame.data ?? null);
       case 'resume':
-        return this.resume(connection, frame.data);
+        return this.resume(connection, frame.data, frame.ref);
       case 'read':
       case 'ack': // `ack` is `read` under the name some clients use for it
         return this.read(connection, frame.data);
@@ -178,11 +179,12 @@ export class NotificationGateway
     return false;
   }
 
-  private async resume(connection: ClientConnection, data: unknown): Promise<string | undefined> {
+  /** Answered by the catch-up itself (`resumed`, `resume_gap`, `unavailable`), which carries the ref. */
+  private async resume(connection: ClientConnection, data: unknown, ref?: FrameRef): Promise<string | undefined> {
     const request = parseSince((data as { since?: unknown } | null)?.since);
     if ('error' in request) return invalidData(request.error);
     if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
-    await connection.resume(request.since);
+    await connection.resume(request.since, ref);
     return undefined;
   }
 
