@@ -247,6 +247,28 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     expect(['connecting', 'reconnecting']).toContain(sdk.state);
   });
 
+  it('stops for good when the server disconnects the user (4003), even with a token function', async () => {
+    const user = newUser();
+    const sdk = client(user);
+    const disconnects: DisconnectedEvent[] = [];
+    sdk.on('disconnected', (event) => disconnects.push(event));
+    await sdk.connect();
+    const answer = await fetch(`http://127.0.0.1:${port}/api/users/${user}/disconnect`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ reason: 'account closed' }),
+    });
+    expect(answer.status).toBe(202);
+    await eventually(() => disconnects[0], 3000, 'the 4003 close');
+    expect(disconnects).toEqual([{ code: 4003, reason: 'account closed', willReconnect: false }]);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // longer than the reconnect backoff
+    expect(disconnects).toHaveLength(1);
+    expect(sdk.state).not.toMatch(/connecting|connected/);
+  });
+
   describe('when the token expires (close 4001)', () => {
     const shortConfig = () => testConfig({ AMQP_QUEUE: config.AMQP_QUEUE, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
     let shortGateway: INestApplication;
@@ -260,10 +282,12 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     });
     afterAll(() => shortGateway?.close());
 
-    it('reconnects with a fresh token from the token function, resuming where it was', async () => {
+    it('reconnects with a fresh token from the token function, resuming where it was, when refreshing fails', async () => {
       const user = newUser();
       let tokensAsked = 0;
-      const sdk = client(user, { url: shortUrl, token: () => (tokensAsked++, shortToken(user)) });
+      // The second token (the refresh's) is another user's: refused, so the socket reaches 4001.
+      const token = () => (++tokensAsked === 2 ? shortToken(newUser()) : shortToken(user));
+      const sdk = client(user, { url: shortUrl, token });
       const frames = received(sdk);
       const disconnects: DisconnectedEvent[] = [];
       sdk.on('disconnected', (event) => disconnects.push(event));
@@ -275,8 +299,34 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
       const second = await notify(user, 'second');
       await eventually(() => frames[1], 8_000, 'the notification after reconnecting');
       expect(frames.map((frame) => frame.id)).toEqual([first, second]);
-      expect(tokensAsked).toBeGreaterThanOrEqual(2);
+      expect(tokensAsked).toBeGreaterThanOrEqual(3);
     });
+
+    it('refreshes a 20-second token in place: one socket for three lifetimes while notifications arrive', async () => {
+      const user = newUser();
+      const sdk = client(user, {
+        url: shortUrl,
+        token: () => signToken({ user_id: user }, undefined, { expiresIn: 20 }),
+      });
+      const frames = received(sdk);
+      const events: string[] = [];
+      sdk.on('refreshed', () => events.push('refreshed'));
+      sdk.on('disconnected', (event) => events.push(`disconnected ${event.code}`));
+      await sdk.connect();
+      sdk.on('connected', () => events.push('connected again'));
+      const sent: number[] = [];
+      const started = Date.now();
+      while (Date.now() - started < 62_000) {
+        sent.push(await notify(user, `at ${Date.now() - started} ms`));
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+      }
+      await eventually(() => (frames.length === sent.length ? true : undefined), 5_000, 'every notification');
+      expect(frames.map((frame) => frame.id)).toEqual(sent);
+      expect(events.filter((event) => event === 'refreshed').length).toBeGreaterThanOrEqual(3);
+      expect(events.filter((event) => event !== 'refreshed')).toEqual([]);
+      // Still the socket it opened with: no close, no second `connected`.
+      expect(sdk.state).toBe('connected');
+    }, 90_000);
 
     it('does not reconnect with a static token, which would be refused', async () => {
       const user = newUser();
