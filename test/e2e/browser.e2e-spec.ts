@@ -126,6 +126,33 @@ describe('demo page and admin dashboard in a browser', () => {
     // Left open: the dashboard counts its socket.
   });
 
+  it('demo page: shows the token lifetime and refreshes a minted 30 s token in place, the socket staying open', async () => {
+    const page = await newPage();
+    const refreshUser = `refresh-${randomUUID().slice(0, 6)}`;
+    await page.goto(`${base}/demo/`);
+    await page.locator('#mint-box').waitFor({ state: 'visible' });
+    await page.fill('#mint-user', refreshUser);
+    await page.selectOption('#mint-ttl', '30');
+    await page.click('#mint');
+    await eventually(async () => ((await page.inputValue('#token')).split('.').length === 3 ? true : undefined));
+    const first = await page.inputValue('#token');
+    await page.click('#connect');
+    await page.locator('#status', { hasText: /^connected$/ }).waitFor();
+    await page
+      .locator('[data-testid="token-lifetime"]', { hasText: /^Token expires in 0:[0-3]\d · refreshed in place/ })
+      .waitFor();
+
+    await page.locator('#log li', { hasText: 'token refreshed in place' }).waitFor({ timeout: 40_000 });
+    expect(await page.inputValue('#token')).not.toBe(first);
+    await page.waitForTimeout(5000); // past the first token's expiry
+    await expect(page.textContent('#status')).resolves.toBe('connected');
+    const log = await page.locator('#log li').allTextContents();
+    expect(log.filter((line) => /reconnect|4001/.test(line))).toEqual([]);
+    await publish({ user_id: refreshUser, message: 'after the refresh' });
+    await page.locator('li.notification', { hasText: 'after the refresh' }).waitFor();
+    await page.close();
+  });
+
   it('demo page: loses the network (context.setOffline) and comes back with nothing missing, each once', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
     const page = await context.newPage();

@@ -14,6 +14,70 @@
   var inbox = null;
   var token = null;
   var items = new Map(); // id -> { element, read }
+  var minted = null; // { token, userId } of the last token the mint gave
+  var expiresAt = null; // ms since the epoch: when the socket's token expires
+  var lifetimeTimer = null;
+
+  /** The `exp` of a JWT, in ms; null when it cannot be read. */
+  function tokenExpiry(jwt) {
+    try {
+      var payload = JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+      return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function showLifetime() {
+    var text = '';
+    if (expiresAt !== null) {
+      var seconds = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+      text =
+        'Token expires in ' +
+        Math.floor(seconds / 60) +
+        ':' +
+        String(seconds % 60).padStart(2, '0') +
+        (minted && client && minted.refreshing
+          ? ' · refreshed in place before then'
+          : ' · the socket closes then (4001): paste a new token');
+    }
+    $('#token-lifetime').textContent = text;
+  }
+
+  function mintToken(userId, ttlSeconds) {
+    return fetch('/api/demo/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: userId, ttl_seconds: ttlSeconds }),
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw new Error([].concat(body.message).join('; '));
+        return body;
+      });
+    });
+  }
+
+  /**
+   * A minted token is refreshed in place: the SDK asks this function for a new one a little before
+   * expiry and sends it in a `refresh` frame, so the socket stays open. A pasted token stays as it is.
+   */
+  function tokenOption(pasted) {
+    if (!minted || minted.token !== pasted) return pasted;
+    var first = true;
+    minted.refreshing = true;
+    return function () {
+      if (first) {
+        first = false;
+        return pasted;
+      }
+      return mintToken(minted.userId, minted.ttlSeconds).then(function (body) {
+        minted.token = body.token;
+        $('#token').value = body.token;
+        sessionStorage.setItem(TOKEN_KEY, body.token);
+        return body.token;
+      });
+    };
+  }
 
   function log(text) {
     var item = document.createElement('li');
@@ -127,7 +191,16 @@
 
     // The socket first, then the inbox's first page: everything after the socket's position comes
     // live, everything up to it is in the page, and an id in both is shown once.
-    client = new NotifyClient.NotificationClient({ url: '/ws/notifications/', token: token });
+    client = new NotifyClient.NotificationClient({ url: '/ws/notifications/', token: tokenOption(token) });
+    expiresAt = tokenExpiry(token);
+    clearInterval(lifetimeTimer);
+    lifetimeTimer = setInterval(showLifetime, 1000);
+    showLifetime();
+    client.on('refreshed', function (refreshed) {
+      expiresAt = Date.parse(refreshed.expires_at);
+      log('token refreshed in place; now expires at ' + new Date(expiresAt).toLocaleTimeString());
+      showLifetime();
+    });
     inbox = new NotifyClient.Inbox(client);
     inbox.onUnreadCount(setUnread); // the server's count from every receipt, plus one per new notification
     client.on('notification', function (notification) {
@@ -194,6 +267,9 @@
   }
 
   function disconnect() {
+    clearInterval(lifetimeTimer);
+    expiresAt = null;
+    showLifetime();
     if (inbox) inbox.dispose();
     if (client) client.close();
     client = null;
@@ -220,21 +296,12 @@
       });
   });
   $('#mint').addEventListener('click', function () {
-    fetch('/api/demo/token', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user_id: $('#mint-user').value.trim() }),
-    })
-      .then(function (response) {
-        return response.json().then(function (body) {
-          if (!response.ok) throw new Error([].concat(body.message).join('; '));
-          return body;
-        });
-      })
+    mintToken($('#mint-user').value.trim(), Number($('#mint-ttl').value))
       .then(function (body) {
         $('#token').value = body.token;
+        minted = { token: body.token, userId: body.user_id, ttlSeconds: body.expires_in };
         showError('');
-        log('minted a 1 h token for user ' + body.user_id);
+        log('minted a ' + body.expires_in + '-second token for user ' + body.user_id);
       })
       .catch(function (error) {
         showError('Could not mint a token: ' + error.message);

@@ -147,7 +147,7 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
       user_id: string;
       expires_in: number;
     };
-    expect({ user_id, expires_in }).toEqual({ user_id: 'demo-7', expires_in: 3600 });
+    expect({ user_id, expires_in }).toEqual({ user_id: 'demo-7', expires_in: 300 });
     const socket = await TestSocket.open(`${base.replace('http', 'ws')}/ws/notifications/?token=${token}`);
     expect(socket.framesOf('connected')[0]).toMatchObject({ data: { user_id: 'demo-7' } });
     await socket.close();

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Kept here so that it survives restarts and reaches gateways started later; `updated_at` lets
  * each gateway read only what changed since it last looked.
  */
-export class CreateUserTokenCutoff1764922100000 implements MigrationInterface {
-  name = 'CreateUserTokenCutoff1764922100000';
+export class CreateUserTokenCutoff1764922200000 implements MigrationInterface {
+  name = 'CreateUserTokenCutoff1764922200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
