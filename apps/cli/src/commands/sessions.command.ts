@@ -56,6 +56,7 @@ async function callGateway(
   } catch (error) {
     throw new Error(
       `the gateway at ${base} could not be reached (${(error as Error).message}); is it running? (--url)`,
+      { cause: error },
     );
   }
   const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
