@@ -3,7 +3,9 @@ import { WorkerConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
-import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
+import { PythonException, ResultCacheWriter } from '@app/result-cache';
+import type { PythonValue } from '@app/result-cache';
+import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, RejectionType, TaskRejection } from './notification-task';
 
 /**
  * What running a message came to: its result row is written (`done`), or its task id holds another
@@ -17,6 +19,9 @@ export type TaskRun = { status: 'done'; taskStatus: TaskStatus } | { status: 'co
  * delivered that a reconnecting client could not fetch again. Throws for faults (database or Redis
  * unreachable), which the caller retries; bad input becomes a FAILURE row and an expired task a
  * REVOKED one, and both resolve normally.
+ *
+ * With django-cache in RESULT_BACKENDS each result is also written to the Django app's cache, after
+ * its row (a reader never sees a result the table does not hold); that write never fails a task.
  */
 @Injectable()
 export class NotificationTaskProcessor {
@@ -28,33 +33,37 @@ export class NotificationTaskProcessor {
     private readonly writer: InboxWriter,
     private readonly inbox: NotificationRepository,
     private readonly config: WorkerConfig,
+    private readonly cache: ResultCacheWriter,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
-    await this.results.record(this.failure(decoded.rejection, receivedAt));
+    await this.recordFailure(decoded.rejection, receivedAt);
     return { status: 'done', taskStatus: TaskStatus.Failure };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
   async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
-    await this.results.record(this.failure(rejection, receivedAt));
+    const failure = this.failure(rejection, receivedAt);
+    await this.results.record(failure);
+    await this.cached(failure, exceptionOf(rejection.excType, rejection.reason));
   }
 
   private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
-      await this.results.record(this.revoked(task, receivedAt));
+      const revoked = this.revoked(task, receivedAt);
+      await this.results.record(revoked);
+      await this.cached(revoked, new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']));
       return { status: 'done', taskStatus: TaskStatus.Revoked };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
-    if (this.config.CELERY_TRACK_STARTED)
-      await this.results.record({
-        ...this.row(task, receivedAt),
-        status: TaskStatus.Started,
-        result: this.startedResult(),
-      });
+    if (this.config.CELERY_TRACK_STARTED) {
+      const started = { ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() };
+      await this.results.record(started);
+      await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME });
+    }
 
     const row = this.row(task, receivedAt);
     const stored = await this.writer.storeWithResult(
@@ -64,8 +73,28 @@ export class NotificationTaskProcessor {
     if (stored.status === 'conflict') return stored;
     // A redelivered task publishes its stored notification again, with the same id and seq: the
     // gateways drop it for sockets that have it, so delivery is never lost between commit and publish.
-    await this.fanout.publish(notificationGroup(task.userId), notificationFrameOf(stored.notification));
+    const group = notificationGroup(task.userId);
+    await Promise.all([
+      this.fanout.publish(group, notificationFrameOf(stored.notification)),
+      this.cached(
+        { taskId: task.taskId, status: TaskStatus.Success },
+        { notification_id: BigInt(stored.notification.id), group },
+      ),
+    ]);
     return { status: 'done', taskStatus: TaskStatus.Success };
+  }
+
+  /** The outcome's copy in the Django cache, when RESULT_BACKENDS has django-cache (never throws). */
+  private cached(outcome: Pick<TaskOutcome, 'taskId' | 'status' | 'traceback'>, result: PythonValue): Promise<void> {
+    if (!this.cache.enabled) return Promise.resolve();
+    const ready = outcome.status !== TaskStatus.Started;
+    return this.cache.write({
+      taskId: outcome.taskId,
+      status: outcome.status,
+      result,
+      traceback: outcome.traceback ?? null,
+      doneAt: ready ? new Date() : null,
+    });
   }
 
   /** What Celery stores as the result of a STARTED task. */
@@ -106,7 +135,7 @@ export class NotificationTaskProcessor {
         exc_message: [rejection.reason],
         exc_module: EXCEPTION_MODULES[rejection.excType],
       }),
-      traceback: `${EXCEPTION_MODULES[rejection.excType]}.${rejection.excType}: ${rejection.reason}`,
+      traceback: tracebackOf(rejection.excType, rejection.reason),
       taskName: rejection.taskName,
       taskArgs: null,
       taskKwargs: null,
@@ -114,4 +143,14 @@ export class NotificationTaskProcessor {
       receivedAt,
     };
   }
+}
+
+/** The exception a rejection is recorded with, as Celery's pickle serializer keeps it. */
+function exceptionOf(excType: RejectionType, reason: string): PythonException {
+  return new PythonException(EXCEPTION_MODULES[excType], excType, [reason]);
+}
+
+/** The last line of the traceback Python would print: there is no Python stack to show. */
+function tracebackOf(excType: RejectionType, reason: string): string {
+  return `${EXCEPTION_MODULES[excType]}.${excType}: ${reason}`;
 }
