@@ -173,7 +173,8 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
  * The same Django project with CELERY_RESULT_BACKEND = 'django-cache': its AsyncResult reads only
  * the Django cache, which the worker writes with RESULT_BACKENDS=django-db,django-cache. The
  * DatabaseCache case uses exactly the settings the project is documented with; the RedisCache one
- * (django-redis on Debian's Django 3.2) a KEY_PREFIX and VERSION of its own.
+ * (django-redis on Debian's Django 3.2) a KEY_PREFIX and VERSION of its own, and a worker with
+ * CELERY_RESULT_EXTENDED.
  */
 describe.each([
   ['DatabaseCache', 'database'],
@@ -194,7 +195,12 @@ describe.each([
       RESULT_BACKENDS: 'django-db,django-cache',
       RESULT_CACHE: cache,
       ...(cache === 'redis'
-        ? { RESULT_CACHE_REDIS_URL: redisUrl, RESULT_CACHE_KEY_PREFIX: keyPrefix, RESULT_CACHE_VERSION: '2' }
+        ? {
+            RESULT_CACHE_REDIS_URL: redisUrl,
+            RESULT_CACHE_KEY_PREFIX: keyPrefix,
+            RESULT_CACHE_VERSION: '2',
+            CELERY_RESULT_EXTENDED: 'true',
+          }
         : {}),
     });
     peer = new CeleryPeer(
@@ -239,6 +245,17 @@ describe.each([
       traceback: null,
     });
     expect(outcome.date_done).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // The Redis worker runs with CELERY_RESULT_EXTENDED; without it Celery stores no request fields.
+    expect(outcome).toMatchObject(
+      cache === 'redis'
+        ? {
+            name: 'notifications.tasks.send_notification_task',
+            args: [42, { title: 'Welcome' }],
+            kwargs: {},
+            worker: 'celery@node-worker',
+          }
+        : { name: null, args: null, kwargs: null, worker: null },
+    );
   });
 
   it.each([

@@ -80,6 +80,8 @@ const environmentSchema = z
     WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
     CELERY_TRACK_STARTED: boolean().default(false),
+    // Celery's result_extended, for results in Django's cache (the table's rows always have them).
+    CELERY_RESULT_EXTENDED: boolean().default(false),
     // Like Celery's result_expires: 0 keeps results forever, as django-celery-results does by itself.
     RESULT_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(0),
     RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),

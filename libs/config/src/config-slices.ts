@@ -90,6 +90,7 @@ export abstract class WorkerConfig extends configSlice([
   'WORKER_HTTP_PORT',
   'CELERY_TASK_NAMES',
   'CELERY_TRACK_STARTED',
+  'CELERY_RESULT_EXTENDED',
   'TASK_MAX_ATTEMPTS',
   'MAX_MESSAGE_BYTES',
 ]) {}

@@ -14,6 +14,32 @@ describe('celeryResultMeta', () => {
     expect(meta).toMatchObject({ children: [], date_done: '2026-12-02T16:45:01.120000', task_id: 'id-1' });
   });
 
+  it('holds the result_extended fields after date_done when given', () => {
+    const extended = { name: 'n', args: [1], kwargs: {}, worker: 'w', retries: 0, queue: 'q' };
+    const meta = celeryResultMeta({
+      taskId: 'id',
+      status: 'SUCCESS',
+      result: 1,
+      traceback: null,
+      doneAt: null,
+      extended,
+    });
+    expect(Object.keys(meta as object)).toEqual([
+      'status',
+      'result',
+      'traceback',
+      'children',
+      'date_done',
+      'name',
+      'args',
+      'kwargs',
+      'worker',
+      'retries',
+      'queue',
+      'task_id',
+    ]);
+  });
+
   it('has no date_done until the task is ready', () => {
     const meta = celeryResultMeta({ taskId: 'id', status: 'STARTED', result: {}, traceback: null, doneAt: null });
     expect(meta).toMatchObject({ date_done: null });

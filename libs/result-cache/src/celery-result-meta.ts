@@ -10,6 +10,18 @@ export interface CachedResult {
   traceback: string | null;
   /** When it became ready; null for STARTED (Celery's `date_done` is None until then). */
   doneAt: Date | null;
+  /** With Celery's result_extended: what the task's request said. */
+  extended?: ExtendedFields;
+}
+
+/** The fields `result_extended` adds, as `_get_result_meta` takes them from the request. */
+export interface ExtendedFields {
+  name: string | null;
+  args: PythonValue;
+  kwargs: PythonValue;
+  worker: string;
+  retries: number;
+  queue: string | null;
 }
 
 /** Celery's `task_keyprefix`: django-celery-results' CacheBackend stores a task under this + its id. */
@@ -17,9 +29,8 @@ export const CELERY_TASK_KEY_PREFIX = 'celery-task-meta-';
 
 /**
  * The meta dict `KeyValueStoreBackend._store_result` stores (`_get_result_meta` plus `task_id`),
- * keys in Celery's order. `children` is an empty list (a task with a request has one); the
- * extended fields (result_extended) are left out, so `AsyncResult.name` and `.args` read None,
- * as they do with Celery's default settings.
+ * keys in Celery's order. `children` is an empty list (a task with a request has one). Without
+ * the extended fields `AsyncResult.name` and `.args` read None, as with Celery's default settings.
  */
 export function celeryResultMeta(result: CachedResult): PythonValue {
   return {
@@ -28,6 +39,7 @@ export function celeryResultMeta(result: CachedResult): PythonValue {
     traceback: result.traceback,
     children: [],
     date_done: result.doneAt ? celeryDateDone(result.doneAt) : null,
+    ...(result.extended ? { ...result.extended } : {}),
     task_id: result.taskId,
   };
 }

@@ -1,4 +1,4 @@
-export type { CachedResult } from './celery-result-meta';
+export type { CachedResult, ExtendedFields } from './celery-result-meta';
 export { CELERY_TASK_KEY_PREFIX, celeryDateDone, celeryResultMeta, djangoCacheKey } from './celery-result-meta';
 export type { PythonValue } from './python-pickle';
 export { PythonDict, PythonException, PythonFloat, PythonTuple, pickleDumps } from './python-pickle';

@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { WorkerConfig } from '@app/config';
+import { AmqpConfig, WorkerConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
 import { PythonException, ResultCacheWriter } from '@app/result-cache';
-import type { PythonValue } from '@app/result-cache';
+import type { ExtendedFields, PythonValue } from '@app/result-cache';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, RejectionType, TaskRejection } from './notification-task';
 
 /**
@@ -34,6 +34,7 @@ export class NotificationTaskProcessor {
     private readonly inbox: NotificationRepository,
     private readonly config: WorkerConfig,
     private readonly cache: ResultCacheWriter,
+    private readonly amqp: AmqpConfig,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
@@ -46,7 +47,7 @@ export class NotificationTaskProcessor {
   async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
     const failure = this.failure(rejection, receivedAt);
     await this.results.record(failure);
-    await this.cached(failure, exceptionOf(rejection.excType, rejection.reason));
+    await this.cached(failure, exceptionOf(rejection.excType, rejection.reason), this.extendedOf(rejection));
   }
 
   private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
@@ -55,14 +56,15 @@ export class NotificationTaskProcessor {
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
       const revoked = this.revoked(task, receivedAt);
       await this.results.record(revoked);
-      await this.cached(revoked, new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']));
+      const exception = new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']);
+      await this.cached(revoked, exception, this.extendedOf(task));
       return { status: 'done', taskStatus: TaskStatus.Revoked };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED) {
       const started = { ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() };
       await this.results.record(started);
-      await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME });
+      await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME }, this.extendedOf(task));
     }
 
     const row = this.row(task, receivedAt);
@@ -79,13 +81,18 @@ export class NotificationTaskProcessor {
       this.cached(
         { taskId: task.taskId, status: TaskStatus.Success },
         { notification_id: BigInt(stored.notification.id), group },
+        this.extendedOf(task),
       ),
     ]);
     return { status: 'done', taskStatus: TaskStatus.Success };
   }
 
   /** The outcome's copy in the Django cache, when RESULT_BACKENDS has django-cache (never throws). */
-  private cached(outcome: Pick<TaskOutcome, 'taskId' | 'status' | 'traceback'>, result: PythonValue): Promise<void> {
+  private cached(
+    outcome: Pick<TaskOutcome, 'taskId' | 'status' | 'traceback'>,
+    result: PythonValue,
+    extended: ExtendedFields | undefined,
+  ): Promise<void> {
     if (!this.cache.enabled) return Promise.resolve();
     const ready = outcome.status !== TaskStatus.Started;
     return this.cache.write({
@@ -94,7 +101,25 @@ export class NotificationTaskProcessor {
       result,
       traceback: outcome.traceback ?? null,
       doneAt: ready ? new Date() : null,
+      extended,
     });
+  }
+
+  /**
+   * The cached result's extended fields when CELERY_RESULT_EXTENDED is on: the arguments as the
+   * message carried them (none for a message that could not be read as a task).
+   */
+  private extendedOf(task: NotificationTask | TaskRejection): ExtendedFields | undefined {
+    if (!this.config.CELERY_RESULT_EXTENDED) return undefined;
+    const isTask = 'args' in task;
+    return {
+      name: task.taskName,
+      args: isTask ? (task.args as PythonValue[]) : null,
+      kwargs: isTask ? (task.kwargs as Record<string, PythonValue>) : null,
+      worker: this.config.WORKER_NAME,
+      retries: isTask ? task.retries : 0,
+      queue: this.amqp.AMQP_QUEUE,
+    };
   }
 
   /** What Celery stores as the result of a STARTED task. */
