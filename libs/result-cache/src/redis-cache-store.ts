@@ -30,8 +30,10 @@ export class RedisCacheStore implements DjangoCacheStore {
   }
 
   async close(): Promise<void> {
-    // QUIT waits for an answer a stuck server never gives: after a second the socket is just closed.
-    await Promise.race([this.redis.quit().catch(() => undefined), setTimeout(1000)]);
+    // QUIT waits for an answer a stuck server never gives: after a second the socket is just
+    // closed, as it is at once when there is no connection to quit.
+    if (this.redis.status === 'ready')
+      await Promise.race([this.redis.quit().catch(() => undefined), setTimeout(1000, undefined, { ref: false })]);
     this.redis.disconnect();
   }
 }

@@ -112,7 +112,8 @@ export class ResultCacheWriter implements OnModuleDestroy {
 
   /** Waits for the writes under way, as long as a task would, then closes the connections. */
   async onModuleDestroy(): Promise<void> {
-    if (this.draining) await Promise.race([this.draining, sleep(this.config.RESULT_CACHE_TIMEOUT_MS)]);
+    if (this.draining)
+      await Promise.race([this.draining, sleep(this.config.RESULT_CACHE_TIMEOUT_MS, undefined, { ref: false })]);
     await this.store?.close();
   }
 }

@@ -46,8 +46,9 @@ export class NotificationTaskProcessor {
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
   async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
     const failure = this.failure(rejection, receivedAt);
-    await this.results.record(failure);
-    await this.cached(failure, exceptionOf(rejection.excType, rejection.reason), this.extendedOf(rejection));
+    // As Celery's store: a task id whose SUCCESS is recorded keeps it, in the cache as in the table.
+    if (await this.results.record(failure))
+      await this.cached(failure, exceptionOf(rejection.excType, rejection.reason), this.extendedOf(rejection));
   }
 
   private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
@@ -55,16 +56,16 @@ export class NotificationTaskProcessor {
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
       const revoked = this.revoked(task, receivedAt);
-      await this.results.record(revoked);
+      const written = await this.results.record(revoked);
       const exception = new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']);
-      await this.cached(revoked, exception, this.extendedOf(task));
+      if (written) await this.cached(revoked, exception, this.extendedOf(task));
       return { status: 'done', taskStatus: TaskStatus.Revoked };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED) {
       const started = { ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() };
-      await this.results.record(started);
-      await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME }, this.extendedOf(task));
+      if (await this.results.record(started))
+        await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME }, this.extendedOf(task));
     }
 
     const row = this.row(task, receivedAt);
