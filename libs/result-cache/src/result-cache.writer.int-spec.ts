@@ -74,7 +74,7 @@ describe('ResultCacheWriter', () => {
       expect(await counted(metrics, 'notify_result_cache_writes_total')).toBe(1);
     });
 
-    it('overwrites an entry, and writes the ones that arrive meanwhile together in the next batch', async () => {
+    it('overwrites an entry (the last write of a key wins) and writes no expiry for a timeout of 0', async () => {
       const { writer } = writerWith({ RESULT_CACHE_TABLE: table, RESULT_CACHE_EXPIRES_SECONDS: '0' });
       const writes = ['a', 'b', 'a'].map((id, index) =>
         writer.write({ taskId: `t-${id}`, status: 'SUCCESS', result: index, traceback: null, doneAt: new Date() }),
@@ -88,6 +88,21 @@ describe('ResultCacheWriter', () => {
       expect((rows[0].expires as Date).toISOString()).toBe('9999-12-31T23:59:59.000Z');
       const [first] = await pythonReprs([Buffer.from(rows[0].value as string, 'base64')]);
       expect(first).toContain("'result': 2");
+    });
+
+    it('deletes expired entries as it writes, since Django culls only when it writes itself', async () => {
+      await withDatabase((db) =>
+        db.query(
+          `INSERT INTO "${table}" VALUES (':1:expired', 'x', now() - interval '1 second'), (':1:alive', 'x', now() + interval '1 hour')`,
+        ),
+      );
+      const { writer } = writerWith({ RESULT_CACHE_TABLE: table });
+      await writer.write(failure('t-c'));
+      await writer.onModuleDestroy();
+      const { rows } = await withDatabase((db) =>
+        db.query(`SELECT cache_key FROM "${table}" WHERE cache_key IN (':1:expired', ':1:alive')`),
+      );
+      expect(rows.map((row) => row.cache_key)).toEqual([':1:alive']);
     });
 
     it('counts a write the table refuses and resolves: the task goes on', async () => {
