@@ -74,7 +74,7 @@ describe('ResultCacheWriter', () => {
       expect(await counted(metrics, 'notify_result_cache_writes_total')).toBe(1);
     });
 
-    it('overwrites an entry (the last write of a key wins) and writes no expiry for a timeout of 0', async () => {
+    it('overwrites an entry (the last write of a key wins) and, for a timeout of 0, the datetime.max Django writes for None', async () => {
       const { writer } = writerWith({ RESULT_CACHE_TABLE: table, RESULT_CACHE_EXPIRES_SECONDS: '0' });
       const writes = ['a', 'b', 'a'].map((id, index) =>
         writer.write({ taskId: `t-${id}`, status: 'SUCCESS', result: index, traceback: null, doneAt: new Date() }),
