@@ -11,9 +11,11 @@ import {
   TestSocket,
   eventually,
   testConfig,
+  uniqueName,
   upgradeStatus,
   withDatabase,
 } from '@test/support/test-context';
+import { Redis } from 'ioredis';
 import { CeleryPeer } from './celery-peer';
 
 /**
@@ -164,5 +166,125 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
   it('opens the socket with a simplejwt access token and refuses its refresh token', async () => {
     expect(await upgradeStatus(`${wsBase}?token=${await peer.token(42)}`)).toBe('open');
     expect(await upgradeStatus(`${wsBase}?token=${await peer.token(42, 'refresh')}`)).toBe(401);
+  });
+});
+
+/**
+ * The same Django project with CELERY_RESULT_BACKEND = 'django-cache': its AsyncResult reads only
+ * the Django cache, which the worker writes with RESULT_BACKENDS=django-db,django-cache. The
+ * DatabaseCache case uses exactly the settings the project is documented with; the RedisCache one
+ * (django-redis on Debian's Django 3.2) a KEY_PREFIX and VERSION of its own, and a worker with
+ * CELERY_RESULT_EXTENDED.
+ */
+describe.each([
+  ['DatabaseCache', 'database'],
+  ['RedisCache', 'redis'],
+] as const)('drop-in for Django + Celery with django-cache on a %s', (_, cache) => {
+  const keyPrefix = uniqueName('celery_cache');
+  let config: AppConfig;
+  let worker: WorkerApp;
+  let peer: CeleryPeer;
+
+  beforeAll(async () => {
+    const databaseUrl = new URL(process.env.DATABASE_URL!);
+    databaseUrl.pathname = `/notify_celery_cache_${randomBytes(4).toString('hex')}`;
+    const redisUrl = testConfig().REDIS_URL;
+    config = testConfig({
+      DATABASE_URL: databaseUrl.toString(),
+      WORKER_NAME: 'celery@node-worker',
+      RESULT_BACKENDS: 'django-db,django-cache',
+      RESULT_CACHE: cache,
+      ...(cache === 'redis'
+        ? {
+            RESULT_CACHE_REDIS_URL: redisUrl,
+            RESULT_CACHE_KEY_PREFIX: keyPrefix,
+            RESULT_CACHE_VERSION: '2',
+            CELERY_RESULT_EXTENDED: 'true',
+          }
+        : {}),
+    });
+    peer = new CeleryPeer(
+      config,
+      cache === 'redis'
+        ? {
+            CELERY_PEER_CACHE: 'redis',
+            CELERY_PEER_CACHE_LOCATION: redisUrl,
+            CELERY_PEER_CACHE_KEY_PREFIX: keyPrefix,
+            CELERY_PEER_CACHE_VERSION: '2',
+          }
+        : { CELERY_PEER_CACHE: 'database' },
+    );
+    await createDatabaseIfMissing(config.DATABASE_URL);
+    await migrateDatabase(config.DATABASE_URL);
+    if (cache === 'database') await peer.call('createcachetable');
+    worker = await createWorker(config);
+    await worker.listen();
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    const publisher = await TestPublisher.connect(config.AMQP_URL);
+    await publisher.deleteQueue(config.AMQP_QUEUE);
+    await publisher.close();
+    await dropDatabase(config.DATABASE_URL);
+    if (cache === 'redis') {
+      const redis = new Redis(config.REDIS_URL);
+      const keys = await redis.keys(`${keyPrefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    }
+  });
+
+  it('AsyncResult(id).get() returns the result of send_notification_task.delay()', async () => {
+    const taskId = await peer.delay(42, { title: 'Welcome' });
+    const outcome = await peer.get(taskId, 15, true);
+    expect(outcome).toMatchObject({
+      status: 'SUCCESS',
+      result: { notification_id: expect.any(Number), group: 'Notifications_42' },
+      raised: null,
+      traceback: null,
+    });
+    expect(outcome.date_done).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // The Redis worker runs with CELERY_RESULT_EXTENDED; without it Celery stores no request fields.
+    expect(outcome).toMatchObject(
+      cache === 'redis'
+        ? {
+            name: 'notifications.tasks.send_notification_task',
+            args: [42, { title: 'Welcome' }],
+            kwargs: {},
+            worker: 'celery@node-worker',
+          }
+        : { name: null, args: null, kwargs: null, worker: null },
+    );
+  });
+
+  it.each([
+    [
+      'an unregistered task name',
+      (p: CeleryPeer) => p.sendTask('billing.tasks.charge_card', [1]),
+      { exception: 'NotRegistered', module: 'celery.exceptions', args: ['billing.tasks.charge_card'] },
+    ],
+    [
+      'a wrong signature',
+      (p: CeleryPeer) => p.sendTask('notifications.tasks.send_notification_task', [1, 'hi', 'extra']),
+      {
+        exception: 'TypeError',
+        module: 'builtins',
+        args: ['send_notification_task() takes 2 positional arguments but 3 were given'],
+      },
+    ],
+  ])('AsyncResult(id).get() raises what Celery raises for %s, with .traceback set', async (_, publish, raised) => {
+    const outcome = await peer.get(await publish(peer), 15, true);
+    expect(outcome.status).toBe('FAILURE');
+    expect(outcome.raised).toEqual(raised);
+    expect(outcome.traceback).toContain(`${raised.module}.${raised.exception}: `);
+  });
+
+  it('AsyncResult(id).get() raises TaskRevokedError for a task whose expires has passed', async () => {
+    const outcome = await peer.get(await peer.delay(43, 'too late', '--expires', '-5'), 15, true);
+    expect(outcome).toMatchObject({
+      status: 'REVOKED',
+      raised: { exception: 'TaskRevokedError', module: 'celery.exceptions', args: ['expired'] },
+    });
   });
 });

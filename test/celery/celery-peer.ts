@@ -8,17 +8,29 @@ const run = promisify(execFile);
 export const PYTHON = process.env.CELERY_PEER_PYTHON ?? '/usr/bin/python3';
 const PEER = join(__dirname, 'peer', 'peer.py');
 
+/** An exception in Python, as peer.py describes it. */
+export interface PythonError {
+  exception: string;
+  module: string;
+  args: string[];
+}
+
 /**
  * The Django + Celery project that moves to this service, as a real Celery client and the real
  * django-celery-results and simplejwt packages, driven one command at a time (see peer/peer.py).
  */
 export class CeleryPeer {
+  /** `settings`: extra environment for peer_settings.py (CELERY_PEER_CACHE... for django-cache). */
   constructor(
     private readonly env: { DATABASE_URL: string; AMQP_URL: string; AMQP_QUEUE: string; JWT_SECRET: string },
+    private readonly settings: Record<string, string> = {},
   ) {}
 
   async call<T = Record<string, unknown>>(...args: string[]): Promise<T> {
-    const { stdout } = await run(PYTHON, [PEER, ...args], { env: { ...process.env, ...this.env }, timeout: 60_000 });
+    const { stdout } = await run(PYTHON, [PEER, ...args], {
+      env: { ...process.env, ...this.env, ...this.settings },
+      timeout: 60_000,
+    });
     return JSON.parse(stdout) as T;
   }
 
@@ -32,16 +44,21 @@ export class CeleryPeer {
       .task_id;
   }
 
-  /** `AsyncResult(task_id).get(timeout, propagate=False)` and what the result says of itself. */
-  get(taskId: string, timeoutSeconds = 15) {
+  /**
+   * `AsyncResult(task_id).get(timeout, propagate=False)` and what the result says of itself; with
+   * `propagate`, `.get()` as an app calls it, and the exception it raised (`raised`).
+   */
+  get(taskId: string, timeoutSeconds = 15, propagate = false) {
     return this.call<{
       status: string;
       result: unknown;
+      raised: PythonError | null;
+      traceback: string | null;
       args: unknown;
       kwargs: unknown;
       worker: string;
       date_done: string;
-    }>('get', taskId, String(timeoutSeconds));
+    }>('get', taskId, String(timeoutSeconds), ...(propagate ? ['--propagate'] : []));
   }
 
   /** The rows as Django's ORM (and so its admin) sees them. */

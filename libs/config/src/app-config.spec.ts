@@ -113,9 +113,39 @@ describe('parseAppConfig', () => {
     [{ PUBLISH_API_TOKENS: `${'x'.repeat(40)},short` }, 'PUBLISH_API_TOKENS'],
     [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_TOKEN_MINT: 'true' }, 'DEMO_TOKEN_MINT'],
     [{ DEMO_TOKEN_MINT: 'yes' }, 'DEMO_TOKEN_MINT'],
+    [{ RESULT_BACKENDS: 'django-db,redis' }, 'RESULT_BACKENDS'],
+    [{ RESULT_BACKENDS: 'django-cache' }, 'RESULT_BACKENDS'],
+    [{ RESULT_BACKENDS: 'django-db,django-cache', RESULT_CACHE: 'redis' }, 'RESULT_CACHE_REDIS_URL'],
+    [{ RESULT_CACHE: 'memcached' }, 'RESULT_CACHE'],
+    [{ RESULT_CACHE_TABLE: 'my cache; drop' }, 'RESULT_CACHE_TABLE'],
+    [{ RESULT_CACHE_REDIS_URL: 'http://127.0.0.1:6379' }, 'RESULT_CACHE_REDIS_URL'],
+    [{ RESULT_CACHE_VERSION: '1.5' }, 'RESULT_CACHE_VERSION'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => parseAppConfig(env)).toThrow(InvalidConfigError);
     expect(() => parseAppConfig(env)).toThrow(new RegExp(`${variable}: `));
+  });
+});
+
+describe('the result backends', () => {
+  it('write to django-db only by default, with the cache settings of Django and Celery by default', () => {
+    expect(parseAppConfig({})).toMatchObject({
+      RESULT_BACKENDS: ['django-db'],
+      RESULT_CACHE: 'database',
+      RESULT_CACHE_TABLE: 'my_cache_table',
+      RESULT_CACHE_KEY_PREFIX: '',
+      RESULT_CACHE_VERSION: 1,
+      RESULT_CACHE_EXPIRES_SECONDS: 86400,
+    });
+  });
+
+  it('add django-cache on a Redis the user names', () => {
+    const config = parseAppConfig({
+      RESULT_BACKENDS: 'django-db, django-cache,django-cache',
+      RESULT_CACHE: 'redis',
+      RESULT_CACHE_REDIS_URL: 'redis://cache:6379/2',
+    });
+    expect(config.RESULT_BACKENDS).toEqual(['django-db', 'django-cache']);
+    expect(config.RESULT_CACHE_REDIS_URL).toBe('redis://cache:6379/2');
   });
 });
 

@@ -38,6 +38,10 @@ function parseHostPort(entry: string): { host: string; port: number } | null {
   return match && port >= 1 && port <= 65535 ? { host: match[1] ?? match[2], port } : null;
 }
 
+/** Celery's result_backend names this worker can write to. */
+export const RESULT_BACKEND_NAMES = ['django-db', 'django-cache'] as const;
+export type ResultBackendName = (typeof RESULT_BACKEND_NAMES)[number];
+
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
 /** The HS256 key size RFC 7518 (3.2) requires: no shorter than the hash output. */
 const MIN_HMAC_SECRET_BYTES = 32;
@@ -76,11 +80,39 @@ const environmentSchema = z
     WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
     CELERY_TRACK_STARTED: boolean().default(false),
+    // Celery's result_extended, for results in Django's cache (the table's rows always have them).
+    CELERY_RESULT_EXTENDED: boolean().default(false),
     // Like Celery's result_expires: 0 keeps results forever, as django-celery-results does by itself.
     RESULT_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(0),
     RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),
     RESULT_CLEANUP_INTERVAL_SECONDS: integer(1, 7 * 86400).default(3600),
     TASK_MAX_ATTEMPTS: integer(1, 100).default(5),
+    // Like Celery's result_backend: where the Django app reads results. django-db is this service's own
+    // record (admin API, dashboard), so it stays on; django-cache adds Django's cache.
+    RESULT_BACKENDS: commaSeparated()
+      .refine((names) => names.every((name) => (RESULT_BACKEND_NAMES as readonly string[]).includes(name)), {
+        message: `each entry must be one of ${RESULT_BACKEND_NAMES.join(', ')}`,
+      })
+      .refine((names) => names.includes('django-db'), {
+        message:
+          'must include django-db (the results table is also the admin API’s record); e.g. django-db,django-cache',
+      })
+      .transform((names) => [...new Set(names)] as ResultBackendName[])
+      .default(['django-db']),
+    // Which Django cache backend the Django app's CELERY_CACHE_BACKEND names: DatabaseCache or RedisCache.
+    RESULT_CACHE: z.enum(['database', 'redis']).default('database'),
+    RESULT_CACHE_TABLE: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a table name (letters, digits, _; at most 63)')
+      .default('my_cache_table'),
+    RESULT_CACHE_DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+    RESULT_CACHE_REDIS_URL: url(['redis:', 'rediss:']).optional(),
+    RESULT_CACHE_KEY_PREFIX: z.string().max(200).default(''),
+    RESULT_CACHE_VERSION: integer(-(2 ** 31), 2 ** 31 - 1).default(1),
+    // Celery's result_expires (a day by default); 0 never expires, as Django's timeout None.
+    RESULT_CACHE_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(86400),
+    // How long a task waits for its cache write before it is settled anyway (the write goes on).
+    RESULT_CACHE_TIMEOUT_MS: integer(1, 60_000).default(2000),
     // A Celery eta due within this many seconds waits in the worker's memory, unacked; a later one is
     // stored in Postgres and published again when due. Keep it well under RabbitMQ's consumer_timeout.
     DEFERRED_TASK_HOLD_SECONDS: integer(0, 600).default(30),
@@ -164,6 +196,13 @@ const environmentSchema = z
         code: 'custom',
         path: ['DEMO_TOKEN_MINT'],
         message: 'must not be true with NODE_ENV=production: it lets anyone who reaches the gateway act as any user',
+      });
+    }
+    if (env.RESULT_BACKENDS.includes('django-cache') && env.RESULT_CACHE === 'redis' && !env.RESULT_CACHE_REDIS_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RESULT_CACHE_REDIS_URL'],
+        message: "is required when RESULT_CACHE is redis: the LOCATION of the Django app's RedisCache",
       });
     }
     const keyProblem =

@@ -90,6 +90,7 @@ export abstract class WorkerConfig extends configSlice([
   'WORKER_HTTP_PORT',
   'CELERY_TASK_NAMES',
   'CELERY_TRACK_STARTED',
+  'CELERY_RESULT_EXTENDED',
   'TASK_MAX_ATTEMPTS',
   'MAX_MESSAGE_BYTES',
 ]) {}
@@ -118,6 +119,24 @@ export abstract class ResultCleanupConfig extends configSlice([
 ]) {}
 
 /**
+ * Results written to Django's cache as django-celery-results' `django-cache` backend does, for a
+ * Django app whose CELERY_RESULT_BACKEND is django-cache (libs/result-cache). The database cache
+ * uses DATABASE_URL unless RESULT_CACHE_DATABASE_URL is set.
+ */
+export abstract class ResultCacheConfig extends configSlice([
+  'RESULT_BACKENDS',
+  'RESULT_CACHE',
+  'RESULT_CACHE_TABLE',
+  'RESULT_CACHE_DATABASE_URL',
+  'RESULT_CACHE_REDIS_URL',
+  'RESULT_CACHE_KEY_PREFIX',
+  'RESULT_CACHE_VERSION',
+  'RESULT_CACHE_EXPIRES_SECONDS',
+  'RESULT_CACHE_TIMEOUT_MS',
+  'DATABASE_URL',
+]) {}
+
+/**
  * Whether the gateway has the demo page's helpers and mints demo tokens: the switch, and the two
  * keys that overrule it (no helpers in production; no mint without an HMAC secret to sign with).
  */
@@ -138,5 +157,6 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   DeferredTaskConfig,
   InboxRetentionConfig,
   ResultCleanupConfig,
+  ResultCacheConfig,
   DemoConfig,
 ];

@@ -1,5 +1,5 @@
-export type { AppConfig } from './app-config';
-export { APP_CONFIG_KEYS, InvalidConfigError, loadAppConfig, parseAppConfig } from './app-config';
+export type { AppConfig, ResultBackendName } from './app-config';
+export { APP_CONFIG_KEYS, InvalidConfigError, RESULT_BACKEND_NAMES, loadAppConfig, parseAppConfig } from './app-config';
 export {
   AmqpConfig,
   DatabaseConfig,
@@ -10,6 +10,7 @@ export {
   JwtConfig,
   PublishApiConfig,
   RedisConfig,
+  ResultCacheConfig,
   ResultCleanupConfig,
   RuntimeConfig,
   SessionsConfig,

@@ -72,6 +72,14 @@ describe('TaskResultRepository (real Postgres)', () => {
     expect(rows.rows[0].date_created.getTime()).toBe(first.receivedAt.getTime());
   });
 
+  it('says whether it wrote the row: never over a SUCCESS, but a SUCCESS again', async () => {
+    const success = outcome({ status: TaskStatus.Success, result: '{"ok":true}' });
+    expect(await repository.record(success)).toBe(true);
+    expect(await repository.record({ ...success, status: TaskStatus.Failure, result: '{"exc_type":"X"}' })).toBe(false);
+    expect(await repository.record(success)).toBe(true);
+    expect(await repository.recordMany([outcome({ status: TaskStatus.Failure }), success])).toHaveLength(2);
+  });
+
   it('filters, orders and pages, with a total count', async () => {
     const listWorker = `${worker}-list`;
     const base = Date.parse('2030-01-01T00:00:00Z');

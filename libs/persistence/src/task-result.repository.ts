@@ -60,32 +60,38 @@ export class TaskResultRepository implements OnModuleInit {
   /**
    * Writes the task's row, or overwrites it when the task id is already there (a redelivery, or
    * STARTED then SUCCESS), as django-celery-results' `store_result` does: `date_created` keeps its
-   * first value, and `date_started` is set when the status is STARTED.
+   * first value, and `date_started` is set when the status is STARTED. Resolves to false when
+   * the row was kept as it was (a SUCCESS row is final, see `recordMany`).
    */
-  record(outcome: TaskOutcome, manager: EntityManager = this.rows.manager): Promise<void> {
-    return this.recordMany([outcome], manager);
+  async record(outcome: TaskOutcome, manager: EntityManager = this.rows.manager): Promise<boolean> {
+    return (await this.recordMany([outcome], manager)).length > 0;
   }
 
   /**
    * `record` for many tasks in one statement; for a task id given twice, the last outcome wins.
    * A SUCCESS row is final: its notification is stored, so only SUCCESS may be written over it
    * (a redelivery), never the FAILURE, REVOKED or STARTED of a later message under its id.
+   * Resolves to the task ids whose rows were written.
    */
-  async recordMany(outcomes: TaskOutcome[], manager: EntityManager = this.rows.manager): Promise<void> {
-    if (outcomes.length === 0) return;
+  async recordMany(outcomes: TaskOutcome[], manager: EntityManager = this.rows.manager): Promise<string[]> {
+    if (outcomes.length === 0) return [];
     const latest = [...new Map(outcomes.map((outcome) => [outcome.taskId, outcome])).values()];
     const column = <T>(value: (outcome: TaskOutcome) => T) => latest.map(value);
-    await manager.query(this.hasDateStarted ? UPSERT_WITH_DATE_STARTED : UPSERT, [
-      column((outcome) => outcome.taskId),
-      column((outcome) => outcome.status),
-      column((outcome) => postgresText(outcome.result)),
-      column((outcome) => postgresText(outcome.traceback ?? null)),
-      column((outcome) => postgresText(outcome.taskArgs)),
-      column((outcome) => postgresText(outcome.taskKwargs)),
-      column((outcome) => postgresText(outcome.taskName)),
-      column((outcome) => postgresText(outcome.worker)),
-      column((outcome) => outcome.receivedAt),
-    ]);
+    const written: Array<{ task_id: string }> = await manager.query(
+      this.hasDateStarted ? UPSERT_WITH_DATE_STARTED : UPSERT,
+      [
+        column((outcome) => outcome.taskId),
+        column((outcome) => outcome.status),
+        column((outcome) => postgresText(outcome.result)),
+        column((outcome) => postgresText(outcome.traceback ?? null)),
+        column((outcome) => postgresText(outcome.taskArgs)),
+        column((outcome) => postgresText(outcome.taskKwargs)),
+        column((outcome) => postgresText(outcome.taskName)),
+        column((outcome) => postgresText(outcome.worker)),
+        column((outcome) => outcome.receivedAt),
+      ],
+    );
+    return written.map((row) => row.task_id);
   }
 
   findByTaskId(taskId: string): Promise<TaskResult | null> {
@@ -161,5 +167,5 @@ export function postgresText<T extends string | null>(value: T): T {
  */
 const COLUMN_ARRAYS = `unnest($1::varchar[], $2::varchar[], $3::text[], $4::text[], $5::text[], $6::text[], $7::varchar[], $8::varchar[], $9::timestamptz[])
         AS x(id, status, result, traceback, args, kwargs, name, worker, created)`;
-const UPSERT = resultUpsertFrom(COLUMN_ARRAYS, false);
-const UPSERT_WITH_DATE_STARTED = resultUpsertFrom(COLUMN_ARRAYS, true);
+const UPSERT = `${resultUpsertFrom(COLUMN_ARRAYS, false)} RETURNING "task_id"`;
+const UPSERT_WITH_DATE_STARTED = `${resultUpsertFrom(COLUMN_ARRAYS, true)} RETURNING "task_id"`;

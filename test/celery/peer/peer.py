@@ -1,9 +1,10 @@
 """The Django + Celery side of the interop tests, driven by jest: one command per call, JSON out.
 
     peer.py migrate
+    peer.py createcachetable
     peer.py delay USER_ID MESSAGE_JSON [--kwargs] [--countdown S] [--expires S] [--serializer NAME]
     peer.py send-task NAME ARGS_JSON KWARGS_JSON
-    peer.py get TASK_ID TIMEOUT
+    peer.py get TASK_ID TIMEOUT [--propagate]
     peer.py rows TASK_ID...
     peer.py token USER_ID [--refresh]
 """
@@ -37,6 +38,13 @@ def migrate(_):
     return {"migrated": True}
 
 
+def createcachetable(_):
+    from django.core.management import call_command
+
+    call_command("createcachetable", verbosity=0)
+    return {"created": True}
+
+
 def delay(opts):
     message = json.loads(opts.message)
     user_id = json.loads(opts.user_id)
@@ -59,14 +67,26 @@ def send_task(opts):
     return {"task_id": result.id}
 
 
+def describe_exception(value):
+    return {"exception": type(value).__name__, "module": type(value).__module__, "args": [str(a) for a in value.args]}
+
+
 def get(opts):
     result = AsyncResult(opts.task_id, app=app)
-    value = result.get(timeout=opts.timeout, propagate=False, interval=0.1)
+    raised = None
+    try:
+        value = result.get(timeout=opts.timeout, propagate=opts.propagate, interval=0.1)
+    except Exception as error:  # what .get() raises for a FAILURE: the task's own exception
+        if type(error).__name__ == "TimeoutError":
+            raise
+        value, raised = None, describe_exception(error)
     if isinstance(value, BaseException):
-        value = {"exception": type(value).__name__, "module": type(value).__module__, "args": [str(a) for a in value.args]}
+        value = describe_exception(value)
     return {
         "status": result.status,
         "result": value,
+        "raised": raised,
+        "traceback": result.traceback,
         "name": result.name,
         "args": result.args,
         "kwargs": result.kwargs,
@@ -109,6 +129,7 @@ def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate").set_defaults(run=migrate)
+    commands.add_parser("createcachetable").set_defaults(run=createcachetable)
     p = commands.add_parser("delay")
     p.add_argument("user_id")
     p.add_argument("message")
@@ -125,6 +146,7 @@ def main():
     p = commands.add_parser("get")
     p.add_argument("task_id")
     p.add_argument("timeout", type=float)
+    p.add_argument("--propagate", action="store_true")
     p.set_defaults(run=get)
     p = commands.add_parser("rows")
     p.add_argument("task_ids", nargs="+")

@@ -65,6 +65,9 @@ export class CeleryMessageDecoder {
         taskKwargs: JSON.stringify(
           typeof headers.kwargsrepr === 'string' ? headers.kwargsrepr : JSON.stringify(kwargs),
         ),
+        args,
+        kwargs,
+        retries: Number.isSafeInteger(headers.retries) ? (headers.retries as number) : 0,
         eta,
         expires,
       },

@@ -123,6 +123,9 @@ export class NotificationMessageDecoder {
         taskArgs: '[]',
         // JSON.stringify({user_id, message}) without serializing the message twice.
         taskKwargs: `{"user_id":${JSON.stringify(payload.user_id)},"message":${messageJson}}`,
+        args: [],
+        kwargs: { user_id: payload.user_id, message: payload.message },
+        retries: 0,
         eta: null,
         expires: null,
       },

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { WorkerConfig } from '@app/config';
+import { AmqpConfig, WorkerConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
-import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
+import { PythonException, ResultCacheWriter } from '@app/result-cache';
+import type { ExtendedFields, PythonValue } from '@app/result-cache';
+import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, RejectionType, TaskRejection } from './notification-task';
 
 /**
  * What running a message came to: its result row is written (`done`), or its task id holds another
@@ -17,6 +19,9 @@ export type TaskRun = { status: 'done'; taskStatus: TaskStatus } | { status: 'co
  * delivered that a reconnecting client could not fetch again. Throws for faults (database or Redis
  * unreachable), which the caller retries; bad input becomes a FAILURE row and an expired task a
  * REVOKED one, and both resolve normally.
+ *
+ * With django-cache in RESULT_BACKENDS each result is also written to the Django app's cache, after
+ * its row (a reader never sees a result the table does not hold); that write never fails a task.
  */
 @Injectable()
 export class NotificationTaskProcessor {
@@ -28,33 +33,40 @@ export class NotificationTaskProcessor {
     private readonly writer: InboxWriter,
     private readonly inbox: NotificationRepository,
     private readonly config: WorkerConfig,
+    private readonly cache: ResultCacheWriter,
+    private readonly amqp: AmqpConfig,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
-    await this.results.record(this.failure(decoded.rejection, receivedAt));
+    await this.recordFailure(decoded.rejection, receivedAt);
     return { status: 'done', taskStatus: TaskStatus.Failure };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
   async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
-    await this.results.record(this.failure(rejection, receivedAt));
+    const failure = this.failure(rejection, receivedAt);
+    // As Celery's store: a task id whose SUCCESS is recorded keeps it, in the cache as in the table.
+    if (await this.results.record(failure))
+      await this.cached(failure, exceptionOf(rejection.excType, rejection.reason), this.extendedOf(rejection));
   }
 
   private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
-      await this.results.record(this.revoked(task, receivedAt));
+      const revoked = this.revoked(task, receivedAt);
+      const written = await this.results.record(revoked);
+      const exception = new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']);
+      if (written) await this.cached(revoked, exception, this.extendedOf(task));
       return { status: 'done', taskStatus: TaskStatus.Revoked };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
-    if (this.config.CELERY_TRACK_STARTED)
-      await this.results.record({
-        ...this.row(task, receivedAt),
-        status: TaskStatus.Started,
-        result: this.startedResult(),
-      });
+    if (this.config.CELERY_TRACK_STARTED) {
+      const started = { ...this.row(task, receivedAt), status: TaskStatus.Started, result: this.startedResult() };
+      if (await this.results.record(started))
+        await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME }, this.extendedOf(task));
+    }
 
     const row = this.row(task, receivedAt);
     const stored = await this.writer.storeWithResult(
@@ -64,8 +76,51 @@ export class NotificationTaskProcessor {
     if (stored.status === 'conflict') return stored;
     // A redelivered task publishes its stored notification again, with the same id and seq: the
     // gateways drop it for sockets that have it, so delivery is never lost between commit and publish.
-    await this.fanout.publish(notificationGroup(task.userId), notificationFrameOf(stored.notification));
+    const group = notificationGroup(task.userId);
+    await Promise.all([
+      this.fanout.publish(group, notificationFrameOf(stored.notification)),
+      this.cached(
+        { taskId: task.taskId, status: TaskStatus.Success },
+        { notification_id: BigInt(stored.notification.id), group },
+        this.extendedOf(task),
+      ),
+    ]);
     return { status: 'done', taskStatus: TaskStatus.Success };
+  }
+
+  /** The outcome's copy in the Django cache, when RESULT_BACKENDS has django-cache (never throws). */
+  private cached(
+    outcome: Pick<TaskOutcome, 'taskId' | 'status' | 'traceback'>,
+    result: PythonValue,
+    extended: ExtendedFields | undefined,
+  ): Promise<void> {
+    if (!this.cache.enabled) return Promise.resolve();
+    const ready = outcome.status !== TaskStatus.Started;
+    return this.cache.write({
+      taskId: outcome.taskId,
+      status: outcome.status,
+      result,
+      traceback: outcome.traceback ?? null,
+      doneAt: ready ? new Date() : null,
+      extended,
+    });
+  }
+
+  /**
+   * The cached result's extended fields when CELERY_RESULT_EXTENDED is on: the arguments as the
+   * message carried them (none for a message that could not be read as a task).
+   */
+  private extendedOf(task: NotificationTask | TaskRejection): ExtendedFields | undefined {
+    if (!this.config.CELERY_RESULT_EXTENDED) return undefined;
+    const isTask = 'args' in task;
+    return {
+      name: task.taskName,
+      args: isTask ? (task.args as PythonValue[]) : null,
+      kwargs: isTask ? (task.kwargs as Record<string, PythonValue>) : null,
+      worker: this.config.WORKER_NAME,
+      retries: isTask ? task.retries : 0,
+      queue: this.amqp.AMQP_QUEUE,
+    };
   }
 
   /** What Celery stores as the result of a STARTED task. */
@@ -106,7 +161,7 @@ export class NotificationTaskProcessor {
         exc_message: [rejection.reason],
         exc_module: EXCEPTION_MODULES[rejection.excType],
       }),
-      traceback: `${EXCEPTION_MODULES[rejection.excType]}.${rejection.excType}: ${rejection.reason}`,
+      traceback: tracebackOf(rejection.excType, rejection.reason),
       taskName: rejection.taskName,
       taskArgs: null,
       taskKwargs: null,
@@ -114,4 +169,14 @@ export class NotificationTaskProcessor {
       receivedAt,
     };
   }
+}
+
+/** The exception a rejection is recorded with, as Celery's pickle serializer keeps it. */
+function exceptionOf(excType: RejectionType, reason: string): PythonException {
+  return new PythonException(EXCEPTION_MODULES[excType], excType, [reason]);
+}
+
+/** The last line of the traceback Python would print: there is no Python stack to show. */
+function tracebackOf(excType: RejectionType, reason: string): string {
+  return `${EXCEPTION_MODULES[excType]}.${excType}: ${reason}`;
 }

@@ -18,6 +18,13 @@ export interface NotificationTask {
   /** What the row's `task_args`/`task_kwargs` hold: JSON text, as django-celery-results writes them. */
   taskArgs: string;
   taskKwargs: string;
+  /**
+   * The arguments as the message carries them, and Celery's `retries` header: the extended fields
+   * of a cached result (CELERY_RESULT_EXTENDED), as Celery's request has them.
+   */
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  retries: number;
   /** Celery's `eta`: do not run before. */
   eta: Date | null;
   /** Celery's `expires`: do not run after; the task is REVOKED instead. */

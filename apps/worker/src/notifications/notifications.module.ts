@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { FanoutModule } from '@app/fanout';
 import { PersistenceModule } from '@app/persistence';
 import { PublishingModule } from '@app/publishing';
+import { ResultCacheModule } from '@app/result-cache';
 import { CeleryMessageDecoder } from './celery-message.decoder';
 import { DeferredTaskScheduler } from './deferred-task.scheduler';
 import { DeferredTasks } from './deferred-tasks';
@@ -11,7 +12,7 @@ import { SendNotificationConsumer } from './send-notification.consumer';
 import { TaskMetrics } from './task-metrics';
 
 @Module({
-  imports: [PersistenceModule, FanoutModule, PublishingModule],
+  imports: [PersistenceModule, FanoutModule, PublishingModule, ResultCacheModule],
   controllers: [SendNotificationConsumer],
   providers: [
     CeleryMessageDecoder,
