@@ -2,6 +2,7 @@ export type { AppConfig } from './app-config';
 export { APP_CONFIG_KEYS, InvalidConfigError, loadAppConfig, parseAppConfig } from './app-config';
 export {
   AmqpConfig,
+  CeleryNodeConfig,
   DatabaseConfig,
   DeferredTaskConfig,
   DemoConfig,

@@ -3,13 +3,16 @@ import { WorkerConfig } from '@app/config';
 import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
+import { pythonRepr } from '../celery-node/python-repr';
+import type { TaskEnd } from '../celery-node/task-activity';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, TaskRejection } from './notification-task';
 
 /**
- * What running a message came to: its result row is written (`done`), or its task id holds another
- * task's notification (`conflict`: nothing was written or delivered for it).
+ * What running a message came to: its result row is written (`done`, with how it ended as Celery's
+ * events tell it), or its task id holds another task's notification (`conflict`: nothing was
+ * written or delivered for it).
  */
-export type TaskRun = { status: 'done'; taskStatus: TaskStatus } | { status: 'conflict'; taskId: string };
+export type TaskRun = { status: 'done'; taskStatus: TaskStatus; end: TaskEnd } | { status: 'conflict'; taskId: string };
 
 /**
  * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
@@ -32,8 +35,15 @@ export class NotificationTaskProcessor {
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
-    await this.results.record(this.failure(decoded.rejection, receivedAt));
-    return { status: 'done', taskStatus: TaskStatus.Failure };
+    const failure = this.failure(decoded.rejection, receivedAt);
+    await this.results.record(failure);
+    return { status: 'done', taskStatus: TaskStatus.Failure, end: failureEnd(decoded.rejection, failure.traceback) };
+  }
+
+  /** Records a task revoked with Celery's `revoke` as Celery does: REVOKED, `TaskRevokedError('revoked')`. */
+  async recordRevoked(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
+    await this.results.record(this.revoked(task, receivedAt, 'revoked'));
+    return { status: 'done', taskStatus: TaskStatus.Revoked, end: { status: 'REVOKED', expired: false } };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
@@ -45,8 +55,8 @@ export class NotificationTaskProcessor {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
-      await this.results.record(this.revoked(task, receivedAt));
-      return { status: 'done', taskStatus: TaskStatus.Revoked };
+      await this.results.record(this.revoked(task, receivedAt, 'expired'));
+      return { status: 'done', taskStatus: TaskStatus.Revoked, end: { status: 'REVOKED', expired: true } };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED)
@@ -65,7 +75,8 @@ export class NotificationTaskProcessor {
     // A redelivered task publishes its stored notification again, with the same id and seq: the
     // gateways drop it for sockets that have it, so delivery is never lost between commit and publish.
     await this.fanout.publish(notificationGroup(task.userId), notificationFrameOf(stored.notification));
-    return { status: 'done', taskStatus: TaskStatus.Success };
+    const result = { notification_id: Number(stored.notification.id), group: notificationGroup(task.userId) };
+    return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result } };
   }
 
   /** What Celery stores as the result of a STARTED task. */
@@ -73,10 +84,13 @@ export class NotificationTaskProcessor {
     return JSON.stringify({ pid: process.pid, hostname: this.config.WORKER_NAME });
   }
 
-  /** Celery marks an expired task REVOKED with TaskRevokedError('expired') and never runs it. */
-  private revoked(task: NotificationTask, receivedAt: Date): TaskOutcome {
-    this.logger.warn({ msg: 'Task expired before it ran', taskId: task.taskId, expires: task.expires });
-    const error = { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };
+  /**
+   * Celery marks a revoked task REVOKED with TaskRevokedError('revoked'), an expired one with
+   * TaskRevokedError('expired'), and never runs either (celery/worker/request.py `_announce_revoked`).
+   */
+  private revoked(task: NotificationTask, receivedAt: Date, reason: 'expired' | 'revoked'): TaskOutcome {
+    this.logger.warn({ msg: `Task ${reason}: not run`, taskId: task.taskId, expires: task.expires });
+    const error = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
     return { ...this.row(task, receivedAt), status: TaskStatus.Revoked, result: JSON.stringify(error) };
   }
 
@@ -114,4 +128,16 @@ export class NotificationTaskProcessor {
       receivedAt,
     };
   }
+}
+
+/** A rejection as Celery's task-failed event shows it: the exception's repr, and the traceback. */
+export function failureEnd(
+  rejection: Pick<TaskRejection, 'excType' | 'reason'>,
+  traceback: string | null | undefined,
+): TaskEnd {
+  return {
+    status: 'FAILURE',
+    exception: `${rejection.excType}(${pythonRepr(rejection.reason)})`,
+    traceback: traceback ?? '',
+  };
 }

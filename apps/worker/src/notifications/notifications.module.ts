@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { FanoutModule } from '@app/fanout';
 import { PersistenceModule } from '@app/persistence';
 import { PublishingModule } from '@app/publishing';
+import { CeleryNodeModule } from '../celery-node/celery-node.module';
+import { ControlModule } from '../control/control.module';
 import { CeleryMessageDecoder } from './celery-message.decoder';
 import { DeferredTaskScheduler } from './deferred-task.scheduler';
 import { DeferredTasks } from './deferred-tasks';
@@ -11,7 +13,7 @@ import { SendNotificationConsumer } from './send-notification.consumer';
 import { TaskMetrics } from './task-metrics';
 
 @Module({
-  imports: [PersistenceModule, FanoutModule, PublishingModule],
+  imports: [PersistenceModule, FanoutModule, PublishingModule, CeleryNodeModule, ControlModule],
   controllers: [SendNotificationConsumer],
   providers: [
     CeleryMessageDecoder,
