@@ -147,6 +147,8 @@ def events_state(opts):
         ready.wait(10)
         user_id = json.loads(opts.user_id)
         ids = [send_notification_task.delay(user_id, f"event {n}").id for n in range(opts.tasks)]
+        if opts.failing:
+            ids.append(app.send_task("billing.tasks.charge_card", args=[1], queue=os.environ["AMQP_QUEUE"]).id)
         deadline = time.time() + opts.seconds
         while time.time() < deadline:
             if all(state.tasks.get(i) is not None and state.tasks[i].ready for i in ids):
@@ -234,6 +236,7 @@ def main():
     p.add_argument("seconds", type=float)
     p.add_argument("tasks", type=int)
     p.add_argument("user_id")
+    p.add_argument("--failing", action="store_true", help="also send a task no worker has registered")
     p.set_defaults(run=events_state)
     p = commands.add_parser("events-dump")
     p.add_argument("seconds", type=float)
