@@ -19,14 +19,21 @@ export interface RevokedTasksRead {
 export class RevokedTaskRepository {
   constructor(@InjectDataSource() private readonly database: DataSource) {}
 
-  /** Stores the revokes; revoking an id again extends its expiry, never shortens it. */
-  async revoke(taskIds: readonly string[], expiresAt: Date): Promise<void> {
+  /**
+   * Stores the revokes until `expiresAt`, or for as long again after the eta of a task by that id
+   * waiting in `deferred_task`, whichever is later: a revoke must outlast the eta it is meant for.
+   * Revoking an id again extends its expiry, never shortens it.
+   */
+  async revoke(taskIds: readonly string[], expiresAt: Date, holdSeconds: number): Promise<void> {
     if (taskIds.length === 0) return;
     await this.database.query(
-      `INSERT INTO "revoked_task" ("task_id", "expires_at") SELECT unnest($1::varchar[]), $2
+      `INSERT INTO "revoked_task" ("task_id", "expires_at")
+       SELECT ids."id", GREATEST($2::timestamptz,
+                (SELECT max(d."eta") FROM "deferred_task" d WHERE d."task_id" = ids."id") + make_interval(secs => $3))
+         FROM unnest($1::varchar[]) AS ids("id")
        ON CONFLICT ("task_id") DO UPDATE
          SET "revoked_at" = now(), "expires_at" = GREATEST("revoked_task"."expires_at", EXCLUDED."expires_at")`,
-      [taskIds, expiresAt],
+      [taskIds, expiresAt, holdSeconds],
     );
   }
 
@@ -46,8 +53,9 @@ export class RevokedTaskRepository {
 
   /** Deletes revokes that have expired; resolves to how many. */
   async deleteExpired(): Promise<number> {
-    const [, count]: [unknown, number] = await this.database.query(
-      `DELETE FROM "revoked_task" WHERE "expires_at" <= now()`,
+    const [{ count }] = await this.database.query<Array<{ count: number }>>(
+      `WITH gone AS (DELETE FROM "revoked_task" WHERE "expires_at" <= now() RETURNING 1)
+       SELECT count(*)::int AS "count" FROM gone`,
     );
     return count;
   }

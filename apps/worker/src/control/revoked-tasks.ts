@@ -46,7 +46,7 @@ export class RevokedTasks implements OnApplicationBootstrap, OnModuleDestroy {
   async revoke(taskIds: readonly string[]): Promise<void> {
     const expiresAt = Date.now() + this.config.CELERY_REVOKE_EXPIRES_SECONDS * 1000;
     for (const taskId of taskIds) this.revoked.set(taskId, Math.max(expiresAt, this.revoked.get(taskId) ?? 0));
-    await this.store.revoke(taskIds, new Date(expiresAt));
+    await this.store.revoke(taskIds, new Date(expiresAt), this.config.CELERY_REVOKE_EXPIRES_SECONDS);
   }
 
   /** Throws while the revokes cannot be read yet (Postgres down at start-up): the task is retried. */
