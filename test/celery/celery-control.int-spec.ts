@@ -97,6 +97,9 @@ describe('Celery remote control (real Celery client: inspect, control, revoke)',
   it('answers an unknown command with an error, as kombu does', async () => {
     const replies = await peer.call<Replies[]>('control', 'pool_grow', '{"n": 1}');
     expect(replies).toContainEqual({ 'celery@node-a': { error: expect.stringContaining('pool_grow') } });
+    const metrics = await (await fetch(`${workers.get('celery@node-a')!.httpUrl()}/metrics`)).text();
+    expect(metrics).toMatch(/^notify_control_commands_total\{[^}]*command="unknown"[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^notify_control_commands_total\{[^}]*command="ping"[^}]*\} [1-9]/m);
   });
 
   it('lists a task held for its eta under inspect scheduled; revoked, it never runs and reads REVOKED', async () => {

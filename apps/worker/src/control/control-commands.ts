@@ -58,9 +58,14 @@ export class ControlCommands {
     @Inject(SHUTDOWN_REQUEST) private readonly requestShutdown: ShutdownRequest,
   ) {}
 
+  /** Whether `method` is a command this worker answers (metrics label only those by name). */
+  knows(method: string): boolean {
+    return Object.hasOwn(this.commands, method);
+  }
+
   /** Runs a command; a failure or an unknown command becomes an `{"error": ...}` reply, as kombu's. */
   async run(method: string, args: Record<string, unknown>): Promise<Reply> {
-    const command = Object.hasOwn(this.commands, method) ? this.commands[method] : undefined;
+    const command = this.knows(method) ? this.commands[method] : undefined;
     if (!command) return nok(`No such command: ${method}`);
     try {
       return await command(args);

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { CeleryNodeConfig } from '@app/config';
+import { MetricsRegistry } from '@app/metrics';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { CeleryBroker } from '../celery-node/celery-broker';
 import { LamportClock } from '../celery-node/lamport-clock';
@@ -18,13 +19,21 @@ import type { MailboxMessage } from './mailbox-message';
 @Injectable()
 export class PidboxMailbox implements OnApplicationBootstrap {
   private readonly logger = new Logger(PidboxMailbox.name);
+  private readonly commandsRun;
 
   constructor(
     private readonly broker: CeleryBroker,
     private readonly commands: ControlCommands,
     private readonly clock: LamportClock,
     private readonly config: CeleryNodeConfig,
-  ) {}
+    metrics: MetricsRegistry,
+  ) {
+    this.commandsRun = metrics.counter({
+      name: 'notify_control_commands_total',
+      help: 'Celery remote-control commands this worker ran (celery inspect/control, Flower), by command',
+      labelNames: ['command'] as const,
+    });
+  }
 
   private get replyExchange(): string {
     return `reply.${this.config.CELERY_CONTROL_EXCHANGE}.pidbox`;
@@ -58,6 +67,7 @@ export class PidboxMailbox implements OnApplicationBootstrap {
     const request = this.decode(message);
     if (!request || !isAddressedTo(request, this.config.WORKER_NAME)) return;
     const args = isPlainObject(request.arguments) ? request.arguments : {};
+    this.commandsRun.inc({ command: this.commands.knows(request.method) ? request.method : 'unknown' });
     const reply = await this.commands.run(request.method, args);
     const replyTo = request.reply_to;
     if (!replyTo) return;
