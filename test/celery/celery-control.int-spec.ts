@@ -18,8 +18,8 @@ describe('Celery remote control (real Celery client: inspect, control, revoke)',
   let peer: CeleryPeer;
   const workers = new Map<string, WorkerApp>();
 
-  async function startWorker(name: string): Promise<WorkerApp> {
-    const worker = await createWorker({ ...config, WORKER_NAME: name });
+  async function startWorker(name: string, overrides: Partial<AppConfig> = {}): Promise<WorkerApp> {
+    const worker = await createWorker({ ...config, ...overrides, WORKER_NAME: name });
     await worker.listen();
     workers.set(name, worker);
     return worker;
@@ -139,7 +139,7 @@ describe('Celery remote control (real Celery client: inspect, control, revoke)',
     await stopWorker('celery@node-a');
     await stopWorker('celery@node-b');
 
-    await peer.delay(52, 'revoked before it was sent', '--task-id', taskId);
+    await peer.delay(52, 'revoked before it was sent', '--task-id', taskId, '--countdown', '2');
     await startWorker('celery@node-c');
     expect(await peer.get(taskId, 20)).toMatchObject({
       status: 'REVOKED',
@@ -151,6 +151,26 @@ describe('Celery remote control (real Celery client: inspect, control, revoke)',
     const other = await peer.delay(52, 'not revoked');
     expect(await peer.get(other)).toMatchObject({ status: 'SUCCESS' });
   });
+
+  it('does not run a revoked task that waited for its eta in Postgres', async () => {
+    await stopWorker('celery@node-c');
+    await startWorker('celery@node-d', { DEFERRED_TASK_HOLD_SECONDS: 1 });
+    const taskId = await peer.delay(53, 'stored, then revoked', '--countdown', '6');
+    await eventually(async () => ((await deferredIds()).includes(taskId) ? true : undefined));
+    await peer.call('revoke', taskId);
+    expect(await peer.get(taskId, 20)).toMatchObject({
+      status: 'REVOKED',
+      result: { exception: 'TaskRevokedError', args: ['revoked'] },
+    });
+    expect(await inboxHolds(taskId)).toBe(false);
+  });
+
+  function deferredIds(): Promise<string[]> {
+    return withDatabase(
+      async (db) => (await db.query(`SELECT task_id FROM deferred_task`)).rows.map((row) => row.task_id as string),
+      config.DATABASE_URL,
+    );
+  }
 
   function revokedIds(): Promise<string[]> {
     return withDatabase(
