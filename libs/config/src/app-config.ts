@@ -76,12 +76,22 @@ const environmentSchema = z
     // classic: durable, no arguments (as Celery declares it); quorum: replicated, for a cluster.
     AMQP_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
     AMQP_PREFETCH: integer(1, 65535).default(1000),
-    WORKER_NAME: z.string().min(1).max(100).default(`worker@${hostname()}`),
+    // Celery's node name: `celery inspect` and Flower list each worker by it, so it must be unique.
+    WORKER_NAME: z.string().min(1).max(100).default(`celery@${hostname()}-${process.pid}`),
     WORKER_HTTP_PORT: integer(0, 65535).default(3001),
     CELERY_TASK_NAMES: commaSeparated().default(['send_notification_task', '*.send_notification_task']),
     CELERY_TRACK_STARTED: boolean().default(false),
     // Celery's result_extended, for results in Django's cache (the table's rows always have them).
     CELERY_RESULT_EXTENDED: boolean().default(false),
+    // Celery's remote control (celery inspect/control, revoke) on <CELERY_CONTROL_EXCHANGE>.pidbox.
+    CELERY_REMOTE_CONTROL: boolean().default(true),
+    CELERY_CONTROL_EXCHANGE: z.string().min(1).max(200).default('celery'),
+    CELERY_CONTROL_ALLOW_SHUTDOWN: boolean().default(false),
+    // Like Celery's worker_revoke_expires (CELERY_WORKER_REVOKE_EXPIRES): how long a revoke holds.
+    CELERY_REVOKE_EXPIRES_SECONDS: integer(1, 365 * 86400).default(10_800),
+    // Celery's events (Flower, celery events): worker heartbeats always, task events when this is on (-E).
+    CELERY_WORKER_SEND_TASK_EVENTS: boolean().default(false),
+    CELERY_EVENT_EXCHANGE: z.string().min(1).max(200).default('celeryev'),
     // Like Celery's result_expires: 0 keeps results forever, as django-celery-results does by itself.
     RESULT_EXPIRES_SECONDS: integer(0, 100 * 365 * 86400).default(0),
     RESULT_CLEANUP_BATCH_SIZE: integer(1, 100_000).default(1000),

@@ -102,6 +102,29 @@ export abstract class SessionsConfig extends configSlice([
   'TOKEN_CUTOFF_RETENTION_DAYS',
 ]) {}
 
+/**
+ * The worker as a Celery node: its remote-control mailbox (`celery inspect`, `celery control`,
+ * revoke), how long a revoke holds, and the events Flower and `celery events` read.
+ */
+export abstract class CeleryNodeConfig extends configSlice([
+  'WORKER_NAME',
+  'AMQP_URL',
+  'AMQP_QUEUE',
+  'AMQP_PREFETCH',
+  'CELERY_TASK_NAMES',
+  'CELERY_TRACK_STARTED',
+  'CELERY_REMOTE_CONTROL',
+  'CELERY_CONTROL_EXCHANGE',
+  'CELERY_CONTROL_ALLOW_SHUTDOWN',
+  'CELERY_REVOKE_EXPIRES_SECONDS',
+  'CELERY_WORKER_SEND_TASK_EVENTS',
+  'CELERY_EVENT_EXCHANGE',
+  'RESULT_EXPIRES_SECONDS',
+  'RESULT_BACKENDS',
+  'CELERY_RESULT_EXTENDED',
+  'DEFERRED_TASK_HOLD_SECONDS',
+]) {}
+
 /** Tasks with a Celery eta: held in memory when due soon, else stored and published again when due. */
 export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
 
@@ -154,6 +177,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   PublishApiConfig,
   WebSocketConfig,
   WorkerConfig,
+  CeleryNodeConfig,
   DeferredTaskConfig,
   InboxRetentionConfig,
   ResultCleanupConfig,

@@ -8,6 +8,8 @@ export { InboxWriter, deliveryReportOf } from './inbox-writer';
 export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';
 export { PersistenceModule } from './persistence.module';
+export type { RevokedTask, RevokedTasksRead } from './revoked-task.repository';
+export { RevokedTaskRepository } from './revoked-task.repository';
 export { TaskResult } from './task-result.entity';
 export { TaskResultCleaner } from './task-result-cleaner';
 export type { TaskOutcome, TaskResultFilter, TaskResultOrder } from './task-result.repository';

@@ -6,6 +6,7 @@ import { DeferredTaskRepository } from './deferred-task.repository';
 import { InboxWriter } from './inbox-writer';
 import { Notification } from './notification.entity';
 import { NotificationRepository } from './notification.repository';
+import { RevokedTaskRepository } from './revoked-task.repository';
 import { TaskResultCleaner } from './task-result-cleaner';
 import { TaskResult } from './task-result.entity';
 import { TaskStatsQueries } from './task-stats.queries';
@@ -26,6 +27,7 @@ import { TaskResultRepository } from './task-result.repository';
     NotificationRepository,
     InboxWriter,
     DeferredTaskRepository,
+    RevokedTaskRepository,
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,
@@ -35,6 +37,7 @@ import { TaskResultRepository } from './task-result.repository';
     NotificationRepository,
     InboxWriter,
     DeferredTaskRepository,
+    RevokedTaskRepository,
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,

@@ -7,12 +7,21 @@
     peer.py get TASK_ID TIMEOUT [--propagate]
     peer.py rows TASK_ID...
     peer.py token USER_ID [--refresh]
+    peer.py inspect METHOD [--timeout S]          app.control.inspect().METHOD()
+    peer.py control METHOD ARGUMENTS_JSON         app.control.broadcast(..., reply=True)
+    peer.py revoke TASK_ID [--terminate]          AsyncResult(TASK_ID).revoke()
+    peer.py events-state SECONDS N_TASKS USER_ID  State fed by app.events.Receiver while N tasks run
+    peer.py events-dump SECONDS                   celery -A peer events --dump, for SECONDS
 """
 import argparse
 import datetime
 import json
 import os
+import signal
+import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peer_settings")
@@ -55,6 +64,8 @@ def delay(opts):
         options["expires"] = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=opts.expires)
     if opts.serializer:
         options["serializer"] = opts.serializer
+    if opts.task_id:
+        options["task_id"] = opts.task_id
     if opts.kwargs:
         result = send_notification_task.apply_async(kwargs={"user_id": user_id, "message": message}, **options)
     else:
@@ -125,6 +136,79 @@ def token(opts):
     return {"token": str(issued)}
 
 
+def inspect(opts):
+    return getattr(app.control.inspect(timeout=opts.timeout), opts.method)() or {}
+
+
+def control(opts):
+    return app.control.broadcast(opts.method, arguments=json.loads(opts.arguments), reply=True,
+                                 timeout=opts.timeout, destination=opts.destination)
+
+
+def revoke(opts):
+    AsyncResult(opts.task_id, app=app).revoke(terminate=opts.terminate)
+    return {"revoked": opts.task_id}
+
+
+def events_state(opts):
+    """What Flower builds its pages from: a State fed by a Receiver, while N tasks are sent."""
+    state = app.events.State()
+    ready = threading.Event()
+
+    class Recv(app.events.Receiver):
+        def on_consume_ready(self, *args, **kwargs):
+            super().on_consume_ready(*args, **kwargs)
+            ready.set()
+
+    with app.connection() as conn:
+        recv = Recv(conn, handlers={"*": state.event})
+        thread = threading.Thread(target=lambda: recv.capture(limit=None, timeout=None, wakeup=True), daemon=True)
+        thread.start()
+        ready.wait(10)
+        user_id = json.loads(opts.user_id)
+        ids = [send_notification_task.delay(user_id, f"event {n}").id for n in range(opts.tasks)]
+        if opts.failing:
+            ids.append(app.send_task("billing.tasks.charge_card", args=[1], queue=os.environ["AMQP_QUEUE"]).id)
+        deadline = time.time() + opts.seconds
+        while time.time() < deadline:
+            if all(state.tasks.get(i) is not None and state.tasks[i].ready for i in ids):
+                time.sleep(2.5)  # one more heartbeat after the last task
+                break
+            time.sleep(0.1)
+        recv.should_stop = True
+        thread.join(5)
+    return {
+        "task_ids": ids,
+        "workers": {
+            name: {"alive": w.alive, "processed": w.processed, "active": w.active, "sw_ident": w.sw_ident,
+                   "heartbeats": len(w.heartbeats), "loadavg": w.loadavg}
+            for name, w in state.workers.items()
+        },
+        "tasks": {
+            uuid: {"state": t.state, "name": t.name, "runtime": t.runtime, "result": t.result,
+                   "hostname": t.worker.hostname if t.worker else None, "args": t.args,
+                   "received": t.received, "started": t.started, "succeeded": t.succeeded}
+            for uuid, t in state.tasks.items()
+        },
+    }
+
+
+def events_dump(opts):
+    """`celery -A peer events --dump` as an operator runs it, stopped with Ctrl-C after SECONDS."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "celery", "-A", "peer", "events", "--dump"]
+    process = subprocess.Popen(command, cwd=os.path.dirname(os.path.abspath(__file__)), env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(opts.seconds)
+    process.send_signal(signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return {"output": output}
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +221,7 @@ def main():
     p.add_argument("--countdown", type=float)
     p.add_argument("--expires", type=float)
     p.add_argument("--serializer")
+    p.add_argument("--task-id")
     p.set_defaults(run=delay)
     p = commands.add_parser("send-task")
     p.add_argument("name")
@@ -155,6 +240,29 @@ def main():
     p.add_argument("user_id")
     p.add_argument("--refresh", action="store_true")
     p.set_defaults(run=token)
+    p = commands.add_parser("inspect")
+    p.add_argument("method")
+    p.add_argument("--timeout", type=float, default=2.0)
+    p.set_defaults(run=inspect)
+    p = commands.add_parser("control")
+    p.add_argument("method")
+    p.add_argument("arguments")
+    p.add_argument("--timeout", type=float, default=2.0)
+    p.add_argument("--destination", action="append")
+    p.set_defaults(run=control)
+    p = commands.add_parser("revoke")
+    p.add_argument("task_id")
+    p.add_argument("--terminate", action="store_true")
+    p.set_defaults(run=revoke)
+    p = commands.add_parser("events-state")
+    p.add_argument("seconds", type=float)
+    p.add_argument("tasks", type=int)
+    p.add_argument("user_id")
+    p.add_argument("--failing", action="store_true", help="also send a task no worker has registered")
+    p.set_defaults(run=events_state)
+    p = commands.add_parser("events-dump")
+    p.add_argument("seconds", type=float)
+    p.set_defaults(run=events_dump)
     opts = parser.parse_args()
     print(json.dumps(opts.run(opts), default=str))
 

@@ -61,5 +61,9 @@ elif _cache == "redis":
         }
     }
 CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": os.environ["AMQP_QUEUE"]}}
+# Celery's defaults (celery.pidbox, celeryev) unless a test names exchanges of its own, so that
+# tests running side by side on one broker never see each other's workers.
+CELERY_CONTROL_EXCHANGE = os.environ.get("CELERY_CONTROL_EXCHANGE") or "celery"
+CELERY_EVENT_EXCHANGE = os.environ.get("CELERY_EVENT_EXCHANGE") or "celeryev"
 
 SIMPLE_JWT = {"SIGNING_KEY": SECRET_KEY, "ALGORITHM": "HS256"}

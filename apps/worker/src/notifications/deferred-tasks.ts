@@ -4,6 +4,8 @@ import { DeferredTaskRepository } from '@app/persistence';
 import { republishedProperties } from '@app/publishing';
 import type { ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KnownTask } from '../celery-node/task-activity';
+import { TaskActivity } from '../celery-node/task-activity';
 import type { MessageSettler } from '../task-queue.server';
 import type { NotificationTask } from './notification-task';
 import { TaskMetrics } from './task-metrics';
@@ -23,6 +25,7 @@ export class DeferredTasks {
     private readonly store: DeferredTaskRepository,
     private readonly config: DeferredTaskConfig,
     private readonly metrics: TaskMetrics,
+    private readonly activity: TaskActivity,
   ) {}
 
   /**
@@ -34,6 +37,7 @@ export class DeferredTasks {
     task: NotificationTask,
     message: ConsumeMessage,
     settler: MessageSettler,
+    known: KnownTask,
   ): Promise<'due' | 'not-now'> {
     const wait = task.eta ? task.eta.getTime() - Date.now() : 0;
     if (wait <= 0) return 'due';
@@ -52,6 +56,12 @@ export class DeferredTasks {
       return 'not-now';
     }
     const closing = settler.defer(message);
-    return (await sleep(wait, true, { signal: closing }).catch(() => false)) ? 'due' : 'not-now';
+    // Listed by `celery inspect scheduled` while it waits here.
+    this.activity.holding(known);
+    try {
+      return (await sleep(wait, true, { signal: closing }).catch(() => false)) ? 'due' : 'not-now';
+    } finally {
+      this.activity.released(task.taskId);
+    }
   }
 }

@@ -5,13 +5,16 @@ import { RedisFanout } from '@app/fanout';
 import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
 import { PythonException, ResultCacheWriter } from '@app/result-cache';
 import type { ExtendedFields, PythonValue } from '@app/result-cache';
+import { pythonRepr } from '../celery-node/python-repr';
+import type { TaskEnd } from '../celery-node/task-activity';
 import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, RejectionType, TaskRejection } from './notification-task';
 
 /**
- * What running a message came to: its result row is written (`done`), or its task id holds another
- * task's notification (`conflict`: nothing was written or delivered for it).
+ * What running a message came to: its result row is written (`done`, with how it ended as Celery's
+ * events tell it), or its task id holds another task's notification (`conflict`: nothing was
+ * written or delivered for it).
  */
-export type TaskRun = { status: 'done'; taskStatus: TaskStatus } | { status: 'conflict'; taskId: string };
+export type TaskRun = { status: 'done'; taskStatus: TaskStatus; end: TaskEnd } | { status: 'conflict'; taskId: string };
 
 /**
  * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
@@ -39,27 +42,31 @@ export class NotificationTaskProcessor {
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
     if (decoded.ok) return this.run(decoded.task, receivedAt);
-    await this.recordFailure(decoded.rejection, receivedAt);
-    return { status: 'done', taskStatus: TaskStatus.Failure };
+    const failure = await this.recordFailure(decoded.rejection, receivedAt);
+    return { status: 'done', taskStatus: TaskStatus.Failure, end: failureEnd(decoded.rejection, failure.traceback) };
+  }
+
+  /** Records a task revoked with Celery's `revoke` as Celery does: REVOKED, `TaskRevokedError('revoked')`. */
+  async recordRevoked(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
+    await this.recordRevocation(task, receivedAt, 'revoked');
+    return { status: 'done', taskStatus: TaskStatus.Revoked, end: { status: 'REVOKED', expired: false } };
   }
 
   /** Records a FAILURE for a message that could not be processed at all (see the consumer). */
-  async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<void> {
+  async recordFailure(rejection: TaskRejection, receivedAt: Date): Promise<TaskOutcome> {
     const failure = this.failure(rejection, receivedAt);
     // As Celery's store: a task id whose SUCCESS is recorded keeps it, in the cache as in the table.
     if (await this.results.record(failure))
       await this.cached(failure, exceptionOf(rejection.excType, rejection.reason), this.extendedOf(rejection));
+    return failure;
   }
 
   private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
-      const revoked = this.revoked(task, receivedAt);
-      const written = await this.results.record(revoked);
-      const exception = new PythonException('celery.exceptions', 'TaskRevokedError', ['expired']);
-      if (written) await this.cached(revoked, exception, this.extendedOf(task));
-      return { status: 'done', taskStatus: TaskStatus.Revoked };
+      await this.recordRevocation(task, receivedAt, 'expired');
+      return { status: 'done', taskStatus: TaskStatus.Revoked, end: { status: 'REVOKED', expired: true } };
     }
     // As Celery's task_track_started: a STARTED row (with date_started) while the task runs.
     if (this.config.CELERY_TRACK_STARTED) {
@@ -85,7 +92,20 @@ export class NotificationTaskProcessor {
         this.extendedOf(task),
       ),
     ]);
-    return { status: 'done', taskStatus: TaskStatus.Success };
+    const result = { notification_id: Number(stored.notification.id), group };
+    return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result } };
+  }
+
+  private async recordRevocation(
+    task: NotificationTask,
+    receivedAt: Date,
+    reason: 'expired' | 'revoked',
+  ): Promise<void> {
+    const revoked = this.revoked(task, receivedAt, reason);
+    if (await this.results.record(revoked)) {
+      const exception = new PythonException('celery.exceptions', 'TaskRevokedError', [reason]);
+      await this.cached(revoked, exception, this.extendedOf(task));
+    }
   }
 
   /** The outcome's copy in the Django cache, when RESULT_BACKENDS has django-cache (never throws). */
@@ -128,10 +148,13 @@ export class NotificationTaskProcessor {
     return JSON.stringify({ pid: process.pid, hostname: this.config.WORKER_NAME });
   }
 
-  /** Celery marks an expired task REVOKED with TaskRevokedError('expired') and never runs it. */
-  private revoked(task: NotificationTask, receivedAt: Date): TaskOutcome {
-    this.logger.warn({ msg: 'Task expired before it ran', taskId: task.taskId, expires: task.expires });
-    const error = { exc_type: 'TaskRevokedError', exc_message: ['expired'], exc_module: 'celery.exceptions' };
+  /**
+   * Celery marks a revoked task REVOKED with TaskRevokedError('revoked'), an expired one with
+   * TaskRevokedError('expired'), and never runs either (celery/worker/request.py `_announce_revoked`).
+   */
+  private revoked(task: NotificationTask, receivedAt: Date, reason: 'expired' | 'revoked'): TaskOutcome {
+    this.logger.warn({ msg: `Task ${reason}: not run`, taskId: task.taskId, expires: task.expires });
+    const error = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
     return { ...this.row(task, receivedAt), status: TaskStatus.Revoked, result: JSON.stringify(error) };
   }
 
@@ -179,4 +202,16 @@ function exceptionOf(excType: RejectionType, reason: string): PythonException {
 /** The last line of the traceback Python would print: there is no Python stack to show. */
 function tracebackOf(excType: RejectionType, reason: string): string {
   return `${EXCEPTION_MODULES[excType]}.${excType}: ${reason}`;
+}
+
+/** A rejection as Celery's task-failed event shows it: the exception's repr, and the traceback. */
+export function failureEnd(
+  rejection: Pick<TaskRejection, 'excType' | 'reason'>,
+  traceback: string | null | undefined,
+): TaskEnd {
+  return {
+    status: 'FAILURE',
+    exception: `${rejection.excType}(${pythonRepr(rejection.reason)})`,
+    traceback: traceback ?? '',
+  };
 }

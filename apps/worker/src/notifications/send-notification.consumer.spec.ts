@@ -1,6 +1,8 @@
 import { parseAppConfig } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
 import type { ConsumeMessage } from 'amqplib';
+import { TaskActivity } from '../celery-node/task-activity';
+import type { RevokedTasks } from '../control/revoked-tasks';
 import { ATTEMPTS_HEADER, MessageSettler, TaskQueueContext } from '../task-queue.server';
 import type { DeferredTasks } from './deferred-tasks';
 import type { NotificationMessageDecoder } from './notification-message.decoder';
@@ -22,6 +24,8 @@ function setUp(
     deferred as unknown as DeferredTasks,
     parseAppConfig(config),
     new TaskMetrics(new MetricsRegistry('test')),
+    new TaskActivity(parseAppConfig(config)),
+    { isRevoked: async () => false } as unknown as RevokedTasks,
   );
   const closing = new AbortController();
   const settler = {

@@ -3,11 +3,14 @@ import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
 import { WorkerConfig } from '@app/config';
 import type { ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KnownTask, TaskActivity } from '../celery-node/task-activity';
+import { RevokedTasks } from '../control/revoked-tasks';
 import { ATTEMPTS_HEADER, MessageSettler, settlerOf } from '../task-queue.server';
 import { DeferredTasks } from './deferred-tasks';
+import { knownTaskOf } from './known-task';
 import { NotificationMessageDecoder } from './notification-message.decoder';
 import { DecodedMessage, SEND_NOTIFICATION_PATTERN } from './notification-task';
-import { NotificationTaskProcessor, TaskRun } from './notification-task.processor';
+import { NotificationTaskProcessor, TaskRun, failureEnd } from './notification-task.processor';
 import { TaskMetrics } from './task-metrics';
 import { isTransientError } from './transient-error';
 
@@ -23,6 +26,9 @@ export const TASK_ID_CONFLICT = 'task_id_conflict';
  * - requeued after a backoff while Postgres or Redis is unreachable (never marked FAILURE for that);
  * - dead-lettered: bad input and tasks that failed `TASK_MAX_ATTEMPTS` times, with a FAILURE row;
  *   a task id that holds another task's notification, with that task's row left as it is.
+ * A task revoked with Celery's `revoke` is not run, whether it arrives revoked or is revoked while
+ * it waits for its eta: it is recorded REVOKED and acked. Each step is told to `TaskActivity`
+ * (remote control, events).
  */
 @Controller()
 export class SendNotificationConsumer {
@@ -36,6 +42,8 @@ export class SendNotificationConsumer {
     private readonly deferred: DeferredTasks,
     private readonly config: WorkerConfig,
     private readonly metrics: TaskMetrics,
+    private readonly activity: TaskActivity,
+    private readonly revoked: RevokedTasks,
   ) {}
 
   @EventPattern(SEND_NOTIFICATION_PATTERN)
@@ -44,14 +52,20 @@ export class SendNotificationConsumer {
     const settler = settlerOf(context);
     const receivedAt = new Date();
     const decoded = this.decoder.decode(message);
+    const known = decoded.ok ? knownTaskOf(decoded.task, message) : null;
+    if (known) this.activity.received(known);
     try {
       try {
-        const deferred = decoded.ok && decoded.task.eta !== null;
-        if (deferred && (await this.deferred.holdUntilDue(decoded.task, message, settler)) === 'not-now') return;
-        const run = await this.processor.process(decoded, receivedAt);
+        const deferred = decoded.ok && decoded.task.eta !== null && !(await this.isRevoked(known));
+        if (deferred && (await this.deferred.holdUntilDue(decoded.task, message, settler, known!)) === 'not-now') {
+          if (known) this.activity.abandoned(known.taskId);
+          return;
+        }
+        const run = await this.run(decoded, known, receivedAt);
         this.outageSince = null;
         this.settle(run, decoded, message, settler, receivedAt);
       } catch (error) {
+        if (known) this.activity.abandoned(known.taskId);
         await this.handleError(toError(error), decoded, message, settler, receivedAt);
       }
     } catch (error) {
@@ -60,6 +74,16 @@ export class SendNotificationConsumer {
       await sleep(MAX_RETRY_DELAY_MS, undefined, { signal: settler.closing }).catch(() => undefined);
       settler.requeue(message);
     }
+  }
+
+  private async run(decoded: DecodedMessage, known: KnownTask | null, receivedAt: Date): Promise<TaskRun> {
+    if (decoded.ok && (await this.isRevoked(known))) return this.processor.recordRevoked(decoded.task, receivedAt);
+    if (known) this.activity.started(known);
+    return this.processor.process(decoded, receivedAt);
+  }
+
+  private isRevoked(known: KnownTask | null): Promise<boolean> {
+    return known ? this.revoked.isRevoked(known.taskId) : Promise.resolve(false);
   }
 
   private settle(
@@ -77,8 +101,10 @@ export class SendNotificationConsumer {
       });
       this.metrics.conflicts.inc();
       this.deadLetter(settler, message, TASK_ID_CONFLICT);
+      this.activity.ended(run.taskId, { status: 'REJECTED' });
       return;
     }
+    this.activity.ended(decoded.ok ? decoded.task.taskId : decoded.rejection.taskId, run.end);
     if (decoded.ok) settler.ack(message);
     else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
     this.metrics.finished(run.taskStatus, receivedAt);
@@ -112,6 +138,7 @@ export class SendNotificationConsumer {
       this.logger.error({ msg: 'Could not record the failure', taskId, error: toError(recordError).message });
     }
     this.logger.error({ msg: 'Task failed for good; dead-lettering', taskId, attempts, error: error.message });
+    this.activity.ended(taskId, failureEnd({ excType: 'RuntimeError', reason: error.message }, error.stack));
     this.metrics.finished('FAILURE', receivedAt);
     this.deadLetter(settler, message, `${error.name}: ${error.message}`);
   }

@@ -3,6 +3,7 @@ import { CreateNotificationInbox1764230500000 } from './1764230500000-create-not
 import { AddNotificationSequence1764921600000 } from './1764921600000-add-notification-sequence';
 import { CreateDeferredTask1764921700000 } from './1764921700000-create-deferred-task';
 import { DropInboxCreatedAtIndex1764921800000 } from './1764921800000-drop-inbox-created-at-index';
+import { CreateRevokedTask1764922100000 } from './1764922100000-create-revoked-task';
 import { CreateUserTokenCutoff1764922200000 } from './1764922200000-create-user-token-cutoff';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   AddNotificationSequence1764921600000,
   CreateDeferredTask1764921700000,
   DropInboxCreatedAtIndex1764921800000,
+  CreateRevokedTask1764922100000,
   CreateUserTokenCutoff1764922200000,
 ];
