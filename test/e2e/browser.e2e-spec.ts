@@ -65,10 +65,7 @@ describe('demo page and admin dashboard in a browser', () => {
       AppProcess.start('gateway', gatewayEnv, /Gateway listening/),
       AppProcess.start('worker', env, /consuming/),
     ]);
-    const line = gateway
-      .logs()
-      .find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    base = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+    base = gateway.httpUrl();
     publisher = await TestPublisher.connect();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     mkdirSync(SCREENSHOTS, { recursive: true });

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
@@ -217,6 +218,32 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
       );
       return after === before + 1 ? true : undefined;
     });
+  });
+
+  it('keeps a body that is not JSON out of every log line above debug, and out of its FAILURE row', async () => {
+    const levels = ['log', 'warn', 'error', 'fatal', 'verbose'] as const;
+    const spies = levels.map((level) => jest.spyOn(Logger.prototype, level));
+    const debug = jest.spyOn(Logger.prototype, 'debug');
+    try {
+      const plainId = randomUUID();
+      const patternId = randomUUID();
+      await publisher.publish(config.AMQP_QUEUE, 'secret body, not JSON', { messageId: plainId });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { pattern: 'my secret pattern', data: {} },
+        { messageId: patternId, contentType: 'application/json' },
+      );
+      expect(await finished(plainId)).toMatchObject({ status: 'FAILURE' });
+      expect(JSON.stringify(await taskRow(plainId))).not.toContain('secret');
+      expect((await finished(patternId)).result).toContain('my secret pattern');
+      const logged = JSON.stringify(spies.flatMap((spy) => spy.mock.calls));
+      expect(logged).toContain(plainId);
+      expect(logged).toContain(patternId);
+      expect(logged).not.toContain('secret');
+      expect(JSON.stringify(debug.mock.calls)).toContain('my secret pattern');
+    } finally {
+      [...spies, debug].forEach((spy) => spy.mockRestore());
+    }
   });
 
   it('retries while Postgres is unreachable and loses nothing: acked only after the commit', async () => {
