@@ -113,3 +113,40 @@ describe('HandshakeAuthenticator (RS256)', () => {
     expect(await authenticator.authenticate(upgradeRequest(`/ws?token=${confused}`))).toBeNull();
   });
 });
+
+describe('HandshakeAuthenticator with JWT_ISSUER and JWT_AUDIENCE', () => {
+  let authenticator: HandshakeAuthenticator;
+  const sign = (claims: object) => jwt.sign({ user_id: 8, ...claims }, SECRET, { expiresIn: 60 });
+
+  beforeAll(async () => {
+    authenticator = await authenticatorFor({ JWT_SECRET: SECRET, JWT_ISSUER: 'auth.example', JWT_AUDIENCE: 'notify' });
+  });
+
+  const accepted = (token: string) => authenticator.authenticate(upgradeRequest(`/ws?token=${token}`));
+
+  it('accepts a token from the issuer, for the audience', async () => {
+    expect((await accepted(sign({ iss: 'auth.example', aud: 'notify' })))?.userId).toBe('8');
+  });
+
+  it.each([
+    ['another issuer', { iss: 'evil.example', aud: 'notify' }],
+    ['no issuer', { aud: 'notify' }],
+    ['another audience', { iss: 'auth.example', aud: 'billing' }],
+    ['no audience', { iss: 'auth.example' }],
+  ])('refuses a token with %s', async (_, claims) => {
+    expect(await accepted(sign(claims))).toBeNull();
+  });
+});
+
+describe('HandshakeAuthenticator clock tolerance (JWT_CLOCK_TOLERANCE_SECONDS, default 30)', () => {
+  const expiredFor = (seconds: number) =>
+    jwt.sign({ user_id: 9, exp: Math.floor(Date.now() / 1000) - seconds }, SECRET);
+
+  it('admits a token 10 s past its exp by default, and refuses it with no tolerance', async () => {
+    const tolerant = await authenticatorFor({ JWT_SECRET: SECRET });
+    expect((await tolerant.authenticate(upgradeRequest(`/ws?token=${expiredFor(10)}`)))?.userId).toBe('9');
+    expect(await tolerant.authenticate(upgradeRequest(`/ws?token=${expiredFor(40)}`))).toBeNull();
+    const strict = await authenticatorFor({ JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+    expect(await strict.authenticate(upgradeRequest(`/ws?token=${expiredFor(10)}`))).toBeNull();
+  });
+});
