@@ -1,7 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { RmqOptions } from '@nestjs/microservices';
-import { deadLetterQueueOf, deadLetterQueueOptions, republishedProperties, taskQueueOptions } from '@app/publishing';
+import {
+  DEAD_LETTER_HEADERS,
+  deadLetterQueueOf,
+  deadLetterQueueOptions,
+  republishedProperties,
+  taskQueueOptions,
+} from '@app/publishing';
 import type { QueueType } from '@app/publishing';
 import { urlWithoutCredentials } from '@app/runtime';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
@@ -12,7 +18,7 @@ import { logBrokerConnection } from './broker-connection-log';
 import { SEND_NOTIFICATION_PATTERN } from './notifications/notification-task';
 
 /** How many times a message has failed, carried by the copy a retry publishes (see `retry`). */
-export const ATTEMPTS_HEADER = 'x-notify-attempts';
+export const ATTEMPTS_HEADER = DEAD_LETTER_HEADERS.attempts;
 
 type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 
@@ -245,8 +251,9 @@ export class TaskQueueServer extends ServerRMQ {
         settleNow(message, () =>
           copyTo(deadLetterQueueOf(this.queue), message, {
             ...message.properties.headers,
-            'x-dead-letter-reason': reason,
-            'x-original-queue': this.queue,
+            [DEAD_LETTER_HEADERS.reason]: reason,
+            [DEAD_LETTER_HEADERS.originalQueue]: this.queue,
+            [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
           }),
         ),
       closing: this.closingController.signal,
