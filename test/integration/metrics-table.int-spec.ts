@@ -185,6 +185,14 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       await socket.close();
       await rises('gateway', 'notify_delivery_latency_seconds_count', before);
     },
+    notify_dead_letter_actions_total: async () => {
+      const before = await read('gateway', 'notify_dead_letter_actions_total', { action: 'list' });
+      const response = await fetch(`http://${gatewayUrl}/api/admin/dead_letters?limit=1`, {
+        headers: { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` },
+      });
+      expect(response.status).toBe(200);
+      await rises('gateway', 'notify_dead_letter_actions_total', before, { action: 'list' });
+    },
     notify_tasks_total: async () => {
       const statuses = ['SUCCESS', 'FAILURE', 'REVOKED'];
       const before = await Promise.all(statuses.map((status) => read('worker', 'notify_tasks_total', { status })));
