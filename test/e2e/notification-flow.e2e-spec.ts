@@ -146,7 +146,8 @@ describe('notification flow, end to end', () => {
     const byQuery = await fetch(`${urlOf(gatewayA)}/api/notifications/unread_count?token=${queryToken}`);
     expect([byHeader.status, byQuery.status]).toEqual([200, 200]);
     // Both requests are logged (pino-http, one line each), with the token cut out.
-    const requestLog = () => gatewayA.logs().filter((log) => JSON.stringify(log).includes('/unread_count'));
+    const requestLog = () =>
+      gatewayA.logs().filter((log) => (log.req as { url?: string } | undefined)?.url?.includes('/unread_count'));
     await eventually(() => (requestLog().length >= 2 ? true : undefined));
     expect(JSON.stringify(requestLog())).toContain('token=[REDACTED]');
     const everything = gatewayA.logLines.join('\n');
