@@ -213,6 +213,12 @@ describe('docker-compose.yml', () => {
     expect(commandOf(services.migrate)).toBe('node dist/apps/worker/src/migrate.js');
   });
 
+  it('builds and runs the image on a maintained Node.js LTS line (22 or 24), not on 20 (end of life)', () => {
+    const bases = [...read('Dockerfile').matchAll(/^FROM\s+node:(\S+)/gm)].map((match) => match[1]);
+    expect(bases.length).toBeGreaterThan(0);
+    for (const base of bases) expect(base).toMatch(/^(22|24)[.-]/);
+  });
+
   it('runs entry points that exist in the source tree (image default: the gateway)', () => {
     const cmd = /^CMD\s+(.*)$/m.exec(read('Dockerfile'))?.[1];
     const commands = [
