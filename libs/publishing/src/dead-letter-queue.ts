@@ -47,8 +47,8 @@ export interface DeadLetterOutcome {
  *
  * RabbitMQ cannot show a queue's messages without taking them, so every operation takes them with
  * `basic.get` (no auto-ack) on a connection of its own, holding each one unacked: a listing acks
- * nothing, and closing the connection puts every message back, in its place (classic queues
- * return requeued messages to their original position). A requeue first publishes the chosen
+ * nothing, and closing the channel puts every message back (a classic queue in its original
+ * position; a quorum queue may put it at the back: docs/admin-api.md#dead-letters). A requeue first publishes the chosen
  * messages to the task queue on a confirm channel and acks their dead-letter copies only once the
  * broker confirmed the copies, so a crash in between leaves a duplicate, never a loss; a discard
  * acks the chosen ones. Operations of one gateway run one at a time; while one runs, the messages
