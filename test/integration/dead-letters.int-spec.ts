@@ -125,21 +125,32 @@ describe('dead letters admin API (real RabbitMQ, Postgres and Redis)', () => {
     }
   });
 
-  it('requeues a copy of a task already stored without storing it twice', async () => {
+  it('requeues a copy of a task already stored without storing or delivering it twice', async () => {
     const taskId = randomUUID();
     const body = { user_id: 'stored-once', message: 'once' };
-    await publisher.publish(config.AMQP_QUEUE, body, { messageId: taskId });
-    expect(await eventually(() => taskRow(taskId))).toMatchObject({ status: 'SUCCESS' });
-    await publisher.declareDeadLetterQueue(config.AMQP_QUEUE);
-    await publisher.publish(deadLetterQueueOf(config.AMQP_QUEUE), body, { messageId: taskId });
-    expect((await call('POST', '/requeue', { all: true })).body).toMatchObject({ requeued: 1, ids: [taskId] });
-    await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const stored = await withDatabase(
-      async (db) =>
-        (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n,
+    const socket = await TestSocket.open(
+      `${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'stored-once' })}`,
     );
-    expect(stored).toBe(1);
+    try {
+      await publisher.publish(config.AMQP_QUEUE, body, { messageId: taskId });
+      expect(await eventually(() => taskRow(taskId))).toMatchObject({ status: 'SUCCESS' });
+      await eventually(() => socket.framesOf('notification')[0]);
+      await publisher.declareDeadLetterQueue(config.AMQP_QUEUE);
+      await publisher.publish(deadLetterQueueOf(config.AMQP_QUEUE), body, { messageId: taskId });
+      expect((await call('POST', '/requeue', { all: true })).body).toMatchObject({ requeued: 1, ids: [taskId] });
+      // The worker takes it as a redelivery: the same notification, published again, which the
+      // gateway does not send a socket twice.
+      await eventually(async () => ((await publisher.messageCount(config.AMQP_QUEUE)) === 0 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(socket.framesOf('notification').map((frame) => frame.task_id)).toEqual([taskId]);
+      const stored = await withDatabase(
+        async (db) =>
+          (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = $1', [taskId])).rows[0].n,
+      );
+      expect(stored).toBe(1);
+    } finally {
+      await socket.close();
+    }
   });
 
   it('discards what is chosen, and counts every action on /metrics', async () => {
@@ -156,12 +167,12 @@ describe('dead letters admin API (real RabbitMQ, Postgres and Redis)', () => {
   });
 
   it.each([
-    [{}, 'ids'],
-    [{ ids: [] }, 'ids'],
-    [{ all: false }, 'all'],
-    [{ ids: ['a'], all: true }, 'not both'],
-    [{ ids: ['x'.repeat(256)] }, 'ids'],
-  ])('answers a selection %j with 400 naming %s', async (selection, name) => {
+    ['nothing', {}, 'ids'],
+    ['no ids', { ids: [] }, 'ids'],
+    ['all: false', { all: false }, 'all'],
+    ['ids and all', { ids: ['a'], all: true }, 'not both'],
+    ['an id over 255 characters', { ids: ['x'.repeat(256)] }, 'ids'],
+  ])('answers a selection of %s with 400 naming %s', async (_, selection, name) => {
     const answer = await call('POST', '/requeue', selection);
     expect(answer.status).toBe(400);
     expect(JSON.stringify(answer.body.message)).toContain(name);
