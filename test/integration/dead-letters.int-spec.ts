@@ -172,7 +172,7 @@ describe('dead letters admin API (real RabbitMQ, Postgres and Redis)', () => {
     ['all: false', { all: false }, 'all'],
     ['ids and all', { ids: ['a'], all: true }, 'not both'],
     ['an id over 255 characters', { ids: ['x'.repeat(256)] }, 'ids'],
-  ])('answers a selection of %s with 400 naming %s', async (_, selection, name) => {
+  ])('answers a selection of %s with a 400 that names the problem', async (_, selection, name) => {
     const answer = await call('POST', '/requeue', selection);
     expect(answer.status).toBe(400);
     expect(JSON.stringify(answer.body.message)).toContain(name);
