@@ -10,16 +10,15 @@ import { describeServedRoutes } from './served-routes';
 async function bootstrap() {
   const config = loadAppConfig();
   const gateway = await createGateway(config);
-  superviseProcess(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  const logger = gateway.get(Logger);
+  superviseProcess(gateway, logger, config.SHUTDOWN_TIMEOUT_MS);
   await gateway.listen(config.PORT);
   const bound = describeBindAddress(gateway.getHttpServer().address() as AddressInfo);
-  gateway
-    .get(Logger)
-    .log(
-      { msg: `Gateway listening on ${bound.description}, here ${bound.localUrl}`, url: bound.localUrl },
-      'Bootstrap',
-    );
-  gateway.get(Logger).log(`Gateway serving ${describeServedRoutes(config)}`, 'Bootstrap');
+  logger.log(
+    { msg: `Gateway listening on ${bound.description}; from this machine: ${bound.localUrl}`, url: bound.localUrl },
+    'Bootstrap',
+  );
+  logger.log(`Gateway serving ${describeServedRoutes(config)}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {
