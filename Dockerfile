@@ -6,7 +6,8 @@
 #   docker run -e JWT_SECRET=... -e DATABASE_URL=... -p 3000:3000 notification-service
 
 # --- deps: every dependency, dev ones included, for the build ------------------------------------
-FROM node:20-bookworm-slim AS deps
+# Node.js 22, the maintained LTS line (20 reached its end of life in April 2026); the code also runs on 20.19+.
+FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -19,7 +20,7 @@ COPY libs ./libs
 RUN npm run build
 
 # --- runtime: production dependencies and dist/ only ----------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 # Also makes the config refuse the development JWT_SECRET: a container must be given a real one.
 ENV NODE_ENV=production
 WORKDIR /app

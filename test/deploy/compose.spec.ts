@@ -123,6 +123,26 @@ describe('package.json scripts', () => {
     expect(scripts.start).not.toContain('DEMO_TOKEN_MINT');
     expect(scripts['start:demo']).toBe('DEMO_TOKEN_MINT=true npm start');
   });
+
+  it('run the preflight after the build and before anything connects', () => {
+    const steps = scripts.start.split('&&').map((step) => step.trim());
+    expect(steps.indexOf('npm run preflight --silent')).toBe(steps.indexOf('npm run build') + 1);
+    expect(steps.indexOf('npm run preflight --silent')).toBeLessThan(steps.indexOf('npm run db:migrate'));
+  });
+});
+
+describe('docker-compose.host.yml (the preflight tells a user to start the services with it)', () => {
+  const host = parseYaml(read('docker-compose.host.yml')) as { services: Record<string, Service> };
+
+  it('publishes Postgres and Redis on loopback only, on the ports the config defaults to', () => {
+    expect(host.services.postgres.ports).toEqual(['127.0.0.1:5432:5432']);
+    expect(host.services.redis.ports).toEqual(['127.0.0.1:6379:6379']);
+    expect(compose.services.rabbitmq.ports).toContain('127.0.0.1:5672:5672');
+  });
+
+  it('overrides only services docker-compose.yml has', () => {
+    expect(Object.keys(host.services).filter((name) => !(name in compose.services))).toEqual([]);
+  });
 });
 
 describe('docker-compose.yml', () => {
@@ -191,6 +211,12 @@ describe('docker-compose.yml', () => {
   it('runs migrate once Postgres is healthy', () => {
     expect(dependencyConditions('migrate')).toEqual({ postgres: 'service_healthy' });
     expect(commandOf(services.migrate)).toBe('node dist/apps/worker/src/migrate.js');
+  });
+
+  it('builds and runs the image on a maintained Node.js LTS line (22 or 24), not on 20 (end of life)', () => {
+    const bases = [...read('Dockerfile').matchAll(/^FROM\s+node:(\S+)/gm)].map((match) => match[1]);
+    expect(bases.length).toBeGreaterThan(0);
+    for (const base of bases) expect(base).toMatch(/^(22|24)[.-]/);
   });
 
   it('runs entry points that exist in the source tree (image default: the gateway)', () => {

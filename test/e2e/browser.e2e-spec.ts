@@ -48,6 +48,8 @@ describe('demo page and admin dashboard in a browser', () => {
   const pageErrors: string[] = [];
   /** The task that carried the notification the demo page received, for the dashboard test. */
   let shippedTask: string;
+  /** The task the dashboard test dead-letters (its body is not JSON), for the dead-letter view. */
+  let failedTask: string;
 
   const newPage = async (width = 1280, height = 820): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width, height }, deviceScaleFactor: 1 });
@@ -71,10 +73,7 @@ describe('demo page and admin dashboard in a browser', () => {
       AppProcess.start('gateway', gatewayEnv, /Gateway listening/),
       AppProcess.start('worker', env, /consuming/),
     ]);
-    const line = gateway
-      .logs()
-      .find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    base = (line!.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+    base = gateway.httpUrl();
     publisher = await TestPublisher.connect();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -205,7 +204,7 @@ describe('demo page and admin dashboard in a browser', () => {
   it('dashboard: an admin sees the task that carried the notification, and its detail', async () => {
     expect(shippedTask).toBeDefined();
     await seedHistory();
-    const failedTask = await publish('{"user_id": 7, "message": ');
+    failedTask = await publish('{"user_id": 7, "message": ');
     await eventually(() => taskRow(failedTask), 15_000, 'the failed task');
 
     const page = await newPage(1440, 960);
@@ -246,6 +245,50 @@ describe('demo page and admin dashboard in a browser', () => {
     await page.locator(`#tasks tbody tr[data-task-id="${shippedTask}"]`).click();
     await detail.locator('pre[data-section="kwargs"]', { hasText: 'Your order' }).waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('dashboard: lists dead letters, shows bodies only when asked, requeues one and discards another', async () => {
+    expect(failedTask).toBeDefined();
+    // A message dead-lettered earlier whose cause has since been fixed: it can go back.
+    const fixedTask = randomUUID();
+    await publisher.publish(
+      `${queue}.dead-letter`,
+      { user_id: user, message: 'back from the dead letters' },
+      { messageId: fixedTask, headers: { 'x-dead-letter-reason': 'RuntimeError: fixed since' } },
+    );
+    const page = await newPage(1440, 960);
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${base}/admin/`);
+    await page.fill('#admin-token', signToken({ user_id: 1, is_staff: true }));
+    await page.click('#sign-in');
+    await page.locator('#dashboard').waitFor({ state: 'visible' });
+    await page.click('#dl-load');
+    const failedRow = page.locator(`#dead-letters tbody tr[data-id="${failedTask}"]`);
+    const fixedRow = page.locator(`#dead-letters tbody tr[data-id="${fixedTask}"]`);
+    await failedRow.waitFor();
+    await expect(failedRow.textContent()).resolves.toContain('DecodeError');
+    await expect(fixedRow.textContent()).resolves.toContain('fixed since');
+    expect(await page.locator('#dead-letters pre[data-section="preview"]').count()).toBe(0);
+
+    await page.check('#dl-reveal');
+    await page
+      .locator('#dead-letters pre[data-section="preview"]', { hasText: 'back from the dead letters' })
+      .waitFor();
+
+    await fixedRow.locator('input[type=checkbox]').check();
+    await page.click('#dl-requeue');
+    await page.locator('#dl-status', { hasText: 'Requeued 1' }).waitFor();
+    await fixedRow.waitFor({ state: 'detached' });
+    expect(await eventually(async () => ((await taskRow(fixedTask))?.status === 'SUCCESS' ? true : undefined))).toBe(
+      true,
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'dead-letters.png'), fullPage: true });
+
+    await failedRow.locator('input[type=checkbox]').check();
+    await page.click('#dl-discard');
+    await page.locator('#dl-status', { hasText: 'Discarded 1' }).waitFor();
+    await page.locator('#dl-status', { hasText: 'No dead letters' }).waitFor();
     await page.close();
   });
 

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AppProcess } from '@test/support/app-process';
 import {
@@ -224,4 +226,22 @@ describe('cli', () => {
     },
     30_000,
   );
+
+  it('preflight: exit 0 when every service answers, else exit 1 naming the one that does not and how to start it', async () => {
+    const ok = await cli(['preflight']);
+    expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const down = await cli(['preflight'], { AMQP_URL: `amqp://guest:cli-s3cret@127.0.0.1:${closed}` });
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain(`RabbitMQ is not reachable at 127.0.0.1:${closed} (ECONNREFUSED)`);
+    expect(down.stderr).toContain('sudo systemctl start rabbitmq-server');
+    expect(down.stderr).toContain('docker compose -f docker-compose.yml -f docker-compose.host.yml up -d');
+    expect(down.stderr).not.toContain('cli-s3cret');
+    expect(down.stderr).not.toMatch(/Postgres is not|Redis is not|^error:/m);
+  });
 });

@@ -137,6 +137,24 @@ describe('notification flow, end to end', () => {
     expect(gatewayA.logLines.join('\n')).not.toContain(token);
   });
 
+  it('logs REST calls without the token of their Authorization header or ?token= parameter', async () => {
+    const headerToken = signToken({ user_id: 78 });
+    const queryToken = signToken({ user_id: 79 });
+    const byHeader = await fetch(`${urlOf(gatewayA)}/api/notifications/unread_count`, {
+      headers: { authorization: `Bearer ${headerToken}` },
+    });
+    const byQuery = await fetch(`${urlOf(gatewayA)}/api/notifications/unread_count?token=${queryToken}`);
+    expect([byHeader.status, byQuery.status]).toEqual([200, 200]);
+    // Both requests are logged (pino-http, one line each), with the token cut out.
+    const requestLog = () =>
+      gatewayA.logs().filter((log) => (log.req as { url?: string } | undefined)?.url?.includes('/unread_count'));
+    await eventually(() => (requestLog().length >= 2 ? true : undefined));
+    expect(JSON.stringify(requestLog())).toContain('token=[REDACTED]');
+    const everything = gatewayA.logLines.join('\n');
+    expect(everything).not.toContain(headerToken);
+    expect(everything).not.toContain(queryToken);
+  });
+
   it('on SIGTERM, closes sockets with 1001 and exits 0; the other gateway keeps serving', async () => {
     const leaving = await TestSocket.open(wsUrl(gatewayA, 201));
     const staying = await TestSocket.open(wsUrl(gatewayB, 201));

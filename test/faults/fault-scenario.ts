@@ -128,8 +128,7 @@ export class Cluster {
 }
 
 export function gatewayUrl(gateway: AppProcess): string {
-  const message = logMessages(gateway).find((m) => m.startsWith('Gateway listening on '))!;
-  return message.replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+  return gateway.httpUrl();
 }
 
 function logMessages(app: AppProcess): string[] {

@@ -196,7 +196,16 @@ describe('OpenAPI document', () => {
     };
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toEqual(
-      expect.arrayContaining(['/api/publish', '/api/tasks', '/api/tasks/{task_id}', '/health/live', '/health/ready']),
+      expect.arrayContaining([
+        '/api/publish',
+        '/api/tasks',
+        '/api/tasks/{task_id}',
+        '/health/live',
+        '/health/ready',
+        '/api/admin/dead_letters',
+        '/api/admin/dead_letters/requeue',
+        '/api/admin/dead_letters/discard',
+      ]),
     );
     expect(Object.keys(document.paths['/api/publish'].post.responses)).toEqual(
       expect.arrayContaining(['202', '400', '401', '403']),

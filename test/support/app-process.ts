@@ -56,11 +56,11 @@ export class AppProcess {
     return this.exited;
   }
 
-  /** A gateway's base URL (http://127.0.0.1:<port>), read from its "Gateway listening on" log line. */
+  /** A gateway's base URL (http://127.0.0.1:<port>), the `url` of its "Gateway listening on" log line. */
   httpUrl(): string {
     const line = this.logs().find((log) => typeof log.msg === 'string' && log.msg.startsWith('Gateway listening on '));
-    if (!line) throw new Error(`${this.name} has not logged where it listens`);
-    return (line.msg as string).replace('Gateway listening on ', '').replace('[::1]', '127.0.0.1');
+    if (typeof line?.url !== 'string') throw new Error(`${this.name} has not logged where it listens`);
+    return line.url;
   }
 
   /** The notification socket URL of a gateway for `userId`, with a fresh token and any extra query. */

@@ -11,6 +11,7 @@ export class TcpProxy {
   private readonly upstreams = new Set<Socket>();
   private server: Server | null = null;
   private port = 0;
+  private stalled = false;
 
   private constructor(
     private readonly targetHost: string,
@@ -31,6 +32,7 @@ export class TcpProxy {
   async restore(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => {
+      if (this.stalled) return this.hold(client);
       const upstream = connect(this.targetPort, this.targetHost);
       this.upstreams.add(upstream);
       upstream.on('close', () => this.upstreams.delete(upstream));
@@ -63,10 +65,30 @@ export class TcpProxy {
     this.server = null;
   }
 
+  /**
+   * Accepts connections and never answers, as a service that hangs (a full disk, a stopped
+   * process still holding its port): open connections stop carrying anything, new ones are held.
+   * `cut()` ends it.
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const socket of this.sockets) {
+      socket.unpipe();
+      socket.pause();
+    }
+  }
+
+  private hold(client: Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+  }
+
   /** Drops every open connection and refuses new ones, as a service that went down. */
   async cut(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.stalled = false;
     for (const socket of this.sockets) socket.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
   }

@@ -1,6 +1,6 @@
 import { parseAppConfig } from '@app/config';
 import type { AppConfig } from '@app/config';
-import { taskQueueOptions } from '@app/publishing';
+import { deadLetterQueueOf, deadLetterQueueOptions, taskQueueOptions } from '@app/publishing';
 import type { QueueType } from '@app/publishing';
 import * as amqp from 'amqplib';
 import jwt from 'jsonwebtoken';
@@ -62,6 +62,15 @@ export class TestPublisher {
   /** Declares the queue as the worker and the publishers declare it (RabbitMQ refuses a mismatch). */
   async declare(queue: string, type: QueueType = 'classic'): Promise<void> {
     await this.channel.assertQueue(queue, taskQueueOptions(type));
+  }
+
+  /** Declares the dead-letter queue of `taskQueue` as the worker does. */
+  async declareDeadLetterQueue(taskQueue: string, type: QueueType = 'classic'): Promise<void> {
+    await this.channel.assertQueue(deadLetterQueueOf(taskQueue), deadLetterQueueOptions(type));
+  }
+
+  async purge(queue: string): Promise<void> {
+    await this.channel.purgeQueue(queue);
   }
 
   /** Takes one message off a queue (acknowledged), or false when it is empty. */

@@ -4,8 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { listTasks } from './commands/tasks.command';
 import { notify } from './commands/notify.command';
 import { disconnectUser, revokeTokens } from './commands/sessions.command';
+import { preflight } from './commands/preflight.command';
 import { mintToken } from './commands/token.command';
-import { EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, UsageError } from './cli-errors';
+import { EXIT_RUNTIME_ERROR, EXIT_USAGE_ERROR, ServicesUnreachableError, UsageError } from './cli-errors';
 
 /**
  * `npm run cli -- <command>`: tools for trying and operating the service. Reads the same
@@ -68,6 +69,14 @@ program
     console.log(await revokeTokens(loadAppConfig(), userId, options));
   });
 
+program
+  .command('preflight')
+  .description('Check that Postgres, Redis and RabbitMQ answer where the config says; say how to start any that do not')
+  .action(async () => {
+    const unreachable = await preflight(loadAppConfig());
+    if (unreachable) throw new ServicesUnreachableError(unreachable);
+  });
+
 async function main(): Promise<number> {
   if (process.argv.length <= 2) {
     program.outputHelp({ error: true });
@@ -85,7 +94,7 @@ async function main(): Promise<number> {
       console.error(`error: ${error.message}`);
       return EXIT_USAGE_ERROR;
     }
-    const prefix = error instanceof InvalidConfigError ? '' : 'error: ';
+    const prefix = error instanceof InvalidConfigError || error instanceof ServicesUnreachableError ? '' : 'error: ';
     console.error(`${prefix}${(error as Error).message}`);
     return EXIT_RUNTIME_ERROR;
   }

@@ -6,6 +6,7 @@ import { TaskStatus } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { TestSocket, eventually, signToken, testConfig, upgradeStatus } from '@test/support/test-context';
+import { WebSocket } from 'ws';
 import { createGateway } from './gateway.factory';
 
 describe('gateway (real WebSocket, Postgres and Redis)', () => {
@@ -226,4 +227,76 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
       expect(JSON.stringify(body)).not.toMatch(/SELECT|stack/i);
     });
   });
+});
+
+describe('gateway with WS_TOKEN_EXPIRY_GRACE_SECONDS=12 and the default frame size limit', () => {
+  let gateway: INestApplication;
+  let strictGateway: INestApplication;
+  const wsBaseOf = (app: INestApplication) =>
+    `ws://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/ws/notifications/`;
+
+  beforeAll(async () => {
+    gateway = await createGateway(testConfig({ WS_TOKEN_EXPIRY_GRACE_SECONDS: '12' }));
+    strictGateway = await createGateway(testConfig({ WS_TOKEN_EXPIRY_GRACE_SECONDS: '0' }));
+    await gateway.listen(0, '127.0.0.1');
+    await strictGateway.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    await strictGateway.close();
+  });
+
+  /** A token that expired 10 s ago: inside the default 30 s clock tolerance, so the handshake admits it. */
+  const expiredTenSecondsAgo = () =>
+    signToken({ user_id: 'grace', exp: Math.floor(Date.now() / 1000) - 10 }, undefined, {});
+
+  it('admits a token 10 s past exp and delays the 4001 by the grace', async () => {
+    const token = expiredTenSecondsAgo();
+    const strict = new WebSocket(`${wsBaseOf(strictGateway)}?token=${token}`);
+    const strictClose = new Promise<number>((resolve) => strict.once('close', resolve));
+    const graced = await TestSocket.open(`${wsBaseOf(gateway)}?token=${token}`);
+    // Without grace the socket is opened (the tolerance admits the token) and closed 4001 at once.
+    expect(await strictClose).toBe(4001);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(graced.closeCode).toBeNull();
+    await eventually(() => graced.closeCode ?? undefined, 6000, 'the 4001 after the grace');
+    expect(graced.closeCode).toBe(4001);
+  });
+
+  it('answers read with 1,001 ids with invalid_data and stays open; 1,000 are accepted', async () => {
+    const socket = await TestSocket.open(`${wsBaseOf(gateway)}?token=${signToken({ user_id: 'many-ids' })}`);
+    try {
+      const ids = Array.from({ length: 1001 }, (_, i) => i + 1);
+      socket.send({ event: 'read', data: { ids } });
+      expect(await socket.nextFrame()).toEqual({
+        event: 'error',
+        data: { code: 'invalid_data', message: expect.stringContaining('1000') },
+      });
+      socket.send({ event: 'read', data: { ids: ids.slice(0, 1000) } });
+      expect(await socket.nextFrame()).toMatchObject({ event: 'read_confirmed', data: { ids: [] } });
+      expect(socket.closeCode).toBeNull();
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it.each(['abc', '-1', '1.5', '99999999999999999999'])(
+    'answers a malformed ?since=%s at connect with invalid_data and keeps the socket open',
+    async (since) => {
+      const socket = await TestSocket.open(
+        `${wsBaseOf(gateway)}?token=${signToken({ user_id: 'bad-since' })}&since=${since}`,
+      );
+      try {
+        await eventually(() => socket.framesOf('error')[0]);
+        expect(socket.framesOf('error')).toEqual([
+          { event: 'error', data: { code: 'invalid_data', message: expect.stringContaining('since') } },
+        ]);
+        socket.send({ event: 'ping' });
+        expect(await socket.nextFrame()).toEqual({ event: 'pong', data: null });
+      } finally {
+        await socket.close();
+      }
+    },
+  );
 });

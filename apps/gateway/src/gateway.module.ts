@@ -5,6 +5,7 @@ import type { AppConfig } from '@app/config';
 import { MetricsModule } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
 import { DashboardModule } from './dashboard/dashboard.module';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
@@ -32,6 +33,7 @@ export class GatewayModule {
         SessionsModule,
         PresenceModule,
         DashboardModule,
+        DeadLettersModule,
         DemoModule.forRoot(config),
       ],
     };

@@ -2,14 +2,23 @@ import 'reflect-metadata';
 import { loadAppConfig } from '@app/config';
 import { superviseProcess } from '@app/runtime';
 import { Logger } from 'nestjs-pino';
+import type { AddressInfo } from 'node:net';
+import { describeBindAddress } from './bind-address';
 import { createGateway } from './gateway.factory';
+import { describeServedRoutes } from './served-routes';
 
 async function bootstrap() {
   const config = loadAppConfig();
   const gateway = await createGateway(config);
-  superviseProcess(gateway, gateway.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  const logger = gateway.get(Logger);
+  superviseProcess(gateway, logger, config.SHUTDOWN_TIMEOUT_MS);
   await gateway.listen(config.PORT);
-  gateway.get(Logger).log(`Gateway listening on ${await gateway.getUrl()}`, 'Bootstrap');
+  const bound = describeBindAddress(gateway.getHttpServer().address() as AddressInfo);
+  logger.log(
+    { msg: `Gateway listening on ${bound.description}; from this machine: ${bound.localUrl}`, url: bound.localUrl },
+    'Bootstrap',
+  );
+  logger.log(`Gateway serving ${describeServedRoutes(config)}`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

@@ -7,11 +7,14 @@ import { createWorker } from './worker.factory';
 async function bootstrap() {
   const config = loadAppConfig();
   const worker = await createWorker(config);
-  superviseProcess(worker, worker.get(Logger), config.SHUTDOWN_TIMEOUT_MS);
+  const logger = worker.get(Logger);
+  superviseProcess(worker, logger, config.SHUTDOWN_TIMEOUT_MS);
+  logger.log(`Worker ${config.WORKER_NAME} starting: connecting for ${worker.consumption()}`, 'Bootstrap');
   await worker.listen();
-  worker
-    .get(Logger)
-    .log(`Worker ${config.WORKER_NAME} consuming ${config.AMQP_QUEUE}; health on ${worker.httpUrl()}`, 'Bootstrap');
+  logger.log(
+    `Worker ${config.WORKER_NAME} consuming ${worker.consumption()}; health on ${worker.httpUrl()}`,
+    'Bootstrap',
+  );
 }
 
 bootstrap().catch((error: Error) => {

@@ -1,14 +1,24 @@
+import { Logger } from '@nestjs/common';
 import { RmqContext, ServerRMQ } from '@nestjs/microservices';
 import type { RmqOptions } from '@nestjs/microservices';
-import { deadLetterQueueOf, deadLetterQueueOptions, republishedProperties, taskQueueOptions } from '@app/publishing';
+import {
+  DEAD_LETTER_HEADERS,
+  deadLetterQueueOf,
+  deadLetterQueueOptions,
+  republishedProperties,
+  taskQueueOptions,
+} from '@app/publishing';
 import type { QueueType } from '@app/publishing';
+import { urlWithoutCredentials } from '@app/runtime';
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { AckCoalescer } from './ack-coalescer';
+import { logBrokerConnection } from './broker-connection-log';
 import { SEND_NOTIFICATION_PATTERN } from './notifications/notification-task';
 
 /** How many times a message has failed, carried by the copy a retry publishes (see `retry`). */
-export const ATTEMPTS_HEADER = 'x-notify-attempts';
+export const ATTEMPTS_HEADER = DEAD_LETTER_HEADERS.attempts;
 
 type ServerRmqOptions = NonNullable<RmqOptions['options']>;
 
@@ -153,6 +163,18 @@ export class TaskQueueServer extends ServerRMQ {
     return pattern === SEND_NOTIFICATION_PATTERN ? pattern : super.getRouteFromPattern(pattern);
   }
 
+  override async createClient<T>(): Promise<T> {
+    const connection = await super.createClient<AmqpConnectionManager>();
+    logBrokerConnection(connection, new Logger(TaskQueueServer.name));
+    return connection as T;
+  }
+
+  /** What this server consumes and from where, for the start-up log (no credentials). */
+  describeConsumption(): string {
+    const brokers = (this.urls as unknown[]).map((url) => (typeof url === 'string' ? urlWithoutCredentials(url) : '?'));
+    return `queue ${this.queue} (${this.queueType}, prefetch ${this.basePrefetch}) from ${brokers.join(', ')}`;
+  }
+
   /** Messages delivered to this worker and not yet acked or nacked. */
   get unsettledCount(): number {
     return this.unsettled.size;
@@ -229,8 +251,9 @@ export class TaskQueueServer extends ServerRMQ {
         settleNow(message, () =>
           copyTo(deadLetterQueueOf(this.queue), message, {
             ...message.properties.headers,
-            'x-dead-letter-reason': reason,
-            'x-original-queue': this.queue,
+            [DEAD_LETTER_HEADERS.reason]: reason,
+            [DEAD_LETTER_HEADERS.originalQueue]: this.queue,
+            [DEAD_LETTER_HEADERS.at]: new Date().toISOString(),
           }),
         ),
       closing: this.closingController.signal,

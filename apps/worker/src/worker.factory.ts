@@ -19,6 +19,8 @@ export interface WorkerApp {
   get: INestApplication['get'];
   /** Where the probes are served, once listening. */
   httpUrl(): string;
+  /** The queue, its type, the prefetch and the broker (no credentials), for the start-up log. */
+  consumption(): string;
 }
 
 /** Builds the worker; `main.ts` and the integration tests share it. */
@@ -35,6 +37,9 @@ export async function createWorker(config: AppConfig): Promise<WorkerApp> {
     forceCloseConnections: true,
   });
   app.useLogger(app.get(Logger));
+  // Buffered logs would wait for listen() to finish, which waits for the broker: a worker that
+  // cannot reach it must still say so.
+  app.flushLogs();
   app.connectMicroservice({ strategy: consumer }, { inheritAppConfig: true });
   const sendNotification = app.get(SendNotificationConsumer, { strict: false });
   consumer.handleWith((context) => sendNotification.consume(context));
@@ -48,6 +53,7 @@ export async function createWorker(config: AppConfig): Promise<WorkerApp> {
       await app.close();
     },
     get: app.get.bind(app),
+    consumption: () => consumer.describeConsumption(),
     httpUrl() {
       const { port } = app.getHttpServer().address() as AddressInfo;
       return `http://127.0.0.1:${port}`;

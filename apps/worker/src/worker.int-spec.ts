@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { WorkerApp } from './worker.factory';
 import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
@@ -43,6 +44,20 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
   });
 
   const finished = (taskId: string) => eventually(() => taskRow(taskId), 10_000, `the row of ${taskId}`);
+
+  /** Takes dead letters off the queue until the one `matches` picks; the others were earlier tests'. */
+  const deadLetter = (matches: (message: amqp.GetMessage) => boolean) =>
+    eventually(
+      async () => {
+        for (;;) {
+          const message = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
+          if (!message) return undefined;
+          if (matches(message)) return message;
+        }
+      },
+      5000,
+      'the dead letter',
+    );
 
   it('fans a Nest message out to the user group and records SUCCESS with what happened', async () => {
     const taskId = randomUUID();
@@ -123,11 +138,7 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     );
     const before = await finished(taskId);
     await publisher.publish(config.AMQP_QUEUE, { user_id: 43, message: { text: 'for 43' } }, { messageId: taskId });
-    const dead = await eventually(
-      async () => (await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE))) || undefined,
-      5000,
-      'the dead letter',
-    );
+    const dead = await deadLetter((message) => message.properties.messageId === taskId);
     expect(dead.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
     expect(JSON.parse(dead.content.toString())).toEqual({ user_id: 43, message: { text: 'for 43' } });
     expect(await taskRow(taskId)).toEqual(before);
@@ -186,7 +197,15 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
     expect(bad.status).toBe('FAILURE');
     expect(JSON.parse(bad.result as string)).toMatchObject({ exc_type: excType, exc_message: [expect.any(String)] });
     expect(bad.traceback).toContain(excType);
-    expect(await publisher.messageCount(deadLetterQueueOf(config.AMQP_QUEUE))).toBeGreaterThan(0);
+    const dead = await deadLetter((message) => message.properties.messageId === badId);
+    const published = Buffer.isBuffer(body)
+      ? body
+      : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    expect(dead.content.equals(published)).toBe(true);
+    expect(dead.properties.headers).toMatchObject({
+      'x-dead-letter-reason': `${excType}: ${JSON.parse(bad.result as string).exc_message[0]}`,
+      'x-original-queue': config.AMQP_QUEUE,
+    });
     expect((await finished(goodId)).status).toBe('SUCCESS');
     expect(frames.some((f) => f.frame.task_id === badId)).toBe(false);
   });
@@ -207,7 +226,12 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
           .count,
       ),
     );
-    await publisher.publish(config.AMQP_QUEUE, '{"user_id":');
+    const body = `{"user_id": "${randomUUID()}"`;
+    await publisher.publish(config.AMQP_QUEUE, body);
+    const dead = await deadLetter((message) => message.content.toString() === body);
+    expect(dead.properties.headers).toMatchObject({
+      'x-dead-letter-reason': `DecodeError: Body is not valid JSON: error at position ${body.length}`,
+    });
     await eventually(async () => {
       const after = await withDatabase(async (db) =>
         Number(
@@ -217,6 +241,32 @@ describe('worker (real RabbitMQ, Postgres and Redis)', () => {
       );
       return after === before + 1 ? true : undefined;
     });
+  });
+
+  it('keeps a body that is not JSON out of every log line above debug, and out of its FAILURE row', async () => {
+    const levels = ['log', 'warn', 'error', 'fatal', 'verbose'] as const;
+    const spies = levels.map((level) => jest.spyOn(Logger.prototype, level));
+    const debug = jest.spyOn(Logger.prototype, 'debug');
+    try {
+      const plainId = randomUUID();
+      const patternId = randomUUID();
+      await publisher.publish(config.AMQP_QUEUE, 'secret body, not JSON', { messageId: plainId });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { pattern: 'my secret pattern', data: {} },
+        { messageId: patternId, contentType: 'application/json' },
+      );
+      expect(await finished(plainId)).toMatchObject({ status: 'FAILURE' });
+      expect(JSON.stringify(await taskRow(plainId))).not.toContain('secret');
+      expect((await finished(patternId)).result).toContain('my secret pattern');
+      const logged = JSON.stringify(spies.flatMap((spy) => spy.mock.calls));
+      expect(logged).toContain(plainId);
+      expect(logged).toContain(patternId);
+      expect(logged).not.toContain('secret');
+      expect(JSON.stringify(debug.mock.calls)).toContain('my secret pattern');
+    } finally {
+      [...spies, debug].forEach((spy) => spy.mockRestore());
+    }
   });
 
   it('retries while Postgres is unreachable and loses nothing: acked only after the commit', async () => {
@@ -449,6 +499,11 @@ describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => 
       'the dead letter',
     );
     expect(dead.properties.messageId).toBe(badId);
+    expect(dead.content.toString()).toBe('not json');
+    expect(dead.properties.headers).toMatchObject({
+      'x-dead-letter-reason': 'DecodeError: Body is not valid JSON',
+      'x-original-queue': config.AMQP_QUEUE,
+    });
     await queueEmpty();
   });
 

@@ -165,6 +165,8 @@ describe('JWT_ISSUER and JWT_AUDIENCE', () => {
     ['the configured iss and aud', true, sign({ user_id: 1, iss: 'https://auth.example', aud: 'notifications' })],
     ['another iss', false, sign({ user_id: 1, iss: 'https://evil.example', aud: 'notifications' })],
     ['another aud', false, sign({ user_id: 1, iss: 'https://auth.example', aud: 'billing' })],
+    ['no iss', false, sign({ user_id: 1, aud: 'notifications' })],
+    ['no aud', false, sign({ user_id: 1, iss: 'https://auth.example' })],
     ['no iss or aud', false, sign({ user_id: 1 })],
   ];
 
@@ -173,5 +175,18 @@ describe('JWT_ISSUER and JWT_AUDIENCE', () => {
     const atHandshake = await moduleRef.get(HandshakeAuthenticator).authenticate(upgradeRequest(`/ws?token=${token}`));
     expect(atHandshake !== null).toBe(accepted);
     expect(moduleRef.get(TokenVerifier).verify(token) !== null).toBe(accepted);
+  });
+});
+
+describe('HandshakeAuthenticator clock tolerance (JWT_CLOCK_TOLERANCE_SECONDS, default 30)', () => {
+  const expiredFor = (seconds: number) =>
+    jwt.sign({ user_id: 9, exp: Math.floor(Date.now() / 1000) - seconds }, SECRET);
+
+  it('admits a token 10 s past its exp by default, and refuses it with no tolerance', async () => {
+    const tolerant = await authenticatorFor({ JWT_SECRET: SECRET });
+    expect((await tolerant.authenticate(upgradeRequest(`/ws?token=${expiredFor(10)}`)))?.userId).toBe('9');
+    expect(await tolerant.authenticate(upgradeRequest(`/ws?token=${expiredFor(40)}`))).toBeNull();
+    const strict = await authenticatorFor({ JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+    expect(await strict.authenticate(upgradeRequest(`/ws?token=${expiredFor(10)}`))).toBeNull();
   });
 });

@@ -51,4 +51,24 @@ describe('TaskResultCleaner (real Postgres)', () => {
     expect(await remaining(old)).toBe(5);
     expect(await cleaner.deleteDoneBefore(tenDaysAgo(), 2)).toBe(5);
   });
+
+  it('with two cleaners at once, deletes every expired row exactly once between them', async () => {
+    const other = new DataSource(dataSourceOptions(config.DATABASE_URL, 1));
+    await other.initialize();
+    try {
+      const old = await insertResults(3000, 30);
+      const recent = await insertResults(5, 1);
+      const [first, second] = await Promise.all([
+        cleaner.deleteDoneBefore(tenDaysAgo(), 100),
+        new TaskResultCleaner(other).deleteDoneBefore(tenDaysAgo(), 100),
+      ]);
+      // Each counted only what it deleted: together exactly the expired rows, none missed or counted twice.
+      expect(first + second).toBe(3000);
+      expect(Math.min(first, second)).toBeGreaterThan(0);
+      expect(await remaining(old)).toBe(0);
+      expect(await remaining(recent)).toBe(5);
+    } finally {
+      await other.destroy();
+    }
+  });
 });

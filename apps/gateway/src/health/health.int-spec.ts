@@ -70,6 +70,53 @@ describe('gateway health (real Postgres, Redis and RabbitMQ behind proxies)', ()
       );
     },
   );
+
+  it('answers an admin route exactly {"statusCode":500,"message":"Internal server error"} while Postgres is cut', async () => {
+    await proxies.postgres.cut();
+    try {
+      const response = await fetch(`${url}/api/tasks`, {
+        headers: { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` },
+      });
+      expect(response.status).toBe(500);
+      expect(await response.text()).toBe('{"statusCode":500,"message":"Internal server error"}');
+    } finally {
+      await proxies.postgres.restore();
+    }
+    await eventually(async () => ((await get('/health/ready')).status === 200 ? true : undefined), 15_000);
+  });
+});
+
+describe('gateway readiness when a dependency accepts connections and never answers', () => {
+  const base = testConfig();
+  const proxies: Array<TcpProxy> = [];
+  let gateway: INestApplication;
+  let url: string;
+
+  beforeAll(async () => {
+    const postgres = await TcpProxy.start(base.DATABASE_URL, 5432);
+    const redis = await TcpProxy.start(base.REDIS_URL, 6379);
+    proxies.push(postgres.proxy, redis.proxy);
+    gateway = await createGateway(testConfig({ DATABASE_URL: postgres.url, REDIS_URL: redis.url }));
+    await gateway.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await Promise.all(proxies.map((proxy) => proxy.cut()));
+    await gateway?.close();
+  });
+
+  it('gives up on each hanging check after 2 s and answers 503 naming them', async () => {
+    await eventually(async () => ((await fetch(`${url}/health/ready`)).status === 200 ? true : undefined));
+    proxies.forEach((proxy) => proxy.stall());
+    const started = Date.now();
+    const response = await fetch(`${url}/health/ready`);
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(503);
+    expect(Object.keys(((await response.json()) as { error: object }).error).sort()).toEqual(['postgres', 'redis']);
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(4000);
+  });
 });
 
 /**

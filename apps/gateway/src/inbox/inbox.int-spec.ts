@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { signToken, storeNotification, testConfig } from '@test/support/test-context';
+import { TestSocket, signToken, storeNotification, testConfig, withDatabase } from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /** The inbox REST API against a real gateway and Postgres: what a client may send as an id. */
@@ -60,5 +60,59 @@ describe('inbox REST ids (real Postgres)', () => {
       status: 200,
       body: { ids: [id], all: false, unread_count: 0 },
     });
+  });
+});
+
+/** One user's read receipts never touch another user's inbox, over REST or over a socket. */
+describe('read receipts stay within the user (real Postgres)', () => {
+  let gateway: INestApplication;
+  let base: string;
+  const alice = `alice-${randomUUID().slice(0, 8)}`;
+  const bob = `bob-${randomUUID().slice(0, 8)}`;
+  const call = async (user: string, path: string, method = 'GET') => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${signToken({ user_id: user })}` },
+    });
+    return (await response.json()) as { unread_count: number; ids?: number[] };
+  };
+
+  beforeAll(async () => {
+    gateway = await createGateway(testConfig());
+    await gateway.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+  });
+  afterAll(() => gateway?.close());
+
+  it("read_all as one user leaves another user's unread_count untouched", async () => {
+    await storeNotification(alice, 'a1');
+    await storeNotification(bob, 'b1');
+    await storeNotification(bob, 'b2');
+    expect((await call(bob, '/api/notifications/unread_count')).unread_count).toBe(2);
+    expect(await call(alice, '/api/notifications/read_all', 'POST')).toMatchObject({ unread_count: 0 });
+    expect((await call(alice, '/api/notifications/unread_count')).unread_count).toBe(0);
+    expect((await call(bob, '/api/notifications/unread_count')).unread_count).toBe(2);
+  });
+
+  it("answers a socket read of another user's ids with ids: [] and changes nothing", async () => {
+    const { id } = await storeNotification(bob, 'b3');
+    const before = (await call(bob, '/api/notifications/unread_count')).unread_count;
+    const port = (gateway.getHttpServer().address() as AddressInfo).port;
+    const socket = await TestSocket.open(
+      `ws://127.0.0.1:${port}/ws/notifications/?token=${signToken({ user_id: alice })}`,
+    );
+    try {
+      socket.send({ event: 'read', data: { ids: [id] } });
+      expect(await socket.nextFrame()).toMatchObject({ event: 'read_confirmed', data: { ids: [] } });
+      socket.send({ event: 'read', data: { id } });
+      expect(await socket.nextFrame()).toMatchObject({ event: 'read_confirmed', data: { ids: [] } });
+    } finally {
+      await socket.close();
+    }
+    expect((await call(bob, '/api/notifications/unread_count')).unread_count).toBe(before);
+    const unread = await withDatabase(
+      async (db) => (await db.query('SELECT read_at FROM notification_inbox WHERE id = $1', [id])).rows[0],
+    );
+    expect(unread).toEqual({ read_at: null });
   });
 });

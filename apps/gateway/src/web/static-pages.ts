@@ -10,7 +10,7 @@ export const STATIC_PAGES = ['demo', 'admin', 'sdk'] as const;
 
 /**
  * The pages' own Content-Security-Policy, replacing helmet's default for these files: scripts and
- * styles from this origin only, WebSockets to it, and none of helmet's
+ * styles from this origin only, WebSockets to any host, and none of helmet's
  * `upgrade-insecure-requests`, which would turn the page's requests to https on a plain-HTTP host.
  */
 const PAGE_CSP = [

@@ -33,4 +33,40 @@ describe('InboxRetentionService', () => {
       [5000, 1000],
     ]);
   });
+
+  describe('schedule', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    const started = (env: Record<string, string>) => {
+      const repository = inbox();
+      const retention = new InboxRetentionService(repository as unknown as NotificationRepository, parseAppConfig(env));
+      retention.onApplicationBootstrap();
+      return { repository, retention };
+    };
+
+    it('with NOTIFICATION_RETENTION_DAYS=0 starts no timer and never deletes', async () => {
+      const { repository, retention } = started({ NOTIFICATION_RETENTION_DAYS: '0' });
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(7 * 86400_000);
+      expect(repository.lastIdCreatedBefore).not.toHaveBeenCalled();
+      await retention.onModuleDestroy();
+    });
+
+    it('runs a pass every NOTIFICATION_RETENTION_INTERVAL_SECONDS, and none after the module is destroyed', async () => {
+      const { repository, retention } = started({
+        NOTIFICATION_RETENTION_DAYS: '30',
+        NOTIFICATION_RETENTION_INTERVAL_SECONDS: '60',
+      });
+      await jest.advanceTimersByTimeAsync(59_000);
+      expect(repository.lastIdCreatedBefore).not.toHaveBeenCalled();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(repository.lastIdCreatedBefore).toHaveBeenCalledTimes(1);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(repository.lastIdCreatedBefore).toHaveBeenCalledTimes(2);
+      await retention.onModuleDestroy();
+      await jest.advanceTimersByTimeAsync(600_000);
+      expect(repository.lastIdCreatedBefore).toHaveBeenCalledTimes(2);
+    });
+  });
 });

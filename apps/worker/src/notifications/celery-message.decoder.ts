@@ -51,7 +51,8 @@ export class CeleryMessageDecoder {
       return rejected('ValueError', `Invalid expires header: ${JSON.stringify(headers.expires)}`, taskId, taskName);
 
     const bound = bindSendNotificationArguments(taskName.split('.').pop()!, args, kwargs);
-    if (!bound.ok) return rejected(bound.excType, bound.reason, taskId, taskName);
+    if (!bound.ok)
+      return rejected(bound.excType, bound.reason, taskId, taskName, { quotesMessage: bound.quotesMessage });
     return {
       ok: true,
       task: {

@@ -146,6 +146,27 @@ describe('NotificationMessageDecoder', () => {
     expect(decoded.rejection.taskId).toBeTruthy();
   });
 
+  it.each([
+    ['a word', 'hello my secret body'],
+    ['JSON cut short', '{"text": "my secret body'],
+    ['JSON with more after it', '{"a": 1} my secret body'],
+    ['a control character in a string', '{"a": "my secret\u0001body"}'],
+  ])('describes %s that is not JSON without quoting the body', (_, body) => {
+    const decoded = decoder.decode(amqpMessage(body));
+    expect(decoded).toMatchObject({ ok: false, rejection: { excType: 'DecodeError', quotesMessage: false } });
+    const { reason } = (decoded as { rejection: { reason: string } }).rejection;
+    expect(reason).toMatch(/^Body is not valid JSON/);
+    expect(reason).not.toMatch(/secret|hello|my /);
+  });
+
+  it('marks the reasons that quote what the publisher sent, so they are logged at debug only', () => {
+    const unknownPattern = decoder.decode(amqpMessage({ pattern: 'my secret pattern', data: {} }));
+    expect(unknownPattern).toMatchObject({ ok: false, rejection: { quotesMessage: true } });
+    const noUserId = decoder.decode(amqpMessage({ message: 'my secret' }));
+    expect(noUserId).toMatchObject({ ok: false, rejection: { quotesMessage: false } });
+    expect(JSON.stringify(noUserId)).not.toContain('my secret');
+  });
+
   it('keeps the task id of a rejected message when it has one', () => {
     const decoded = decoder.decode(amqpMessage('nope', { correlationId: 'bad-1' }));
     expect(!decoded.ok && decoded.rejection.taskId).toBe('bad-1');

@@ -8,6 +8,7 @@ import {
   DecodedMessage,
   SEND_NOTIFICATION_PATTERN,
   isJsonObject,
+  jsonSyntaxProblem,
   rejected,
   taskNameOf,
   validTaskId,
@@ -40,10 +41,13 @@ export class NotificationMessageDecoder {
       return this.decodeOrThrow(amqpMessage);
     } catch (error) {
       const reason = `Message could not be decoded: ${(error as Error)?.message ?? String(error)}`;
+      // An unforeseen error may quote whatever it choked on.
       return rejected(
         'ValueError',
         reason,
         validTaskId(amqpMessage.properties?.messageId) ?? validTaskId(amqpMessage.properties?.correlationId),
+        null,
+        { quotesMessage: true },
       );
     }
   }
@@ -83,7 +87,7 @@ export class NotificationMessageDecoder {
     try {
       body = JSON.parse(text);
     } catch (error) {
-      return rejected('DecodeError', `Body is not valid JSON: ${(error as Error).message}`, taskId, taskName);
+      return rejected('DecodeError', jsonSyntaxProblem(error), taskId, taskName);
     }
     return celery ? this.celery.decode(amqpMessage, body) : this.decodeNestOrPlain(body, taskId);
   }
@@ -98,6 +102,8 @@ export class NotificationMessageDecoder {
           'NotRegistered',
           `Unknown pattern ${JSON.stringify(body.pattern)}; this worker serves "${SEND_NOTIFICATION_PATTERN}"`,
           taskId,
+          null,
+          { quotesMessage: true },
         );
       }
       payload = body.data;

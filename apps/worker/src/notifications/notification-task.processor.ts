@@ -174,8 +174,10 @@ export class NotificationTaskProcessor {
       msg: 'Task rejected',
       taskId: rejection.taskId,
       excType: rejection.excType,
-      reason: rejection.reason,
+      reason: rejection.quotesMessage ? '(quotes the message body; logged at debug)' : rejection.reason,
     });
+    if (rejection.quotesMessage)
+      this.logger.debug({ msg: 'Task rejected', taskId: rejection.taskId, reason: rejection.reason });
     return {
       taskId: rejection.taskId,
       status: TaskStatus.Failure,

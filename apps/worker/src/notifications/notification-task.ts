@@ -50,6 +50,12 @@ export interface TaskRejection {
   excType: RejectionType;
   /** The exception's argument, as Celery stores it in `exc_message`. */
   reason: string;
+  /**
+   * True when `reason` holds text taken from the message body (a key or a value the publisher
+   * sent): it goes to the result row and the dead letter, and to the log at debug only, because
+   * bodies never reach the logs above debug.
+   */
+  quotesMessage: boolean;
 }
 
 export type DecodedMessage = { ok: true; task: NotificationTask } | { ok: false; rejection: TaskRejection };
@@ -59,8 +65,20 @@ export function rejected(
   reason: string,
   taskId: string | null,
   taskName: string | null = null,
+  { quotesMessage = false }: { quotesMessage?: boolean } = {},
 ): DecodedMessage {
-  return { ok: false, rejection: { taskId: taskId ?? randomUUID(), taskName, excType, reason } };
+  return { ok: false, rejection: { taskId: taskId ?? randomUUID(), taskName, excType, reason, quotesMessage } };
+}
+
+/**
+ * Why `JSON.parse` refused a body, without the excerpt of the body V8 puts in its message
+ * (`Unexpected token 'h', "hello my s"... is not valid JSON`): only the position, when it says one.
+ */
+export function jsonSyntaxProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/Unexpected end of JSON input/.test(message)) return 'Body is not valid JSON: it ends too early';
+  const position = /at position (\d+)/.exec(message)?.[1];
+  return position === undefined ? 'Body is not valid JSON' : `Body is not valid JSON: error at position ${position}`;
 }
 
 const MAX_TASK_ID_LENGTH = 255;

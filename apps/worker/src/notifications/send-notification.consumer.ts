@@ -128,7 +128,7 @@ export class SendNotificationConsumer {
     const taskName = decoded.ok ? decoded.task.taskName : decoded.rejection.taskName;
     try {
       await this.processor.recordFailure(
-        { taskId, taskName, excType: 'RuntimeError', reason: error.message },
+        { taskId, taskName, excType: 'RuntimeError', reason: error.message, quotesMessage: false },
         receivedAt,
       );
     } catch (recordError) {

@@ -21,6 +21,11 @@ describe('bindSendNotificationArguments', () => {
     [[{ id: 1 }, 'hi'], {}, 'user_id must be'],
   ])('refuses args %j kwargs %j with TypeError %s', (args, kwargs, reason) => {
     const bound = bindSendNotificationArguments('send_notification_task', args, kwargs);
-    expect(bound).toEqual({ ok: false, excType: 'TypeError', reason: expect.stringContaining(reason) });
+    expect(bound).toMatchObject({ ok: false, excType: 'TypeError', reason: expect.stringContaining(reason) });
+  });
+
+  it('marks only the reason that names a key the publisher sent as quoting the message', () => {
+    expect(bind([1, 'hi'], { 'my secret key': 1 })).toMatchObject({ ok: false, quotesMessage: true });
+    expect(bind([1])).toMatchObject({ ok: false, quotesMessage: false });
   });
 });

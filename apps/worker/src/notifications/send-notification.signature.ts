@@ -2,7 +2,9 @@ import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
 import type { UserId } from '@app/contracts';
 
 export type BoundArguments =
-  { ok: true; userId: UserId; message: unknown } | { ok: false; excType: 'TypeError'; reason: string };
+  | { ok: true; userId: UserId; message: unknown }
+  /** `quotesMessage`: the reason names a key the publisher sent (see TaskRejection). */
+  | { ok: false; excType: 'TypeError'; reason: string; quotesMessage?: boolean };
 
 const PARAMETERS = ['user_id', 'message'] as const;
 
@@ -15,17 +17,19 @@ export function bindSendNotificationArguments(
   args: unknown[],
   kwargs: Record<string, unknown>,
 ): BoundArguments {
-  const fail = (reason: string): BoundArguments => ({
+  const fail = (reason: string, quotesMessage = false): BoundArguments => ({
     ok: false,
     excType: 'TypeError',
     reason: `${functionName}() ${reason}`,
+    quotesMessage,
   });
   if (args.length > PARAMETERS.length) {
     return fail(`takes ${PARAMETERS.length} positional arguments but ${args.length} were given`);
   }
   const bound = new Map<string, unknown>(args.map((value, index) => [PARAMETERS[index], value]));
   for (const [name, value] of Object.entries(kwargs)) {
-    if (!(PARAMETERS as readonly string[]).includes(name)) return fail(`got an unexpected keyword argument '${name}'`);
+    if (!(PARAMETERS as readonly string[]).includes(name))
+      return fail(`got an unexpected keyword argument '${name}'`, true);
     if (bound.has(name)) return fail(`got multiple values for argument '${name}'`);
     bound.set(name, value);
   }
