@@ -58,6 +58,9 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
   let gatewayUrl: string;
   const slowTaskId = `slow-${randomUUID()}`;
   const failingTaskId = `failing-${randomUUID()}`;
+  const cacheTable = `metrics_cache_${randomUUID().slice(0, 8)}`;
+  const workerName = `celery@metrics-${randomUUID().slice(0, 8)}`;
+  const admin = () => ({ authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` });
 
   beforeAll(async () => {
     config = testConfig({
@@ -65,7 +68,16 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       TASK_MAX_ATTEMPTS: '2',
       DEFERRED_TASK_HOLD_SECONDS: '0',
       WS_MAX_BUFFERED_BYTES: '1024',
+      RESULT_BACKENDS: 'django-db,django-cache',
+      RESULT_CACHE_TABLE: cacheTable,
+      WORKER_NAME: workerName,
+      CELERY_CONTROL_EXCHANGE: `metrics-${randomUUID().slice(0, 8)}`,
     });
+    await withDatabase((db) =>
+      db.query(
+        `CREATE TABLE "${cacheTable}" ("cache_key" varchar(255) NOT NULL PRIMARY KEY, "value" text NOT NULL, "expires" timestamp with time zone NOT NULL)`,
+      ),
+    );
     await withDatabase((db) =>
       db.query(`
         CREATE OR REPLACE FUNCTION metrics_table_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -92,7 +104,8 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
     await fanout?.onModuleDestroy();
     await withDatabase((db) =>
       db.query(
-        'DROP TRIGGER IF EXISTS metrics_table_trigger ON notification_inbox; DROP FUNCTION IF EXISTS metrics_table_trigger()',
+        `DROP TRIGGER IF EXISTS metrics_table_trigger ON notification_inbox; DROP FUNCTION IF EXISTS metrics_table_trigger();
+         DROP TABLE IF EXISTS "${cacheTable}"; DROP TABLE IF EXISTS "${cacheTable}_away"`,
       ),
     );
     await publisher.deleteQueue(config.AMQP_QUEUE);
@@ -136,6 +149,20 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       const before = await read('gateway', 'notify_socket_disconnects_total');
       await (await socketOf('metrics-disconnects')).close();
       await rises('gateway', 'notify_socket_disconnects_total', before);
+    },
+    notify_token_refreshes_total: async () => {
+      const before = await read('gateway', 'notify_token_refreshes_total', { outcome: 'refreshed' });
+      const socket = await socketOf('metrics-refresh');
+      socket.send({ event: 'refresh', data: { token: signToken({ user_id: 'metrics-refresh' }) } });
+      await eventually(() => socket.framesOf('refreshed')[0]);
+      await socket.close();
+      await rises('gateway', 'notify_token_refreshes_total', before, { outcome: 'refreshed' });
+    },
+    notify_presence_lookups_total: async () => {
+      const before = await read('gateway', 'notify_presence_lookups_total', { kind: 'user' });
+      const response = await fetch(`http://${gatewayUrl}/api/presence/metrics-presence`, { headers: admin() });
+      expect(response.status).toBe(200);
+      await rises('gateway', 'notify_presence_lookups_total', before, { kind: 'user' });
     },
     notify_handshake_refusals_total: async () => {
       const before = await read('gateway', 'notify_handshake_refusals_total', { status: '401' });
@@ -187,9 +214,7 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
     },
     notify_dead_letter_actions_total: async () => {
       const before = await read('gateway', 'notify_dead_letter_actions_total', { action: 'list' });
-      const response = await fetch(`http://${gatewayUrl}/api/admin/dead_letters?limit=1`, {
-        headers: { authorization: `Bearer ${signToken({ user_id: 1, is_staff: true })}` },
-      });
+      const response = await fetch(`http://${gatewayUrl}/api/admin/dead_letters?limit=1`, { headers: admin() });
       expect(response.status).toBe(200);
       await rises('gateway', 'notify_dead_letter_actions_total', before, { action: 'list' });
     },
@@ -228,6 +253,37 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       const before = await read('worker', 'notify_dead_lettered_total');
       await publisher.publish(config.AMQP_QUEUE, 'still not json', { messageId: randomUUID() });
       await rises('worker', 'notify_dead_lettered_total', before);
+    },
+    notify_control_commands_total: async () => {
+      const before = await read('worker', 'notify_control_commands_total', { command: 'ping' });
+      const pidbox = `${workerName}.${config.CELERY_CONTROL_EXCHANGE}.pidbox`;
+      const ping = { method: 'ping', arguments: {}, destination: [workerName], reply_to: null, ticket: randomUUID() };
+      await publisher.publish(pidbox, ping, { contentType: 'application/json', persistent: false });
+      await rises('worker', 'notify_control_commands_total', before, { command: 'ping' });
+    },
+    notify_result_cache_writes_total: async () => {
+      const before = await read('worker', 'notify_result_cache_writes_total');
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { user_id: 'metrics-cache', message: 'ok' },
+        { messageId: randomUUID() },
+      );
+      await rises('worker', 'notify_result_cache_writes_total', before);
+    },
+    notify_result_cache_write_failures_total: async () => {
+      const before = await read('worker', 'notify_result_cache_write_failures_total');
+      // The Django cache's table goes away: the result row is written, its cache copy cannot be.
+      await withDatabase((db) => db.query(`ALTER TABLE "${cacheTable}" RENAME TO "${cacheTable}_away"`));
+      try {
+        await publisher.publish(
+          config.AMQP_QUEUE,
+          { user_id: 'metrics-cache', message: 'lost' },
+          { messageId: randomUUID() },
+        );
+        await rises('worker', 'notify_result_cache_write_failures_total', before);
+      } finally {
+        await withDatabase((db) => db.query(`ALTER TABLE "${cacheTable}_away" RENAME TO "${cacheTable}"`));
+      }
     },
     notify_task_id_conflicts_total: async () => {
       const before = await read('worker', 'notify_task_id_conflicts_total');
