@@ -5,6 +5,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ConnectionPresence } from './connection-presence';
 
+const SHUTDOWN_REMOVE_MS = 1000;
+
 /**
  * This gateway's part in cluster-wide presence (`RedisPresence`): after each connect and
  * disconnect it writes the user's socket count here (one pipelined command), and every third of
@@ -38,9 +40,15 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
     this.timer.unref();
   }
 
+  /** Stops counting at once; if Redis does not answer within a second, the entry lapses by itself. */
   async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.presence.remove(this.gatewayId).catch(() => undefined);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.presence.remove(this.gatewayId).catch(() => undefined),
+      new Promise((resolve) => (timeout = setTimeout(resolve, SHUTDOWN_REMOVE_MS))),
+    ]);
+    clearTimeout(timeout);
   }
 
   /** The user's sockets here changed (a connect or a disconnect). */
