@@ -1,10 +1,10 @@
 import type { AppConfig } from '@app/config';
-import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '@app/persistence';
+import { createDatabaseIfMissing, migrateDatabase } from '@app/persistence';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, testConfig, uniqueName, withDatabase } from '@test/support/test-context';
-import { CeleryPeer } from './celery-peer';
+import { eventually, testConfig, uniqueName, withDatabase } from '@test/support/test-context';
+import { CeleryPeer, removeCeleryTestWorld } from './celery-peer';
 
 type Replies = Record<string, unknown>;
 
@@ -51,10 +51,7 @@ describe('Celery remote control (real Celery client: inspect, control, revoke)',
 
   afterAll(async () => {
     for (const name of [...workers.keys()]) await stopWorker(name);
-    const publisher = await TestPublisher.connect(config.AMQP_URL);
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.close();
-    await dropDatabase(config.DATABASE_URL);
+    await removeCeleryTestWorld(config);
   });
 
   it('answers celery inspect ping from every Node worker, by name', async () => {

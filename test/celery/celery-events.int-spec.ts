@@ -1,10 +1,10 @@
 import type { AppConfig } from '@app/config';
-import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '@app/persistence';
+import { createDatabaseIfMissing, migrateDatabase } from '@app/persistence';
 import { randomBytes } from 'node:crypto';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, testConfig, uniqueName } from '@test/support/test-context';
-import { CeleryPeer } from './celery-peer';
+import { testConfig, uniqueName } from '@test/support/test-context';
+import { CeleryPeer, removeCeleryTestWorld } from './celery-peer';
 
 interface EventState {
   task_ids: string[];
@@ -44,10 +44,7 @@ describe('Celery events (real Celery client: State, Receiver, celery events --du
 
   afterAll(async () => {
     await worker?.close();
-    const publisher = await TestPublisher.connect(config.AMQP_URL);
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.close();
-    await dropDatabase(config.DATABASE_URL);
+    await removeCeleryTestWorld(config);
   });
 
   it('sends no task events until Flower’s enable_events asks for them', async () => {

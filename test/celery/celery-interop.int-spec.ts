@@ -1,13 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
-import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '@app/persistence';
+import { createDatabaseIfMissing, migrateDatabase } from '@app/persistence';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
 import {
-  TestPublisher,
   TestSocket,
   eventually,
   testConfig,
@@ -16,7 +15,7 @@ import {
   withDatabase,
 } from '@test/support/test-context';
 import { Redis } from 'ioredis';
-import { CeleryPeer } from './celery-peer';
+import { CeleryPeer, removeCeleryTestWorld } from './celery-peer';
 
 /**
  * A Django project moving to this service changes settings only: its unchanged Celery client
@@ -49,10 +48,7 @@ describe('drop-in for Django + Celery (real Celery client, django-celery-results
   afterAll(async () => {
     await gateway?.close();
     await worker?.close();
-    const publisher = await TestPublisher.connect(config.AMQP_URL);
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.close();
-    await dropDatabase(config.DATABASE_URL);
+    await removeCeleryTestWorld(config);
   });
 
   it('left the table Django created as it was', async () => {
@@ -223,10 +219,7 @@ describe.each([
 
   afterAll(async () => {
     await worker?.close();
-    const publisher = await TestPublisher.connect(config.AMQP_URL);
-    await publisher.deleteQueue(config.AMQP_QUEUE);
-    await publisher.close();
-    await dropDatabase(config.DATABASE_URL);
+    await removeCeleryTestWorld(config);
     if (cache === 'redis') {
       const redis = new Redis(config.REDIS_URL);
       const keys = await redis.keys(`${keyPrefix}:*`);

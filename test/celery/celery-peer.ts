@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { dropDatabase } from '@app/persistence';
+import { TestPublisher } from '@test/support/test-context';
 
 const run = promisify(execFile);
 
@@ -71,4 +73,12 @@ export class CeleryPeer {
       await this.call<{ token: string }>('token', JSON.stringify(userId), ...(kind === 'refresh' ? ['--refresh'] : []))
     ).token;
   }
+}
+
+/** Removes what a Celery interop spec made: its task queue and its database (the Django project's). */
+export async function removeCeleryTestWorld(config: { AMQP_URL: string; AMQP_QUEUE: string; DATABASE_URL: string }) {
+  const publisher = await TestPublisher.connect(config.AMQP_URL);
+  await publisher.deleteQueue(config.AMQP_QUEUE);
+  await publisher.close();
+  await dropDatabase(config.DATABASE_URL);
 }
