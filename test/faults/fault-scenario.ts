@@ -19,6 +19,9 @@ export interface ScenarioReport {
   reconnects: number;
   /** Catch-ups the gateway answered `unavailable` (inbox down), asked for again by the client. */
   catchUpRetries: number;
+  /** Tokens the frontends refreshed in place, and sockets closed at a token's expiry (4001). */
+  tokenRefreshes: number;
+  expiryCloses: number;
   publishRetries: number;
   seconds: number;
 }
@@ -212,6 +215,8 @@ export async function runScenario(
       ),
       reconnects: cluster.clients.reduce((sum, client) => sum + client.connects - 1, 0),
       catchUpRetries: cluster.clients.reduce((sum, client) => sum + client.unavailable, 0),
+      tokenRefreshes: cluster.clients.reduce((sum, client) => sum + client.refreshes, 0),
+      expiryCloses: cluster.clients.reduce((sum, client) => sum + client.expiryCloses, 0),
       publishRetries: publisher.retries,
       seconds: 0,
     };

@@ -27,6 +27,7 @@ describe('faults', () => {
     expect(report.lost).toBe(0);
     expect(report.duplicatesAfterDedupe).toBe(0);
     expect(report.delivered).toBe(report.expected);
+    expect(report.expiryCloses).toBe(0);
   };
 
   beforeAll(() => services.allUp());
@@ -101,7 +102,8 @@ function formatReport(r: ScenarioReport): string {
   return (
     `fault scenario "${r.scenario}": sent ${r.sent} to ${r.sockets} sockets; delivered ${r.delivered}/${r.expected}, lost ${r.lost}, ` +
     `duplicates dropped by clients ${r.duplicatesDropped}, duplicates after dedupe ${r.duplicatesAfterDedupe}; ` +
-    `${r.reconnects} reconnects, ${r.catchUpRetries} catch-ups retried, ${r.publishRetries} publish retries, ${r.seconds} s`
+    `${r.reconnects} reconnects, ${r.catchUpRetries} catch-ups retried, ${r.tokenRefreshes} tokens refreshed in place ` +
+    `(${r.expiryCloses} closed at expiry), ${r.publishRetries} publish retries, ${r.seconds} s`
   );
 }
 

@@ -1,10 +1,16 @@
 import { WebSocket } from 'ws';
 import { signToken } from '@test/support/test-context';
 
+/** Short, as simplejwt's 5-minute access tokens scaled down: every scenario outlives a few. */
+const TOKEN_LIFETIME_SECONDS = 15;
+/** A fresh token is sent this long before the current one expires. */
+const REFRESH_LEAD_MS = 5000;
+
 /**
  * One browser tab of a user, as a real frontend behaves: it connects with `since` = the last id it
  * saw, drops ids it has already seen, retries a failed catch-up (`unavailable`) with a `resume`
- * frame, and on close reconnects with backoff to the next live gateway.
+ * frame, refreshes its short-lived token in place (a `refresh` frame) instead of being closed at
+ * expiry, and on close reconnects with backoff to the next live gateway.
  */
 export class FrontendClient {
   /** The highest notification id seen: what `since` says on reconnect. */
@@ -16,6 +22,9 @@ export class FrontendClient {
   connects = 0;
   gaps = 0;
   unavailable = 0;
+  /** Tokens refreshed in place, and sockets closed because their token expired (4001: none expected). */
+  refreshes = 0;
+  expiryCloses = 0;
   private readonly seen = new Set<number>();
   /**
    * The `since` of a catch-up not yet confirmed by `resumed`: until it is, a reconnect asks from
@@ -27,7 +36,9 @@ export class FrontendClient {
   private gatewayIndex: number;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly token: string;
+  private token: { jwt: string; expiresAt: number };
+  private offered: { jwt: string; expiresAt: number } | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly userId: string,
@@ -35,7 +46,14 @@ export class FrontendClient {
     firstGateway: number,
   ) {
     this.gatewayIndex = firstGateway;
-    this.token = signToken({ user_id: userId }, process.env.JWT_SECRET, { expiresIn: 3600 });
+    this.token = this.mint();
+  }
+
+  private mint(): { jwt: string; expiresAt: number } {
+    return {
+      jwt: signToken({ user_id: this.userId }, process.env.JWT_SECRET, { expiresIn: TOKEN_LIFETIME_SECONDS }),
+      expiresAt: Date.now() + TOKEN_LIFETIME_SECONDS * 1000,
+    };
   }
 
   get isConnected(): boolean {
@@ -55,6 +73,7 @@ export class FrontendClient {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     const socket = this.socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     const closed = new Promise((resolve) => socket.once('close', resolve));
@@ -68,16 +87,31 @@ export class FrontendClient {
     const base = live[this.gatewayIndex % Math.max(1, live.length)];
     if (!base) return this.retry();
     const since = (this.pendingSince ??= this.lastId);
-    const socket = new WebSocket(`${base}/ws/notifications/?token=${this.token}&since=${since}`);
+    if (this.token.expiresAt - Date.now() < REFRESH_LEAD_MS) this.token = this.mint();
+    const socket = new WebSocket(`${base}/ws/notifications/?token=${this.token.jwt}&since=${since}`);
     this.socket = socket;
     socket.on('message', (data) => this.onFrame(socket, JSON.parse((data as Buffer).toString())));
     socket.on('error', () => undefined); // 'close' follows
-    socket.on('close', () => {
+    socket.on('close', (code) => {
+      if (code === 4001) this.expiryCloses++;
       if (this.socket !== socket) return;
       this.connectedSocket = null;
       this.gatewayIndex++; // alternate between the live gateways
       this.retry();
     });
+  }
+
+  /** Before the token expires, a new one goes in a `refresh` frame; `refreshed` makes it current. */
+  private scheduleRefresh(socket: WebSocket): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(
+      () => {
+        if (this.socket !== socket || socket.readyState !== WebSocket.OPEN) return;
+        this.offered = this.mint();
+        socket.send(JSON.stringify({ event: 'refresh', data: { token: this.offered.jwt } }));
+      },
+      Math.max(0, this.token.expiresAt - REFRESH_LEAD_MS - Date.now()),
+    );
   }
 
   private retry(): void {
@@ -95,6 +129,12 @@ export class FrontendClient {
         this.connects++;
         this.attempt = 0;
         this.connectedSocket = socket;
+        this.scheduleRefresh(socket);
+        return;
+      case 'refreshed':
+        if (this.offered) this.token = this.offered;
+        this.refreshes++;
+        this.scheduleRefresh(socket);
         return;
       case 'notification': {
         const id = frame.id!;
