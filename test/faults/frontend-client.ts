@@ -87,9 +87,13 @@ export class FrontendClient {
     const base = live[this.gatewayIndex % Math.max(1, live.length)];
     if (!base) return this.retry();
     const since = (this.pendingSince ??= this.lastId);
-    if (this.token.expiresAt - Date.now() < REFRESH_LEAD_MS) this.token = this.mint();
+    // A token about to be refreshed is not worth a handshake: a slow one could outlast it.
+    if (this.token.expiresAt - Date.now() < 2 * REFRESH_LEAD_MS) this.token = this.mint();
     const socket = new WebSocket(`${base}/ws/notifications/?token=${this.token.jwt}&since=${since}`);
     this.socket = socket;
+    // From the upgrade on, the gateway holds the socket to the token's expiry: refresh from then,
+    // not from `connected`, which a busy gateway may send seconds later.
+    socket.on('open', () => this.scheduleRefresh(socket));
     socket.on('message', (data) => this.onFrame(socket, JSON.parse((data as Buffer).toString())));
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', (code) => {
@@ -129,7 +133,6 @@ export class FrontendClient {
         this.connects++;
         this.attempt = 0;
         this.connectedSocket = socket;
-        this.scheduleRefresh(socket);
         return;
       case 'refreshed':
         if (this.offered) this.token = this.offered;
