@@ -22,10 +22,15 @@ describe('RedisPresence (real Redis)', () => {
   it('counts a user over every live gateway, and forgets a count of zero', async () => {
     await presence.rewrite('gw-a', new Map());
     await presence.rewrite('gw-b', new Map());
-    await presence.write('gw-a', '1', 2);
-    await presence.write('gw-b', '1', 1);
-    await presence.write('gw-b', '2', 1);
-    await presence.write('gw-b', '2', 0);
+    await presence.write('gw-a', new Map([['1', 2]]));
+    await presence.write(
+      'gw-b',
+      new Map([
+        ['1', 1],
+        ['2', 1],
+      ]),
+    );
+    await presence.write('gw-b', new Map([['2', 0]]));
     expect(await presence.lookup(['1', '2', '3'])).toEqual([
       { user_id: '1', online: true, sockets: 3, gateways: 2 },
       { user_id: '2', online: false, sockets: 0, gateways: 0 },

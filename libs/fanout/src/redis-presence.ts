@@ -18,8 +18,9 @@ export interface UserPresence {
 /**
  * Who is connected where, kept in Redis by every gateway for all of them to read:
  * - `…{presence}:gateway:<id>`, a hash of user id → that gateway's open sockets for the user. A
- *   gateway writes the absolute count it holds (one HSET or HDEL per connect and disconnect), so a
- *   lost or repeated write cannot drift and a count cannot go negative;
+ *   gateway writes the absolute counts it holds (an HSET and an HDEL for all the users whose count
+ *   changed since its last write), so a lost or repeated write cannot drift and a count cannot go
+ *   negative;
  * - `…{presence}:gateways`, a sorted set of gateway ids scored by when their entry lapses. A gateway
  *   renews it (and its hash's expiry) on every heartbeat; one that dies (SIGKILL) stops counting
  *   once its score has passed and its hash expires by itself. A restarted gateway has a new id.
@@ -36,10 +37,15 @@ export class RedisPresence {
     this.gatewaysKey = `${prefix}{presence}:gateways`;
   }
 
-  /** Records that `gateway` holds `sockets` sockets of the user (0: none). */
-  async write(gateway: string, userId: string, sockets: number): Promise<void> {
+  /** Records how many sockets `gateway` holds of each user (0: none): at most one HSET and one HDEL. */
+  async write(gateway: string, sockets: Map<string, number>): Promise<void> {
     const key = this.gatewayKey(gateway);
-    await (sockets > 0 ? this.redis.hset(key, userId, sockets) : this.redis.hdel(key, userId));
+    const gone = [...sockets].filter(([, count]) => count === 0).map(([userId]) => userId);
+    const held = new Map([...sockets].filter(([, count]) => count > 0));
+    await Promise.all([
+      held.size > 0 ? this.redis.hset(key, held) : null,
+      gone.length > 0 ? this.redis.hdel(key, ...gone) : null,
+    ]);
   }
 
   /**

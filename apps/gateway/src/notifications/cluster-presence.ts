@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { ConnectionPresence } from './connection-presence';
 
 const SHUTDOWN_REMOVE_MS = 1000;
+/** How long a change waits for others to share its write. */
+const WRITE_DELAY_MS = 20;
 
 /**
- * This gateway's part in cluster-wide presence (`RedisPresence`): after each connect and
- * disconnect it writes the user's socket count here (one pipelined command), and every third of
+ * This gateway's part in cluster-wide presence (`RedisPresence`): after connects and disconnects
+ * it writes the users' socket counts there (at most one command each, batched), and every third of
  * PRESENCE_TTL_SECONDS it renews its entry, rewriting it whole when Redis lost it. Presence is
  * advisory: a failed write is logged and mended by the next heartbeat, never felt by a socket.
  */
@@ -22,6 +24,9 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | null = null;
   private rewriteNeeded = true;
+  /** Users whose socket count changed since the last write. */
+  private readonly dirty = new Set<string>();
+  private writeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     fanout: RedisFanout,
@@ -43,6 +48,7 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
   /** Stops counting at once; if Redis does not answer within a second, the entry lapses by itself. */
   async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.writeTimer) clearTimeout(this.writeTimer);
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
       this.presence.remove(this.gatewayId).catch(() => undefined),
@@ -51,9 +57,21 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
     clearTimeout(timeout);
   }
 
-  /** The user's sockets here changed (a connect or a disconnect). */
+  /**
+   * The user's sockets here changed (a connect or a disconnect). Written within WRITE_DELAY_MS,
+   * together with every other user whose sockets changed meanwhile: a storm of reconnects costs a
+   * few commands, not one per socket.
+   */
   changed(userId: string): void {
-    this.presence.write(this.gatewayId, userId, this.local.socketsOf(userId)).catch((error: Error) => {
+    this.dirty.add(userId);
+    this.writeTimer ??= setTimeout(() => this.writeChanges(), WRITE_DELAY_MS);
+  }
+
+  private writeChanges(): void {
+    this.writeTimer = null;
+    const counts = new Map([...this.dirty].map((userId) => [userId, this.local.socketsOf(userId)]));
+    this.dirty.clear();
+    this.presence.write(this.gatewayId, counts).catch((error: Error) => {
       this.rewriteNeeded = true;
       this.logger.warn({ msg: 'Presence write failed; the next heartbeat rewrites it', error: error.message });
     });
