@@ -16,9 +16,10 @@ describe('cluster presence bookkeeping (real Redis)', () => {
   const prefix = `${uniqueName('presence-cost')}:`;
   // No heartbeat during the test: only connects and disconnects write (batched, at most one each).
   const config = testConfig({ REDIS_CHANNEL_PREFIX: prefix, PRESENCE_TTL_SECONDS: '3600' });
-  const monitorClient = new Redis(config.REDIS_URL);
   const reader = new Redis(config.REDIS_URL);
   let gateway: INestApplication;
+  // MONITOR holds a connection of its own (ioredis opens it): closed in afterAll, or jest never exits.
+  let monitor: Redis;
   let ws: string;
   const commands: string[][] = [];
 
@@ -26,7 +27,7 @@ describe('cluster presence bookkeeping (real Redis)', () => {
     gateway = await createGateway(config);
     await gateway.listen(0, '127.0.0.1');
     ws = `ws://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}/ws/notifications/`;
-    const monitor = await monitorClient.monitor();
+    monitor = await reader.monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
       // The test's own reads (HGETALL, EXISTS) are not the gateway's.
       if (['hgetall', 'exists'].includes(args[0].toLowerCase())) return;
@@ -38,7 +39,7 @@ describe('cluster presence bookkeeping (real Redis)', () => {
 
   afterAll(async () => {
     await gateway.close();
-    monitorClient.disconnect();
+    monitor.disconnect();
     reader.disconnect();
   });
 
