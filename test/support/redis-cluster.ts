@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { isFree, sparePorts } from './spare-ports';
 import { eventually } from './test-context';
+
+/** Where Redis puts a node's cluster bus: its port + 10000. */
+const CLUSTER_BUS_OFFSET = 10_000;
 
 const run = promisify(execFile);
 
@@ -19,7 +22,10 @@ export class RedisCluster {
   ) {}
 
   static async start(masters = 3): Promise<RedisCluster> {
-    const cluster = new RedisCluster(await sparePorts(masters), mkdtempSync(join(tmpdir(), 'redis-cluster-')));
+    const cluster = new RedisCluster(
+      await sparePorts(masters, CLUSTER_BUS_OFFSET),
+      mkdtempSync(join(tmpdir(), 'redis-cluster-')),
+    );
     try {
       await cluster.create();
     } catch (error) {
@@ -125,23 +131,4 @@ export class RedisCluster {
       'cluster_state:ok on every node',
     );
   }
-}
-
-/** Whether a loopback port can be listened on (nothing else has it). */
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** `count` ports in 20000-29999 that are free along with their cluster bus port (port + 10000). */
-async function sparePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if (!ports.includes(port) && (await isFree(port)) && (await isFree(port + 10_000))) ports.push(port);
-  }
-  return ports;
 }

@@ -132,7 +132,7 @@ export async function withDatabase<T>(run: (db: Client) => Promise<T>, url = pro
 export async function storeNotification(
   userId: string,
   message: unknown,
-  { taskId = randomUUID(), createdAt = new Date() } = {},
+  { taskId = randomUUID(), createdAt = new Date(), databaseUrl = process.env.DATABASE_URL } = {},
 ): Promise<{ id: number; seq: number; frame: string }> {
   return withDatabase(async (db) => {
     const { rows } = await db.query(
@@ -155,7 +155,7 @@ export async function storeNotification(
         messageJson: JSON.stringify(message),
       }),
     };
-  });
+  }, databaseUrl);
 }
 
 export async function taskRow(taskId: string): Promise<Record<string, unknown> | undefined> {

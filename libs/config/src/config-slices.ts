@@ -35,8 +35,15 @@ export abstract class RuntimeConfig extends configSlice(['NODE_ENV', 'LOG_LEVEL'
 /** The gateway's HTTP server, which carries the REST API and the WebSocket upgrade. */
 export abstract class HttpConfig extends configSlice(['PORT', 'CORS_ORIGINS']) {}
 
-/** Postgres: the results table, the inbox and the deferred tasks (libs/persistence, the CLI's `tasks`). */
-export abstract class DatabaseConfig extends configSlice(['DATABASE_URL', 'DATABASE_POOL_SIZE']) {}
+/**
+ * Postgres: the results table, the inbox and the deferred tasks (libs/persistence, the CLI's `tasks`),
+ * and an optional streaming replica for the reads that tolerate a little lag.
+ */
+export abstract class DatabaseConfig extends configSlice([
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_REPLICA_URL',
+]) {}
 
 /** The Redis fan-out between workers and gateways (libs/fanout). */
 export abstract class RedisConfig extends configSlice(['REDIS_URL', 'REDIS_CHANNEL_PREFIX', 'REDIS_CLUSTER_NODES']) {}

@@ -5,6 +5,7 @@ export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './databa
 export { Notification } from './notification.entity';
 export type { InboxRecord, NewNotification, StoreResult, SuccessRecord } from './inbox-writer';
 export { InboxWriter, deliveryReportOf } from './inbox-writer';
+export { LagTolerantReads } from './lag-tolerant-reads';
 export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';
 export { PersistenceModule } from './persistence.module';

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { StoredNotification } from '@app/contracts';
 import { ISO_CREATED_AT } from './iso-created-at';
+import { LagTolerantReads } from './lag-tolerant-reads';
 import { Notification } from './notification.entity';
 
 /** A place in a user's inbox: the newest notification's id and seq seen or sent. */
@@ -31,10 +32,17 @@ const FRAME_COLUMNS = `"id", "seq", "task_id" AS "taskId", ${ISO_CREATED_AT} AS 
 const END_OF_INBOX = `coalesce((SELECT max("id") FROM "notification_inbox" WHERE "user_id" = $1), 0)::bigint AS "endId",
   coalesce((SELECT "last_seq" FROM "notification_sequence" WHERE "user_id" = $1), 0)::bigint AS "endSeq"`;
 
-/** Users' inboxes: every notification the worker delivered, and whether its user has read it. */
+/**
+ * Users' inboxes: every notification the worker delivered, and whether its user has read it.
+ * `list` and `countUnread(…, { mayLag: true })` may read a replica (`LagTolerantReads`); everything
+ * else reads the primary.
+ */
 @Injectable()
 export class NotificationRepository {
-  constructor(@InjectRepository(Notification) private readonly rows: Repository<Notification>) {}
+  constructor(
+    @InjectRepository(Notification) private readonly rows: Repository<Notification>,
+    private readonly lagTolerant: LagTolerantReads,
+  ) {}
 
   /**
    * Where the user's inbox ends now: the newest id and the last seq drawn (0 and 0 for a user with
@@ -94,19 +102,22 @@ export class NotificationRepository {
     if (query.before !== undefined) where('"id" < ?', query.before);
     if (query.unreadOnly) conditions.push('"read_at" IS NULL');
     parameters.push(query.limit + 1);
-    const items: Notification[] = await this.rows.query(
-      `SELECT ${COLUMNS} FROM "notification_inbox" WHERE ${conditions.join(' AND ')}
-       ORDER BY "id" ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT $${parameters.length}`,
-      parameters,
+    const items: Notification[] = await this.lagTolerant.run((db) =>
+      db.query(
+        `SELECT ${COLUMNS} FROM "notification_inbox" WHERE ${conditions.join(' AND ')}
+         ORDER BY "id" ${query.after !== undefined ? 'ASC' : 'DESC'} LIMIT $${parameters.length}`,
+        parameters,
+      ),
     );
     return { items: items.slice(0, query.limit), hasMore: items.length > query.limit };
   }
 
-  async countUnread(userId: string): Promise<number> {
-    const [{ count }] = await this.rows.query(
-      `SELECT count(*)::int AS "count" FROM "notification_inbox" WHERE "user_id" = $1 AND "read_at" IS NULL`,
-      [userId],
-    );
+  /** `mayLag`: the count may miss the last moment's writes (a replica's), as a badge can. */
+  async countUnread(userId: string, { mayLag = false } = {}): Promise<number> {
+    const sql = `SELECT count(*)::int AS "count" FROM "notification_inbox" WHERE "user_id" = $1 AND "read_at" IS NULL`;
+    const [{ count }] = mayLag
+      ? await this.lagTolerant.run((db) => db.query(sql, [userId]))
+      : await this.rows.query(sql, [userId]);
     return count;
   }
 

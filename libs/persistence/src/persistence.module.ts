@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
 import { DeferredTaskRepository } from './deferred-task.repository';
 import { InboxWriter } from './inbox-writer';
+import { LagTolerantReads } from './lag-tolerant-reads';
 import { Notification } from './notification.entity';
 import { NotificationRepository } from './notification.repository';
 import { RevokedTaskRepository } from './revoked-task.repository';
@@ -13,7 +15,10 @@ import { TaskStatsQueries } from './task-stats.queries';
 import { TokenCutoffRepository } from './token-cutoff.repository';
 import { TaskResultRepository } from './task-result.repository';
 
-/** The Postgres connection and the repositories over it. Needs `ConfigModule` in the app. */
+/**
+ * The Postgres connection (and the optional replica, `LagTolerantReads`) and the repositories over
+ * it. Needs `ConfigModule` in the app.
+ */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -23,6 +28,12 @@ import { TaskResultRepository } from './task-result.repository';
     TypeOrmModule.forFeature([TaskResult, Notification]),
   ],
   providers: [
+    {
+      provide: LagTolerantReads,
+      inject: [getDataSourceToken(), DatabaseConfig],
+      useFactory: (primary: DataSource, config: DatabaseConfig) =>
+        new LagTolerantReads(primary, config.DATABASE_REPLICA_URL, config.DATABASE_POOL_SIZE),
+    },
     TaskResultRepository,
     NotificationRepository,
     InboxWriter,

@@ -1,7 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { TaskStatus } from '@app/contracts';
-import { EntityManager, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { LagTolerantReads } from './lag-tolerant-reads';
 import { TaskResult } from './task-result.entity';
 
 /** What the worker knows about a finished task; the rest of the row is filled as Celery fills it. */
@@ -40,14 +41,18 @@ const EMPTY_META = '{"children": []}';
 /**
  * The service's access to `django_celery_results_taskresult`. The table may have been made by
  * Django, and by a django-celery-results older than 2.5 (Debian 12 ships 2.4), which has no
- * `date_started`: that column is written and read only where it exists.
+ * `date_started`: that column is written and read only where it exists. The admin API's reads
+ * (`findByTaskId`, `search`) may go to a replica (`LagTolerantReads`).
  */
 @Injectable()
 export class TaskResultRepository implements OnModuleInit {
   /** Whether the table has `date_started` (django-celery-results 2.5+). */
   hasDateStarted = true;
 
-  constructor(@InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>) {}
+  constructor(
+    @InjectRepository(TaskResult) private readonly rows: Repository<TaskResult>,
+    private readonly lagTolerant: LagTolerantReads,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const found = await this.rows.query(
@@ -95,11 +100,18 @@ export class TaskResultRepository implements OnModuleInit {
   }
 
   findByTaskId(taskId: string): Promise<TaskResult | null> {
-    return this.select().where('task.task_id = :taskId', { taskId }).getOne();
+    return this.lagTolerant.run((db) => this.select(db).where('task.task_id = :taskId', { taskId }).getOne());
   }
 
-  async search(filter: TaskResultFilter): Promise<{ total: number; items: TaskResult[] }> {
-    const query = this.select();
+  search(filter: TaskResultFilter): Promise<{ total: number; items: TaskResult[] }> {
+    return this.lagTolerant.run(async (db) => {
+      const [items, total] = await this.searchQuery(db, filter).getManyAndCount();
+      return { total, items };
+    });
+  }
+
+  private searchQuery(db: DataSource, filter: TaskResultFilter) {
+    const query = this.select(db);
     const where = (condition: string, parameters: Record<string, unknown>) => query.andWhere(condition, parameters);
     if (filter.status) where('task.status = :status', { status: filter.status });
     if (filter.taskName) where('task.task_name = :taskName', { taskName: filter.taskName });
@@ -112,17 +124,15 @@ export class TaskResultRepository implements OnModuleInit {
 
     const descending = filter.ordering.startsWith('-');
     const column = filter.ordering.replace('-', '') === 'date_done' ? 'task.dateDone' : 'task.dateCreated';
-    query
+    return query
       .orderBy(column, descending ? 'DESC' : 'ASC')
       .addOrderBy('task.id', descending ? 'DESC' : 'ASC')
       .skip(filter.offset)
       .take(filter.limit);
-    const [items, total] = await query.getManyAndCount();
-    return { total, items };
   }
 
-  private select() {
-    const query = this.rows.createQueryBuilder('task');
+  private select(db: DataSource) {
+    const query = db.getRepository(TaskResult).createQueryBuilder('task');
     return this.hasDateStarted ? query.addSelect('task.dateStarted') : query;
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { LagTolerantReads } from './lag-tolerant-reads';
 import { TaskResult } from './task-result.entity';
 
 export interface StatusCountsByMinute {
@@ -36,29 +35,34 @@ export interface RecentTaskFilter {
  */
 @Injectable()
 export class TaskStatsQueries {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly lagTolerant: LagTolerantReads) {}
 
   async countsByMinute(since: Date): Promise<StatusCountsByMinute[]> {
-    const rows: Array<{ minute: Date; status: string; count: number }> = await this.dataSource.query(
-      `SELECT date_trunc('minute', date_done) AS minute, status, count(*)::int AS count
-         FROM django_celery_results_taskresult
-        WHERE date_done >= $1
-        GROUP BY 1, 2
-        ORDER BY 1, 2`,
-      [since],
+    const rows: Array<{ minute: Date; status: string; count: number }> = await this.lagTolerant.run((db) =>
+      db.query(
+        `SELECT date_trunc('minute', date_done) AS minute, status, count(*)::int AS count
+           FROM django_celery_results_taskresult
+          WHERE date_done >= $1
+          GROUP BY 1, 2
+          ORDER BY 1, 2`,
+        [since],
+      ),
     );
     return rows.map((row) => ({ minute: new Date(row.minute), status: row.status, count: Number(row.count) }));
   }
 
   /** From receipt (`date_created`) to result (`date_done`), for the tasks finished since `since`. */
   async latency(since: Date): Promise<TaskLatency> {
-    const [row]: Array<{ count: number; avg_ms: number | null; p95_ms: number | null }> = await this.dataSource.query(
-      `SELECT count(*)::int AS count,
-              avg(extract(epoch FROM date_done - date_created) * 1000)::float8 AS avg_ms,
-              percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM date_done - date_created) * 1000)::float8 AS p95_ms
-         FROM django_celery_results_taskresult
-        WHERE date_done >= $1 AND date_done >= date_created`,
-      [since],
+    const [row]: Array<{ count: number; avg_ms: number | null; p95_ms: number | null }> = await this.lagTolerant.run(
+      (db) =>
+        db.query(
+          `SELECT count(*)::int AS count,
+                  avg(extract(epoch FROM date_done - date_created) * 1000)::float8 AS avg_ms,
+                  percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM date_done - date_created) * 1000)::float8 AS p95_ms
+             FROM django_celery_results_taskresult
+            WHERE date_done >= $1 AND date_done >= date_created`,
+          [since],
+        ),
     );
     return {
       count: Number(row.count),
@@ -69,15 +73,18 @@ export class TaskStatsQueries {
 
   /** The most recently finished tasks matching the filter, newest first. */
   recent(filter: RecentTaskFilter): Promise<TaskResult[]> {
-    const query = this.dataSource.getRepository(TaskResult).createQueryBuilder('task');
-    if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
-    if (filter.name) query.andWhere(`task.task_name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(filter.name)}%` });
-    if (filter.user) {
-      query.andWhere(`(task.task_kwargs ILIKE :user ESCAPE '\\' OR task.task_args ILIKE :user ESCAPE '\\')`, {
-        user: `%${escapeLike(filter.user)}%`,
-      });
-    }
-    return query.orderBy('task.dateDone', 'DESC').addOrderBy('task.id', 'DESC').take(filter.limit).getMany();
+    return this.lagTolerant.run((db) => {
+      const query = db.getRepository(TaskResult).createQueryBuilder('task');
+      if (filter.status) query.andWhere('task.status = :status', { status: filter.status });
+      if (filter.name)
+        query.andWhere(`task.task_name ILIKE :name ESCAPE '\\'`, { name: `%${escapeLike(filter.name)}%` });
+      if (filter.user) {
+        query.andWhere(`(task.task_kwargs ILIKE :user ESCAPE '\\' OR task.task_args ILIKE :user ESCAPE '\\')`, {
+          user: `%${escapeLike(filter.user)}%`,
+        });
+      }
+      return query.orderBy('task.dateDone', 'DESC').addOrderBy('task.id', 'DESC').take(filter.limit).getMany();
+    });
   }
 }
 

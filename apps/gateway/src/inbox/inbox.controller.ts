@@ -30,7 +30,7 @@ export class InboxController {
 
   @Get('unread_count')
   async unreadCount(@Req() { user }: AuthenticatedRequest) {
-    return { unread_count: await this.inbox.countUnread(user.userId) };
+    return { unread_count: await this.inbox.countUnread(user.userId, { mayLag: true }) };
   }
 
   @Post('read_all')
