@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
+import { BroadcastRepository } from './broadcast.repository';
 import { DeferredTaskRepository } from './deferred-task.repository';
 import { InboxWriter } from './inbox-writer';
 import { Notification } from './notification.entity';
@@ -31,6 +32,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,
+    BroadcastRepository,
   ],
   exports: [
     TaskResultRepository,
@@ -41,6 +43,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,
+    BroadcastRepository,
   ],
 })
 export class PersistenceModule {}

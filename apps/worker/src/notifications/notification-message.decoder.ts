@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { WorkerConfig } from '@app/config';
-import { USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
+import { MAX_MESSAGE_DEPTH, USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
@@ -16,11 +16,6 @@ import {
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 
-/**
- * The deepest JSON a message body may nest (a Celery body adds three levels to the payload's).
- * Checked before parsing: deeper JSON makes what follows overflow the stack (see jsonNestingDepth).
- */
-export const MAX_MESSAGE_DEPTH = 64;
 
 /**
  * Turns a raw AMQP message from `send_notification` into a `NotificationTask`, or says precisely
