@@ -3,6 +3,7 @@ import { WorkerConfig } from '@app/config';
 import { MAX_MESSAGE_DEPTH, USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { decodeBroadcast } from './broadcast-message.decoder';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
 import {
   DecodedMessage,
@@ -106,6 +107,7 @@ export class NotificationMessageDecoder {
     const fail = (reason: string) => rejected('TypeError', reason, taskId, SEND_NOTIFICATION_PATTERN);
     if (!isJsonObject(payload)) return fail('send_notification() data must be a JSON object');
     taskId ??= validTaskId(payload.task_id) ?? validTaskId(body.task_id);
+    if ('broadcast' in payload) return decodeBroadcast(payload, taskId);
 
     if (!('user_id' in payload)) return fail("send_notification() missing required argument: 'user_id'");
     const userId = normalizeUserId(payload.user_id);
