@@ -27,17 +27,3 @@ export function jsonNestingDepth(text: string): number {
  */
 export const MAX_MESSAGE_DEPTH = 64;
 
-/**
- * Whether a parsed JSON value nests deeper than `max` levels of objects and arrays (a scalar is 0,
- * `[]` is 1), as `jsonNestingDepth` counts its text. Without recursion: the value may be deep
- * enough to overflow the stack, which is what the check is for.
- */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 1 }];
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    if (next.depth > max) return true;
-    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
-  }
-  return false;
-}

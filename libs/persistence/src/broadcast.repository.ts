@@ -75,13 +75,13 @@ export class BroadcastRepository {
 
   /**
    * Up to `limit` broadcasts after `afterId` made within the last `withinSeconds`, oldest first:
-   * what a resuming client missed.
+   * what a resuming client missed. Ordered by the column, not by the `id` the select turns to text.
    */
   after(afterId: number, withinSeconds: number, limit: number): Promise<BroadcastRecord[]> {
     return this.database.query<BroadcastRecord[]>(
       `SELECT ${COLUMNS} FROM "broadcast"
         WHERE "id" > $1 AND "created_at" > now() - make_interval(secs => $2)
-        ORDER BY "id" LIMIT $3`,
+        ORDER BY "broadcast"."id" LIMIT $3`,
       [afterId, withinSeconds, limit],
     );
   }

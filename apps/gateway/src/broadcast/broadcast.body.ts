@@ -1,23 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { MAX_MESSAGE_DEPTH, nestsDeeperThan } from '@app/contracts';
+import { MAX_MESSAGE_DEPTH } from '@app/contracts';
 import { ValidateBy } from 'class-validator';
 
 /** `POST /api/broadcast` body. */
 export class BroadcastBody {
   // Any JSON value, null included, as `POST /api/publish` takes it; only a missing one is refused.
-  // The body nests one level above the message: the same limit as a plain AMQP body.
+  // Depth is checked on the body before parsing (refuseDeepJson), which nests one level above it.
   @ApiProperty({
     description: `The announcement, any JSON value nesting at most ${MAX_MESSAGE_DEPTH - 1} levels and at most MAX_MESSAGE_BYTES as JSON; delivered to every socket exactly as given`,
     example: { text: 'Maintenance at 22:00 UTC' },
   })
   @ValidateBy({
-    name: 'isBroadcastMessage',
+    name: 'isPresent',
     validator: {
-      validate: (value) => value !== undefined && !nestsDeeperThan(value, MAX_MESSAGE_DEPTH - 1),
-      defaultMessage: (args) =>
-        args?.value === undefined
-          ? 'message is required (any JSON value)'
-          : `message nests deeper than ${MAX_MESSAGE_DEPTH - 1} levels`,
+      validate: (value) => value !== undefined,
+      defaultMessage: () => 'message is required (any JSON value)',
     },
   })
   message!: unknown;
