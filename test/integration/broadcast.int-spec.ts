@@ -1,9 +1,14 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
+import { NotificationClient } from '@app/client';
+import type { BroadcastFrame, NotificationClientOptions } from '@app/client';
+import { SocketCloseCode } from '@app/contracts';
 import { dropDatabase, migrateDatabase } from '@app/persistence';
 import { deadLetterQueueOf } from '@app/publishing';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { GroupSubscriptions } from '../../apps/gateway/src/notifications/group-subscriptions';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
@@ -295,6 +300,52 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
       const ids = (await broadcastRows()).map((row) => row.id as number);
       expect(ids).not.toContain(old.id);
       expect(ids).toContain(recent.id);
+    });
+  });
+
+  describe('the SDK', () => {
+    const clients: NotificationClient[] = [];
+    const sdk = (userId: string, gateway: number, options: Partial<NotificationClientOptions> = {}) => {
+      const client = new NotificationClient({
+        url: `${bases[gateway].replace('http', 'ws')}/ws/notifications/`,
+        token: () => signToken({ user_id: userId }),
+        WebSocket: WebSocket as unknown as NotificationClientOptions['WebSocket'],
+        reconnect: { initialDelayMs: 1000, maxDelayMs: 1000 },
+        ...options,
+      });
+      clients.push(client);
+      const received: BroadcastFrame[] = [];
+      client.on('broadcast', (frame) => received.push(frame));
+      return { client, received };
+    };
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((client) => client.close()));
+    });
+
+    it('emits broadcasts, and after a drop gets those it missed, in order, then live ones, each once', async () => {
+      const { client, received } = sdk('sdk-broadcast', 0);
+      await client.connect();
+      const first = await broadcast({ n: 1 });
+      await eventually(() => received[0], 5000, 'the first broadcast');
+      expect(client.lastBroadcastId).toBe(first.id);
+      // The server drops the socket (1001); the client comes back after a second.
+      gateways[0].get(GroupSubscriptions).closeUser('sdk-broadcast', SocketCloseCode.GoingAway, 'test');
+      const missed = [await broadcast({ n: 2 }), await broadcast({ n: 3 }, bases[1])];
+      await eventually(() => (client.state === 'connected' && received.length >= 3 ? true : undefined), 10_000);
+      const live = await broadcast({ n: 4 });
+      await eventually(() => received[3], 5000, 'the live broadcast');
+      expect(received.map((frame) => frame.message)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+      expect(received.map((frame) => frame.id)).toEqual([first, ...missed, live].map((made) => made.id));
+      expect(client.lastBroadcastId).toBe(live.id);
+    });
+
+    it('resumes a new client from broadcastSince (kept by the app), on another gateway', async () => {
+      const before = await broadcast('kept position');
+      const missed = await broadcast('missed while the app was closed');
+      const { client, received } = sdk('sdk-broadcast-2', 1, { broadcastSince: before.id });
+      await client.connect();
+      await eventually(() => received[0], 5000, 'the missed broadcast');
+      expect(received.map((frame) => frame.id)).toEqual([missed.id]);
     });
   });
 });
