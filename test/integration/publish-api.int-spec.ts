@@ -209,6 +209,7 @@ describe('OpenAPI document', () => {
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining([
         '/api/publish',
+        '/api/broadcast',
         '/api/tasks',
         '/api/tasks/{task_id}',
         '/health/live',
@@ -224,7 +225,12 @@ describe('OpenAPI document', () => {
     expect(document.paths['/api/tasks'].get.parameters?.map((parameter) => parameter.name)).toEqual(
       expect.arrayContaining(['status', 'page', 'page_size', 'ordering', 'date_done_after']),
     );
+    expect(Object.keys(document.paths['/api/broadcast'].post.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '401', '403', '503']),
+    );
     expect(document.components.schemas.PublishNotificationBody.required).toEqual(['user_id', 'message']);
+    expect(document.components.schemas.BroadcastBody.required).toEqual(['message']);
+    expect(document.components.schemas.BroadcastAccepted.required).toEqual(['id', 'created_at']);
     const ui = await fetch(`${base}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
