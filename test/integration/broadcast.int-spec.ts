@@ -223,6 +223,47 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
     });
   });
 
+  describe('a task id names one thing', () => {
+    const deadLetterOf = (taskId: string) =>
+      eventually(
+        async () => {
+          for (;;) {
+            const message = await publisher.get(deadLetterQueueOf(config.AMQP_QUEUE));
+            if (!message) return undefined;
+            if (message.properties.messageId === taskId) return message;
+          }
+        },
+        10_000,
+        'the dead letter',
+      );
+    const inboxRowsOf = (taskId: string) =>
+      db(async (client) => (await client.query(`SELECT id FROM notification_inbox WHERE task_id = $1`, [taskId])).rows);
+
+    it('dead-letters a notification under a broadcast task id, storing and sending nothing', async () => {
+      const socket = await connect('kim');
+      const taskId = `shared-${randomUUID()}`;
+      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'announced' }, { messageId: taskId });
+      const row = await rowOf(taskId);
+      await publisher.publish(config.AMQP_QUEUE, { user_id: 'kim', message: 'private' }, { messageId: taskId });
+      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+      expect(await rowOf(taskId)).toMatchObject({ status: 'SUCCESS', result: row.result });
+      expect(await inboxRowsOf(taskId)).toEqual([]);
+      expect(socket.framesOf('notification')).toEqual([]);
+    });
+
+    it('dead-letters a broadcast under a notification task id, storing and sending nothing', async () => {
+      const taskId = `shared-${randomUUID()}`;
+      await publisher.publish(config.AMQP_QUEUE, { user_id: 'lee', message: 'private' }, { messageId: taskId });
+      const row = await rowOf(taskId);
+      const socket = await connect('lee');
+      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'announced' }, { messageId: taskId });
+      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+      expect(await rowOf(taskId)).toMatchObject({ status: 'SUCCESS', result: row.result });
+      expect((await broadcastRows()).some((stored) => stored.task_id === taskId)).toBe(false);
+      expect(broadcastsOf(socket)).toEqual([]);
+    });
+  });
+
   describe('resume', () => {
     it('sends what a client missed after broadcast_since, in order, before any live frame, each once', async () => {
       // Ids cross a power of ten (9 to 10, 99 to 100): they must come in numeric order, not text order.
