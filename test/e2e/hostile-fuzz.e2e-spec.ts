@@ -104,6 +104,16 @@ describe('fuzzing the running system', () => {
           .record({ user_id: fc.jsonValue(), message: fc.jsonValue() }, { requiredKeys: [] })
           .map((body) => Buffer.from(JSON.stringify(body))),
         fc
+          .record(
+            {
+              broadcast: fc.oneof(fc.constant(true), fc.jsonValue()),
+              message: fc.jsonValue(),
+              user_id: fc.jsonValue(),
+            },
+            { requiredKeys: ['broadcast'] },
+          )
+          .map((body) => Buffer.from(JSON.stringify(body))),
+        fc
           .tuple(
             fc.array(fc.jsonValue(), { maxLength: 3 }),
             fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue()),
@@ -169,6 +179,34 @@ describe('fuzzing the running system', () => {
     expect(recorded).toBe(taskIds.length);
 
     await expectNormalUserServed(`after-amqp-${randomUUID().slice(0, 8)}`);
+  });
+
+  it('answers 300 generated POST /api/broadcast bodies with 202 or a 400 saying why, never a 5xx', async () => {
+    const body = fc.oneof(
+      fc.json(),
+      fc.string({ maxLength: 200 }),
+      fc.record({ message: fc.jsonValue() }).map((value) => JSON.stringify(value)),
+      fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue()).map((value) => JSON.stringify(value)),
+      fc.nat(300).map((depth) => `{"message":${'['.repeat(depth)}${']'.repeat(depth)}}`),
+      fc.constant(JSON.stringify({ message: 'x'.repeat(5000) })),
+    );
+    const admin = signToken({ user_id: 1, is_staff: true });
+    const answers = new Map<number, number>();
+    for (const sample of fc.sample(body, { numRuns: 300, seed: 20261203 })) {
+      const response = await fetch(`${gateway.httpUrl()}/api/broadcast`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: sample,
+      });
+      const answer = (await response.json()) as { message?: unknown };
+      answers.set(response.status, (answers.get(response.status) ?? 0) + 1);
+      if (response.status === 400) expect(answer.message).toBeTruthy();
+      else expect(response.status).toBe(202);
+    }
+    expect(answers.get(202)).toBeGreaterThan(0);
+    expect(answers.get(400)).toBeGreaterThan(0);
+
+    await expectNormalUserServed(`after-broadcasts-${randomUUID().slice(0, 8)}`);
   });
 
   async function expectNormalUserServed(userId: string) {

@@ -298,6 +298,27 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       await publisher.publish(config.AMQP_QUEUE, later.body, later.properties);
       await rises('worker', 'notify_tasks_deferred_total', before);
     },
+    notify_broadcasts_published_total: async () => {
+      const viaRest = await read('gateway', 'notify_broadcasts_published_total', { via: 'rest' });
+      const viaAmqp = await read('worker', 'notify_broadcasts_published_total', { via: 'amqp' });
+      const response = await fetch(`http://${gatewayUrl}/api/broadcast`, {
+        method: 'POST',
+        headers: { ...admin(), 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'metrics over REST' }),
+      });
+      expect(response.status).toBe(202);
+      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'metrics over AMQP' }, { messageId: randomUUID() });
+      await rises('gateway', 'notify_broadcasts_published_total', viaRest, { via: 'rest' });
+      await rises('worker', 'notify_broadcasts_published_total', viaAmqp, { via: 'amqp' });
+    },
+    notify_broadcasts_delivered_total: async () => {
+      const before = await read('gateway', 'notify_broadcasts_delivered_total');
+      const socket = await socketOf('metrics-broadcast');
+      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'to everyone' }, { messageId: randomUUID() });
+      await eventually(() => socket.framesOf('broadcast')[0]);
+      await socket.close();
+      await rises('gateway', 'notify_broadcasts_delivered_total', before);
+    },
     notify_amqp_unacked: async () => {
       // The database holds this task's insert for 3 s: the worker (prefetch 1) holds its message.
       await publisher.publish(

@@ -101,6 +101,17 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
     expect((await channel.checkQueue(config.AMQP_QUEUE)).messageCount).toBe(0);
   });
 
+  it('answers a body nesting deeper than 64 levels with 400 before parsing it, and queues nothing', async () => {
+    const response = await fetch(`${base}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` },
+      body: `{"user_id":1,"message":${'['.repeat(20_000)}${']'.repeat(20_000)}}`,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ statusCode: 400, message: 'The JSON body nests deeper than 64 levels' });
+    expect((await channel.checkQueue(config.AMQP_QUEUE)).messageCount).toBe(0);
+  });
+
   it("answers 404 for the task until a worker has run it (Celery's PENDING), then its SUCCESS row", async () => {
     const response = await post({ user_id: 9, message: 'round trip' }, SERVICE_TOKEN);
     const { task_id } = (await response.json()) as { task_id: string };
@@ -198,6 +209,7 @@ describe('OpenAPI document', () => {
     expect(Object.keys(document.paths)).toEqual(
       expect.arrayContaining([
         '/api/publish',
+        '/api/broadcast',
         '/api/tasks',
         '/api/tasks/{task_id}',
         '/health/live',
@@ -213,7 +225,12 @@ describe('OpenAPI document', () => {
     expect(document.paths['/api/tasks'].get.parameters?.map((parameter) => parameter.name)).toEqual(
       expect.arrayContaining(['status', 'page', 'page_size', 'ordering', 'date_done_after']),
     );
+    expect(Object.keys(document.paths['/api/broadcast'].post.responses)).toEqual(
+      expect.arrayContaining(['202', '400', '401', '403', '503']),
+    );
     expect(document.components.schemas.PublishNotificationBody.required).toEqual(['user_id', 'message']);
+    expect(document.components.schemas.BroadcastBody.required).toEqual(['message']);
+    expect(document.components.schemas.BroadcastAccepted.required).toEqual(['id', 'created_at']);
     const ui = await fetch(`${base}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');

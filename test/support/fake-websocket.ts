@@ -30,6 +30,10 @@ export class FakeSocket implements WebSocketLike {
     return new URL(this.url).searchParams.get('since');
   }
 
+  get broadcastSince(): string | null {
+    return new URL(this.url).searchParams.get('broadcast_since');
+  }
+
   send(data: string): void {
     this.sent.push(JSON.parse(data));
   }
@@ -42,12 +46,22 @@ export class FakeSocket implements WebSocketLike {
   }
 
   /** The server's side: the socket opens and sends `connected`. */
-  accept(lastId = 0): void {
+  accept(lastId = 0, lastBroadcastId = 0): void {
     this.readyState = 1;
     this.frame({
       event: 'connected',
-      data: { connection_id: 'c', user_id: 'u', group: 'Notifications_u', last_id: lastId },
+      data: {
+        connection_id: 'c',
+        user_id: 'u',
+        group: 'Notifications_u',
+        last_id: lastId,
+        last_broadcast_id: lastBroadcastId,
+      },
     });
+  }
+
+  broadcast(id: number): void {
+    this.frame({ event: 'broadcast', id, created_at: new Date(0).toISOString(), message: `b${id}` });
   }
 
   frame(frame: unknown): void {

@@ -78,6 +78,7 @@ describe('gateway (real WebSocket, Postgres and Redis)', () => {
           user_id: '42',
           group: 'Notifications_42',
           last_id: expect.any(Number),
+          last_broadcast_id: expect.any(Number),
         },
       });
     });

@@ -4,6 +4,7 @@ import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { MetricsModule } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
+import { BroadcastModule } from './broadcast/broadcast.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { DemoModule } from './demo/demo.module';
@@ -30,6 +31,7 @@ export class GatewayModule {
         TasksModule,
         HealthModule,
         PublishModule,
+        BroadcastModule,
         SessionsModule,
         PresenceModule,
         DashboardModule,

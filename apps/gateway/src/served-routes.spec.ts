@@ -7,6 +7,7 @@ describe('describeServedRoutes', () => {
       '/ws/notifications/',
       '/api/tasks',
       '/api/publish',
+      '/api/broadcast',
       '/docs',
       '/admin/',
       '/metrics',

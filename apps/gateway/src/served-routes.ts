@@ -10,7 +10,7 @@ export function describeServedRoutes(
   return [
     'WebSocket /ws/notifications/',
     'REST /api/notifications, /api/tasks, /api/scheduled_tasks, /api/admin',
-    `/api/publish (admin tokens${config.PUBLISH_API_TOKENS.length > 0 ? ` and ${config.PUBLISH_API_TOKENS.length} service tokens` : ''})`,
+    `/api/publish, /api/broadcast (admin tokens${config.PUBLISH_API_TOKENS.length > 0 ? ` and ${config.PUBLISH_API_TOKENS.length} service tokens` : ''})`,
     `/${API_DOCS_PATH}`,
     pages
       ? `pages /admin/ and /demo/ (demo token mint ${config.DEMO_TOKEN_MINT ? 'ON' : 'off'})`

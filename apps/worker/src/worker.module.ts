@@ -3,6 +3,7 @@ import { ConfigModule } from '@app/config';
 import type { AppConfig } from '@app/config';
 import { MetricsModule, MetricsRegistry } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
+import { BroadcastRetentionModule } from './broadcast-retention/broadcast-retention.module';
 import { HealthModule } from './health/health.module';
 import { InboxRetentionModule } from './inbox-retention/inbox-retention.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -21,6 +22,7 @@ export class WorkerModule {
         MetricsModule.forRoot('worker'),
         NotificationsModule,
         InboxRetentionModule,
+        BroadcastRetentionModule,
         HealthModule.forRoot(consumer),
         ResultsModule,
       ],

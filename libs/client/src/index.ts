@@ -6,7 +6,7 @@ export { RequestError } from './pending-requests';
 export { HttpError, InboxRest } from './inbox-rest';
 export { Inbox } from './inbox';
 export type { InboxNotification, InboxPage, ListQuery } from './inbox-rest';
-export type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
+export type { BroadcastFrame, NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 export type {
   ClientEnvironment,
   ClientError,

@@ -465,6 +465,49 @@ describe('NotificationClient (fake WebSocket, fake timers)', () => {
       expect(seen).toEqual(['once']);
     });
   });
+  describe('broadcasts', () => {
+    it('emits each once, and reconnects after the highest one delivered', async () => {
+      const { client } = await connected();
+      const ids: number[] = [];
+      client.on('broadcast', (frame) => ids.push(frame.id));
+      for (const id of [4, 6, 5, 6, 4]) FakeSocket.last.broadcast(id);
+      expect(ids).toEqual([4, 6, 5]);
+      expect(client.lastBroadcastId).toBe(6);
+      FakeSocket.last.close(1006);
+      await tick(60_000);
+      expect(FakeSocket.last.broadcastSince).toBe('6');
+      FakeSocket.last.accept(0, 6);
+      FakeSocket.last.broadcast(6);
+      FakeSocket.last.broadcast(7);
+      expect(ids).toEqual([4, 6, 5, 7]);
+      await client.close();
+    });
+
+    it('asks for none from before at first, then resumes from the last_broadcast_id of connected', async () => {
+      const { client } = fakeClient({});
+      const connecting = client.connect();
+      await tick();
+      expect(FakeSocket.last.broadcastSince).toBeNull();
+      FakeSocket.last.accept(0, 12);
+      await connecting;
+      expect(client.lastBroadcastId).toBe(12);
+      FakeSocket.last.close(1006);
+      await tick(60_000);
+      expect(FakeSocket.last.broadcastSince).toBe('12');
+      await client.close();
+    });
+
+    it('asks for those after broadcastSince at the first connection, and refuses one that is no id', async () => {
+      const { client } = fakeClient({ broadcastSince: 3 });
+      void client.connect();
+      await tick();
+      expect(FakeSocket.last.broadcastSince).toBe('3');
+      await client.close();
+      expect(() => fakeClient({ broadcastSince: Number.NaN })).toThrow(
+        'broadcastSince must be a whole number of at least 0; got NaN',
+      );
+    });
+  });
 });
 
 describe('NotificationClient without a WebSocket', () => {
@@ -507,4 +550,5 @@ describe('tokenExpired', () => {
     expect(tokenExpired(fakeToken({ user_id: 1 }))).toBe(false);
     expect(tokenExpired('not-a-jwt')).toBe(false);
   });
+
 });

@@ -7,7 +7,7 @@ import { defaultEnvironment, isOnline, listenToPage } from './page-signals';
 import { PendingRequests, RequestError } from './pending-requests';
 import type { AnswerFrame } from './pending-requests';
 import { CloseCode, MAX_READ_IDS } from './protocol';
-import type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
+import type { BroadcastFrame, NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 import { tokenExpired, tokenTimes } from './token';
 import { TypedEmitter } from './typed-emitter';
 import type {
@@ -24,6 +24,8 @@ import type {
 const OPEN = 1;
 /** A cached token this close to its expiry is not used for a new connection. */
 const TOKEN_MIN_REMAINING_MS = 10_000;
+/** Broadcast ids remembered for de-duplication (broadcasts are few: a day's worth, and then some). */
+const MAX_REMEMBERED_BROADCASTS = 1000;
 const TERMINAL: ReadonlySet<ConnectionState> = new Set(['idle', 'closed', 'unauthorized', 'failed']);
 
 type TimerName = 'reconnect' | 'connectTimeout' | 'ping' | 'refresh' | 'stable' | 'catchUp';
@@ -47,6 +49,7 @@ export class NotificationClient<M = unknown> {
   private readonly events: TypedEmitter<NotificationClientEvents<M>>;
   private readonly requests = new PendingRequests();
   private readonly seen = new Set<number>();
+  private readonly seenBroadcasts = new Set<number>();
   private readonly timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   private readonly WebSocketImpl: WebSocketConstructor;
   private readonly url: URL;
@@ -58,6 +61,7 @@ export class NotificationClient<M = unknown> {
   private socketConnected = false;
   private currentState: ConnectionState = 'idle';
   private highestId: number | undefined;
+  private highestBroadcastId: number | undefined;
   /** The `since` of a catch-up asked for and not ended (`resumed`/`resume_gap`): reconnect from it. */
   private catchUpSince: number | undefined;
   private catchUpRef: string | undefined;
@@ -88,6 +92,7 @@ export class NotificationClient<M = unknown> {
     this.WebSocketImpl = impl;
     this.url = socketUrlOf(options.url);
     this.highestId = options.since;
+    this.highestBroadcastId = options.broadcastSince;
     this.environment = options.environment ?? defaultEnvironment();
     this.events = new TypedEmitter((event, error) => this.listenerFailed(String(event), error));
     const fetchImpl = options.fetch ?? (globalThis as { fetch?: NotificationClientOptions['fetch'] }).fetch;
@@ -100,6 +105,11 @@ export class NotificationClient<M = unknown> {
   /** The highest notification id delivered (or the `since` option, or the socket's position). */
   get lastId(): number | undefined {
     return this.highestId;
+  }
+
+  /** The highest broadcast id delivered (or the `broadcastSince` option, or the socket's position): keep it to resume from. */
+  get lastBroadcastId(): number | undefined {
+    return this.highestBroadcastId;
   }
 
   get state(): ConnectionState {
@@ -249,6 +259,8 @@ export class NotificationClient<M = unknown> {
       this.catchUpSince = since;
       url.searchParams.set('since', String(since));
     }
+    if (this.highestBroadcastId !== undefined)
+      url.searchParams.set('broadcast_since', String(this.highestBroadcastId));
     return url.toString();
   }
 
@@ -391,6 +403,8 @@ export class NotificationClient<M = unknown> {
     switch (frame.event) {
       case 'notification':
         return this.deliver(frame as unknown as NotificationFrame<M>);
+      case 'broadcast':
+        return this.deliverBroadcast(frame as unknown as BroadcastFrame);
       case 'connected':
         return this.onConnected(frame.data as ServerFrameData['connected']);
       case 'read':
@@ -420,6 +434,8 @@ export class NotificationClient<M = unknown> {
       });
     // Until something arrives, a reconnection resumes from where this socket started.
     if (this.highestId === undefined && typeof data.last_id === 'number') this.highestId = data.last_id;
+    if (this.highestBroadcastId === undefined && typeof data.last_broadcast_id === 'number')
+      this.highestBroadcastId = data.last_broadcast_id;
     const event: ConnectedEvent = { ...data, reconnected: this.everConnected };
     this.everConnected = true;
     this.lastConnected = event;
@@ -503,6 +519,16 @@ export class NotificationClient<M = unknown> {
     // The highest, not the latest: live notifications of two workers may arrive out of id order.
     if (this.highestId === undefined || frame.id > this.highestId) this.highestId = frame.id;
     this.events.emit('notification', frame);
+  }
+
+  /** Each broadcast once (the server sends each once per socket; a reconnection may overlap). */
+  private deliverBroadcast(frame: BroadcastFrame): void {
+    if (typeof frame.id !== 'number' || this.seenBroadcasts.has(frame.id)) return;
+    this.seenBroadcasts.add(frame.id);
+    if (this.seenBroadcasts.size > MAX_REMEMBERED_BROADCASTS)
+      this.seenBroadcasts.delete(this.seenBroadcasts.values().next().value!);
+    if (this.highestBroadcastId === undefined || frame.id > this.highestBroadcastId) this.highestBroadcastId = frame.id;
+    this.events.emit('broadcast', frame);
   }
 
   // ---- requests ---------------------------------------------------------------------------

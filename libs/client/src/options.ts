@@ -4,6 +4,7 @@ import type { NotificationClientOptions } from './types';
 /** The options that are numbers, with the least each may be (`true`: a whole number). */
 const NUMBER_RULES: Array<[keyof NotificationClientOptions, number, boolean]> = [
   ['since', 0, true],
+  ['broadcastSince', 0, true],
   ['requestTimeoutMs', 1, false],
   ['tokenTimeoutMs', 1, false],
   ['connectTimeoutMs', 1, false],

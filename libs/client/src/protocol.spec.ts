@@ -1,11 +1,12 @@
 import { MAX_READ_IDS as SERVER_MAX_READ_IDS, SocketCloseCode } from '@app/contracts';
 import type {
+  BroadcastFrame as ServerBroadcastFrame,
   NotificationFrame as ServerNotificationFrame,
   ReadReceipt as ServerReadReceipt,
   ServerFrames,
 } from '@app/contracts';
 import { CloseCode, MAX_READ_IDS } from './protocol';
-import type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
+import type { BroadcastFrame, NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 
 /** The SDK declares the wire format itself (the package depends on nothing): it must match the gateway's. */
 describe('the SDK protocol types', () => {
@@ -25,7 +26,8 @@ describe('the SDK protocol types', () => {
       [{} as ServerFrames['resume_gap'] satisfies ServerFrameData['resume_gap'], 0],
       [{} as ServerReadReceipt satisfies ReadReceipt, 0],
       [{} as ServerNotificationFrame satisfies NotificationFrame, 0],
+      [{} as ServerBroadcastFrame satisfies BroadcastFrame, 0],
     ];
-    expect(frames).toHaveLength(5);
+    expect(frames).toHaveLength(6);
   });
 });

@@ -24,8 +24,19 @@ export interface NotificationFrame<M = unknown> {
   message: M;
 }
 
+/**
+ * An announcement to every connected user (`POST /api/broadcast`); `B` is the type of its `message`.
+ * `id` grows with every broadcast, shared by all users: resume after the highest one seen.
+ */
+export interface BroadcastFrame<B = unknown> {
+  event: 'broadcast';
+  id: number;
+  created_at: string;
+  message: B;
+}
+
 export interface ServerFrameData {
-  connected: { connection_id: string; user_id: string; group: string; last_id: number };
+  connected: { connection_id: string; user_id: string; group: string; last_id: number; last_broadcast_id: number };
   resumed: { since: number; count: number; last_id: number };
   resume_gap: { since: number; window: number; fetch: string };
   read: ReadReceipt;

@@ -1,6 +1,6 @@
-import type { NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
+import type { BroadcastFrame, NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
 
-export type { NotificationFrame, ReadReceipt };
+export type { BroadcastFrame, NotificationFrame, ReadReceipt };
 
 /**
  * The part of the WebSocket API the client uses: the browser's `WebSocket` and the `ws` package's
@@ -67,6 +67,12 @@ export interface NotificationClientOptions {
    * use 0 for everything still in the inbox. Must be a whole number from 0 (checked).
    */
   since?: number;
+  /**
+   * The same for broadcasts: the last broadcast id the app has shown (`lastBroadcastId`, kept). The
+   * first connection asks for those after it that are still kept (`?broadcast_since=`). Leave out
+   * to get only broadcasts made from the first connection on. Must be a whole number from 0.
+   */
+  broadcastSince?: number;
   /** `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;
   /** How long `markRead`/`markAllRead`/`ping`/`refresh` wait for their answer. Default 10 000 ms. */
@@ -165,6 +171,11 @@ export interface NotificationClientEvents<M = unknown> {
    * all (false without REST, past `maxGapFill`, or when the fetch failed: fetch the rest from `fetch`).
    */
   gap: ServerFrameData['resume_gap'] & { filled: number; complete: boolean };
+  /**
+   * An announcement to every connected user; each once, those missed while away first (within the
+   * server's BROADCAST_RETENTION_SECONDS).
+   */
+  broadcast: BroadcastFrame;
   /** The token was refreshed in place: the socket now lives until `expires_at`. */
   refreshed: ServerFrameData['refreshed'];
 }

@@ -131,6 +131,8 @@ const environmentSchema = z
     NOTIFICATION_RETENTION_DAYS: integer(0, 36500).default(90),
     NOTIFICATION_RETENTION_INTERVAL_SECONDS: integer(1, 86400).default(3600),
     RESUME_WINDOW: integer(1, 100_000).default(1000),
+    // How long broadcasts are kept and resent to a client that resumes (a day by default).
+    BROADCAST_RETENTION_SECONDS: integer(60, 365 * 86400).default(86400),
 
     JWT_ALGORITHM: z.enum([...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS]).default('HS256'),
     JWT_SECRET: z.string().min(1).default(DEVELOPMENT_JWT_SECRET),

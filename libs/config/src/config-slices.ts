@@ -172,6 +172,12 @@ export abstract class ResultCacheConfig extends configSlice([
  */
 export abstract class DemoConfig extends configSlice(['DEMO_TOKEN_MINT', 'NODE_ENV', 'JWT_ALGORITHM']) {}
 
+/**
+ * Announcements to every connected user: how long they are kept (the worker prunes them) and
+ * resent to a client that resumes (the gateway), and the size a `POST /api/broadcast` may carry.
+ */
+export abstract class BroadcastConfig extends configSlice(['BROADCAST_RETENTION_SECONDS', 'MAX_MESSAGE_BYTES']) {}
+
 /** Every slice, each provided by `ConfigModule.forRoot`. Together they hold every key of the schema. */
 export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   RuntimeConfig,
@@ -187,6 +193,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   CeleryNodeConfig,
   DeferredTaskConfig,
   InboxRetentionConfig,
+  BroadcastConfig,
   ResultCleanupConfig,
   ResultCacheConfig,
   DemoConfig,

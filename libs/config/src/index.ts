@@ -2,6 +2,7 @@ export type { AppConfig, ResultBackendName } from './app-config';
 export { APP_CONFIG_KEYS, InvalidConfigError, RESULT_BACKEND_NAMES, loadAppConfig, parseAppConfig } from './app-config';
 export {
   AmqpConfig,
+  BroadcastConfig,
   CeleryNodeConfig,
   DatabaseConfig,
   DeferredTaskConfig,

@@ -1,6 +1,8 @@
 export type { NotificationFrame, NotificationHead, StoredNotification } from './notification-frame';
 export { notificationFrameOf, readNotificationHead } from './notification-frame';
-export { jsonNestingDepth } from './json-nesting';
+export { MAX_MESSAGE_DEPTH, jsonNestingDepth } from './json-nesting';
+export type { BroadcastFrame, StoredBroadcast } from './broadcast-frame';
+export { broadcastFrameOf, readBroadcastId } from './broadcast-frame';
 export { notificationGroup } from './notification-group';
 export type { ClientEvent, FrameRef, ReadReceipt, ServerFrames } from './socket-protocol';
 export {

@@ -20,3 +20,10 @@ export function jsonNestingDepth(text: string): number {
   }
   return deepest;
 }
+
+/**
+ * The deepest a published body may nest, the same for every way in (AMQP, `POST /api/publish`,
+ * `POST /api/broadcast`): deeper JSON makes what follows overflow the stack (see above).
+ */
+export const MAX_MESSAGE_DEPTH = 64;
+

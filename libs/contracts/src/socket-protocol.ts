@@ -51,8 +51,10 @@ export interface ServerFrames {
    * The socket receives. `last_id`: everything after it will be sent on this socket (the `since` it
    * connected with, or the user's newest id at connect); a client resumes from it until it has
    * received a notification, so nothing published while it was away before that is lost.
+   * `last_broadcast_id` is the same for broadcasts: the `broadcast_since` it connected with, or the
+   * newest broadcast's id at connect.
    */
-  connected: { connection_id: string; user_id: string; group: string; last_id: number };
+  connected: { connection_id: string; user_id: string; group: string; last_id: number; last_broadcast_id: number };
   /** Catch-up after `since`/`resume` is complete: `count` stored notifications were sent, live ones follow. */
   resumed: { since: number; count: number; last_id: number };
   /** More than the resume window was missed: nothing stored was sent; fetch after `since` over REST. */

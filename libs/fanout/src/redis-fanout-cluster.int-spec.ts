@@ -144,4 +144,24 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
     await expect(worker.ping()).resolves.toBeUndefined();
     await expect(gatewayA.ping()).resolves.toBeUndefined();
   });
+
+  it('carries broadcasts on one shard channel every gateway subscribes to, to each gateway once', async () => {
+    const config = testConfig({ REDIS_CLUSTER_NODES: cluster.nodes, REDIS_CHANNEL_PREFIX: prefix });
+    const gateways = [new RedisFanout(config), new RedisFanout(config)];
+    const frames: string[][] = [[], []];
+    try {
+      gateways.forEach((gateway, index) => gateway.listenBroadcasts((frame) => frames[index].push(frame.toString())));
+      const owner = await cluster.ownerOf(await cluster.slotOf(`${prefix}$broadcast`));
+      await eventually(
+        async () => ((await channelsOn(owner)).shard.includes(`${prefix}$broadcast`) ? true : undefined),
+        10_000,
+        'the broadcast channel subscribed on its shard',
+      );
+      await eventually(async () => ((await worker.publishBroadcast('{"event":"broadcast","id":1}')) === 2 ? true : undefined));
+      await eventually(() => (frames.every((received) => received.length > 0) ? true : undefined));
+      for (const received of frames) expect(new Set(received)).toEqual(new Set(['{"event":"broadcast","id":1}']));
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.onModuleDestroy()));
+    }
+  });
 });

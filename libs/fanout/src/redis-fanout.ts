@@ -5,6 +5,7 @@ import { PublishBatcher } from './publish-batcher';
 
 export type FanoutListener = (group: string, frame: Buffer) => void;
 export type ControlListener = (command: string) => void;
+export type BroadcastListener = (frame: Buffer) => void;
 
 /** How often a cluster subscriber re-reads the slot map, so subscriptions follow resharding. */
 const SUBSCRIBER_SLOTS_REFRESH_MS = 5000;
@@ -37,13 +38,17 @@ export class RedisFanout implements OnModuleDestroy {
   private subscriber: Redis | Cluster | null = null;
   private groupListener: FanoutListener | null = null;
   private controlListener: ControlListener | null = null;
+  private broadcastListener: BroadcastListener | null = null;
   /** No group's channel: group names start with `Notifications_`. */
   private readonly controlChannel: string;
+  /** Every gateway subscribes to it, as to the control channel. */
+  private readonly broadcastChannel: string;
   private readonly reconnectListeners: Array<() => void> = [];
 
   constructor(private readonly config: RedisConfig) {
     this.prefix = config.REDIS_CHANNEL_PREFIX;
     this.controlChannel = `${this.prefix}$control`;
+    this.broadcastChannel = `${this.prefix}$broadcast`;
     this.sharded = config.REDIS_CLUSTER_NODES.length > 0;
     this.publisher = this.connect('publisher');
     this.batcher = this.publisher instanceof Redis ? new PublishBatcher(this.publisher) : null;
@@ -77,13 +82,23 @@ export class RedisFanout implements OnModuleDestroy {
   listenControl(listener: ControlListener): void {
     if (this.controlListener) throw new Error('RedisFanout.listenControl() may be called once');
     this.controlListener = listener;
-    const subscriber = this.requireSubscriber();
-    const subscribe = () =>
-      this.subscribeChannel(this.controlChannel).catch((error: Error) => {
-        this.logger.warn(`Subscribing to the control channel failed (${error.message}); retrying on reconnect`);
-        subscriber.once(this.sharded ? 'subscribersReady' : 'ready', () => void subscribe());
-      });
-    void subscribe();
+    this.subscribeUntilDone(this.controlChannel, 'the control channel');
+  }
+
+  /**
+   * Starts receiving broadcast frames (`publishBroadcast`), on a channel every gateway subscribes
+   * to, as the control channel. Frames published while a gateway is away from Redis do not reach
+   * it: `onReconnect` listeners read them from Postgres.
+   */
+  listenBroadcasts(listener: BroadcastListener): void {
+    if (this.broadcastListener) throw new Error('RedisFanout.listenBroadcasts() may be called once');
+    this.broadcastListener = listener;
+    this.subscribeUntilDone(this.broadcastChannel, 'the broadcast channel');
+  }
+
+  /** Publishes a broadcast frame to every gateway; resolves to how many received it. */
+  publishBroadcast(frame: string): Promise<number> {
+    return this.publishChannel(this.broadcastChannel, frame);
   }
 
   /** Publishes a command to every gateway; resolves to how many received it. */
@@ -130,6 +145,17 @@ export class RedisFanout implements OnModuleDestroy {
     );
   }
 
+  /** Subscribes to a channel every gateway holds, again on each reconnect until it succeeds. */
+  private subscribeUntilDone(channel: string, name: string): void {
+    const subscriber = this.requireSubscriber();
+    const subscribe = () =>
+      this.subscribeChannel(channel).catch((error: Error) => {
+        this.logger.warn(`Subscribing to ${name} failed (${error.message}); retrying on reconnect`);
+        subscriber.once(this.sharded ? 'subscribersReady' : 'ready', () => void subscribe());
+      });
+    void subscribe();
+  }
+
   private async subscribeChannel(channel: string): Promise<void> {
     const subscriber = this.requireSubscriber();
     // The cluster client sends SSUBSCRIBE on its subscriber connection to the master owning the slot.
@@ -147,6 +173,7 @@ export class RedisFanout implements OnModuleDestroy {
     subscriber.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, frame: Buffer) => {
       const name = channel.toString();
       if (name === this.controlChannel) this.controlListener?.(frame.toString());
+      else if (name === this.broadcastChannel) this.broadcastListener?.(frame);
       else this.groupListener?.(name.slice(this.prefix.length), frame);
     });
     // ioredis resubscribes by itself after a reconnect, but what was published meanwhile is gone.

@@ -36,8 +36,8 @@ export interface InboxRecord extends StoredNotification {
  * What storing a task's notification came to:
  * - `stored`: its notification is in the inbox and its SUCCESS row is written. `redelivered` when
  *   the task had been stored before with the same user and message (the same notification again).
- * - `conflict`: the task id already holds another user's or another message's notification. Nothing
- *   was written: the stored notification and its result row belong to the task that came first.
+ * - `conflict`: the task id already holds another user's or another message's notification, or a
+ *   broadcast. Nothing was written: what is stored and its result row belong to the task that came first.
  */
 export type StoreResult =
   { status: 'stored'; notification: InboxRecord; redelivered: boolean } | { status: 'conflict'; taskId: string };
@@ -71,7 +71,8 @@ const MAX_BATCH = 500;
  * - `inserted`: the new notifications, in batch order. A task id stored by another statement after
  *   this one's snapshot is skipped by ON CONFLICT (a hole in that user's seqs, which readers treat
  *   as a gap they find nothing in) and comes back `missing`;
- * - `judged`: per task, `stored`, `redelivered` (same user and message), `conflict` or `missing`;
+ * - `judged`: per task, `stored`, `redelivered` (same user and message), `conflict` (another
+ *   notification, or a broadcast, holds the task id) or `missing`;
  * - the SUCCESS rows of the stored and redelivered tasks, built in SQL.
  */
 function storeStatement(withDateStarted: boolean): string {
@@ -85,8 +86,11 @@ function storeStatement(withDateStarted: boolean): string {
       FROM "input" AS x, LATERAL (
         SELECT "task_id", "id", "seq", "user_id", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
           FROM "notification_inbox" WHERE "task_id" = x.t LIMIT 1) AS i
+  ), "broadcasts" AS (
+    -- A task id that names a broadcast names nothing else (see BroadcastRepository).
+    SELECT x.t FROM "input" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
   ), "fresh" AS (
-    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before")
+    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
   ), "counts" AS (
     SELECT u, count(*) AS c FROM "fresh" GROUP BY u
   ), "drawn" AS (
@@ -106,6 +110,7 @@ function storeStatement(withDateStarted: boolean): string {
   ), "judged" AS (
     SELECT x.*, b."user_id" AS b_user, b."message" AS b_message, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq, coalesce(i."created_at", b."created_at") AS created_at,
            CASE WHEN i."id" IS NOT NULL THEN 'stored'
+                WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
                 WHEN b."id" IS NULL THEN 'missing'
                 WHEN b."user_id" = x.u AND b."message" = x.m THEN 'redelivered'
                 ELSE 'conflict' END AS outcome

@@ -1,3 +1,5 @@
+export type { BroadcastRecord, BroadcastStoreResult } from './broadcast.repository';
+export { BroadcastRepository, broadcastReportOf } from './broadcast.repository';
 export type { DeferredMessage, ScheduledTask } from './deferred-task.repository';
 export { DeferredTaskRepository } from './deferred-task.repository';
 export { dataSourceOptions } from './data-source-options';

@@ -3,6 +3,7 @@ import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
+import { BroadcastRepository } from './broadcast.repository';
 import { DeferredTaskRepository } from './deferred-task.repository';
 import { InboxWriter } from './inbox-writer';
 import { LagTolerantReads } from './lag-tolerant-reads';
@@ -42,6 +43,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,
+    BroadcastRepository,
   ],
   exports: [
     TaskResultRepository,
@@ -52,6 +54,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskStatsQueries,
     TaskResultCleaner,
     TokenCutoffRepository,
+    BroadcastRepository,
   ],
 })
 export class PersistenceModule {}

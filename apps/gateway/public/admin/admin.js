@@ -185,6 +185,8 @@
         );
       })
       .join('\n');
+    $('#kpi-broadcasts').textContent = stats.broadcasts.toLocaleString();
+    $('#kpi-broadcasts-sub').textContent = 'to everyone, last ' + windowLabel(stats.window.minutes);
     var dead = stats.dead_letter.messages;
     $('#kpi-dead').textContent = dead === null ? 'n/a' : dead.toLocaleString();
     $('#kpi-dead').classList.toggle('alert', dead > 0);

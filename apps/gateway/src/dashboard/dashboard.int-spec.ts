@@ -61,6 +61,17 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     expect((await get('/api/admin/tasks', signToken({ user_id: 5 }))).status).toBe(403);
   });
 
+  it('counts the broadcasts made in the window', async () => {
+    const before = (await get('/api/admin/stats?minutes=5')).body.broadcasts as number;
+    const made = await fetch(`${base}/api/broadcast`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'dashboard' }),
+    });
+    expect(made.status).toBe(202);
+    expect((await get('/api/admin/stats?minutes=5')).body.broadcasts).toBe(before + 1);
+  });
+
   it('counts results by status per minute over the window, with latency, sockets and dead letters', async () => {
     const socket = await TestSocket.open(
       `${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'dash-viewer' })}`,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AmqpConfig } from '@app/config';
-import { TaskStatsQueries } from '@app/persistence';
+import { BroadcastRepository, TaskStatsQueries } from '@app/persistence';
 import { QueuePublisher, deadLetterQueueOf } from '@app/publishing';
 import { ClusterPresence } from '../notifications/cluster-presence';
 import { ConnectionPresence } from '../notifications/connection-presence';
@@ -29,6 +29,8 @@ export interface DashboardStats {
   };
   /** `messages` is null when the broker could not be asked. */
   dead_letter: { queue: string; messages: number | null };
+  /** Broadcasts made in the window (`POST /api/broadcast` and `{"broadcast": true}` tasks). */
+  broadcasts: number;
 }
 
 const MINUTE = 60_000;
@@ -45,16 +47,18 @@ export class DashboardService {
     private readonly presence: ConnectionPresence,
     private readonly cluster: ClusterPresence,
     private readonly config: AmqpConfig,
+    private readonly broadcastRows: BroadcastRepository,
   ) {}
 
   async stats(minutes: number, now = new Date()): Promise<DashboardStats> {
     const end = Math.floor(now.getTime() / MINUTE) * MINUTE;
     const from = new Date(end - (minutes - 1) * MINUTE);
-    const [counts, latency, deadLetters, sockets] = await Promise.all([
+    const [counts, latency, deadLetters, sockets, broadcasts] = await Promise.all([
       this.queries.countsByMinute(from),
       this.queries.latency(from),
       this.deadLetterCount(),
       this.sockets(),
+      this.broadcastRows.countWithin(Math.ceil((now.getTime() - from.getTime()) / 1000)),
     ]);
 
     const series: DashboardStats['series'] = Array.from({ length: minutes }, (_, i) => ({
@@ -79,6 +83,7 @@ export class DashboardService {
       latency_ms: { avg: round(latency.avgMs), p95: round(latency.p95Ms), count: latency.count },
       sockets,
       dead_letter: { queue: this.deadLetterQueue, messages: deadLetters },
+      broadcasts,
     };
   }
 

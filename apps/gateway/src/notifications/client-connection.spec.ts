@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { notificationFrameOf, readNotificationHead } from '@app/contracts';
-import type { StoredNotification } from '@app/contracts';
+import { broadcastFrameOf, notificationFrameOf, readNotificationHead } from '@app/contracts';
+import type { StoredBroadcast, StoredNotification } from '@app/contracts';
 import { MetricsRegistry } from '@app/metrics';
 import type { NotificationRepository } from '@app/persistence';
 import { WebSocket } from 'ws';
@@ -71,11 +71,26 @@ class FakeInbox {
   }
 }
 
+/** The broadcasts table, in memory, answering as BroadcastFeed does. */
+class FakeBroadcasts {
+  rows: StoredBroadcast[] = [];
+  add(...ids: number[]): StoredBroadcast[] {
+    const added = ids.map((id) => ({ id, createdAt: new Date(), messageJson: `"b${id}"` }));
+    this.rows.push(...added);
+    return added;
+  }
+  async missedAfter(afterId: number, limit: number) {
+    return this.rows.filter((row) => Number(row.id) > afterId).slice(0, limit);
+  }
+}
+
 function setUp({ resumeWindow = 1000, maxBufferedBytes = 1 << 20 } = {}) {
   const socket = new FakeSocket();
   const inbox = new FakeInbox();
+  const broadcasts = new FakeBroadcasts();
   const connection = new ClientConnection(socket as unknown as WebSocket, 'c1', 'u1', {
     inbox: inbox as unknown as NotificationRepository,
+    broadcasts,
     metrics: new GatewayMetrics(new MetricsRegistry('test')),
     logger: new Logger('test'),
     resumeWindow,
@@ -86,9 +101,14 @@ function setUp({ resumeWindow = 1000, maxBufferedBytes = 1 << 20 } = {}) {
     const frame = Buffer.from(notificationFrameOf(row));
     connection.receiveNotification(frame, readNotificationHead(frame)!);
   };
+  const liveBroadcast = (row: StoredBroadcast) =>
+    connection.receiveBroadcast(Buffer.from(broadcastFrameOf(row)), Number(row.id));
   const sentSeqs = () => socket.sent.filter((frame) => frame.event === 'notification').map((frame) => frame.seq);
-  const events = () => socket.sent.map((frame) => (frame.event === 'notification' ? frame.seq : frame.event));
-  return { socket, inbox, connection, live, sentSeqs, events };
+  const events = () =>
+    socket.sent.map((frame) =>
+      frame.event === 'notification' ? frame.seq : frame.event === 'broadcast' ? `b${String(frame.id)}` : frame.event,
+    );
+  return { socket, inbox, broadcasts, connection, live, liveBroadcast, sentSeqs, events };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -252,5 +272,55 @@ describe('ClientConnection', () => {
     inbox.add(2); // published while this gateway had no Redis: never came
     await connection.resync();
     expect(events()).toEqual([1, 2, 3, 'resumed']);
+  });
+
+  describe('broadcasts', () => {
+    it('sends the missed ones in id order before held live frames of either kind, each once', async () => {
+      const { inbox, broadcasts, connection, live, liveBroadcast, events } = setUp();
+      const [b1, b2, b3] = broadcasts.add(1, 2, 3);
+      const [n1] = inbox.add(1);
+      // Both arrive while the socket starts: held until the catch-up has sent what it missed.
+      liveBroadcast(b3);
+      live(n1);
+      const [b4] = broadcasts.add(4);
+      liveBroadcast(b4);
+      await connection.start(0, { after: 1, catchUp: true });
+      expect(events()).toEqual(['b2', 'b3', 'b4', 1, 'resumed']);
+      liveBroadcast(b4);
+      liveBroadcast(b1);
+      liveBroadcast(b2);
+      expect(events()).toEqual(['b2', 'b3', 'b4', 1, 'resumed']);
+    });
+
+    it('sends a socket that asked for no backlog only those after where it started', async () => {
+      const { broadcasts, connection, liveBroadcast, events } = setUp();
+      const [b1, b2] = broadcasts.add(1, 2);
+      await connection.start(null, { after: 1, catchUp: false });
+      liveBroadcast(b1);
+      liveBroadcast(b2);
+      expect(events()).toEqual(['b2']);
+    });
+
+    it('sends an older id that comes after a newer one (two publishers), once', async () => {
+      const { broadcasts, connection, liveBroadcast, events } = setUp();
+      const [b5, b6] = broadcasts.add(5, 6);
+      await connection.start(null, { after: 4, catchUp: false });
+      liveBroadcast(b6);
+      liveBroadcast(b5);
+      liveBroadcast(b6);
+      liveBroadcast(b5);
+      expect(events()).toEqual(['b6', 'b5']);
+    });
+
+    it('resends nothing this socket was sent when a resume frame asks from before it', async () => {
+      const { broadcasts, connection, liveBroadcast, events } = setUp();
+      const [b1, b2] = broadcasts.add(1, 2);
+      await connection.start(null, { after: 0, catchUp: false });
+      liveBroadcast(b1);
+      liveBroadcast(b2);
+      broadcasts.add(3);
+      await connection.resumeBroadcasts(0);
+      expect(events()).toEqual(['b1', 'b2', 'b3']);
+    });
   });
 });

@@ -2,22 +2,30 @@ import type { Logger } from '@nestjs/common';
 import {
   SocketCloseCode,
   SocketErrorCode,
+  broadcastFrameOf,
   errorFrame,
   notificationFrameOf,
   notificationGroup,
   serverFrame,
   withRef,
 } from '@app/contracts';
-import type { FrameRef, NotificationHead } from '@app/contracts';
+import type { FrameRef, NotificationHead, StoredBroadcast } from '@app/contracts';
 import type { InboxPosition, NotificationRepository } from '@app/persistence';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { FrameRateLimiter } from './frame-rate-limiter';
 import type { GatewayMetrics } from './gateway-metrics';
 
+/** Where a connection reads the broadcasts it missed (the gateway's `BroadcastFeed`). */
+export interface BroadcastSource {
+  /** Up to `limit` broadcasts after `afterId`, within the retention window, oldest first. */
+  missedAfter(afterId: number, limit: number): Promise<StoredBroadcast[]>;
+}
+
 /** What every connection of a gateway shares; one object, so a connection holds one reference. */
 export interface ConnectionContext {
   inbox: NotificationRepository;
+  broadcasts: BroadcastSource;
   metrics: GatewayMetrics;
   logger: Logger;
   /** The most notifications one catch-up sends; more and it answers `resume_gap`. */
@@ -50,6 +58,17 @@ const RETRY_DELAYS_MS = [500, 1000, 2000, 5000, 10_000];
 const CATCH_UP_UNAVAILABLE = 'The inbox is unavailable; the catch-up is retried by the gateway';
 /** `positionSeq` of a socket whose position is not known yet. */
 const UNKNOWN = -1;
+/** Broadcast ids sent live above the floor that are remembered one by one; beyond, the floor rises. */
+const MAX_BROADCASTS_ABOVE_FLOOR = 32;
+
+/**
+ * Where a socket starts in the broadcasts: after `after`, sending those it missed first when
+ * `catchUp` (the client gave `broadcast_since`), or from now on only (`after` is the newest).
+ */
+export interface BroadcastStart {
+  after: number;
+  catchUp: boolean;
+}
 
 /**
  * One client's socket and everything about it: who it is, what it has been sent, and what it is
@@ -79,6 +98,12 @@ export class ClientConnection {
   private heldOverflowed = false;
   /** The latest of this socket's catch-ups, which run one after another; null when none is queued. */
   private catchUps: Promise<void> | null = null;
+  /** Broadcast frames that came while the socket was not live for broadcasts (before its start, during a catch-up). */
+  private heldBroadcasts: Array<{ frame: Buffer; id: number }> | null = [];
+  /** Every broadcast up to this id was sent on this socket, or came before where it started. */
+  private broadcastFloor = 0;
+  /** Broadcasts above the floor sent on this socket (they may come out of id order from two publishers). */
+  private broadcastsAboveFloor: number[] | null = null;
   /** Where the token-expiry clock keeps this connection (its bucket). */
   expiryBucket = 0;
   /** The close code the server closed this socket with; 0 while open or when the client closed it. */
@@ -103,13 +128,21 @@ export class ClientConnection {
   }
 
   /**
-   * Called once the socket's group subscription is live. With `since`, catches it up from there;
-   * without, it starts at the end of the inbox. Throws when the inbox cannot be read for that.
+   * Called once the socket's group subscription is live. Broadcasts first: with `broadcasts.catchUp`,
+   * those missed after `broadcasts.after`. Then notifications: with `since`, catches it up from
+   * there; without, it starts at the end of the inbox (read by `locate`, unless already read).
+   * Live frames wait until then. Throws when the inbox cannot be read for that.
    */
-  async start(since: number | null): Promise<void> {
+  async start(since: number | null, broadcasts: BroadcastStart = { after: 0, catchUp: false }): Promise<void> {
+    await this.startBroadcasts(broadcasts);
     if (since !== null) return this.catchUp('resume', since);
-    this.moveTo(await this.context.inbox.position(this.userId));
+    if (this.positionSeq === UNKNOWN) await this.locate();
     this.releaseHeld();
+  }
+
+  /** Reads where the user's inbox ends: a socket connecting without `since` starts there. */
+  async locate(): Promise<void> {
+    this.moveTo(await this.context.inbox.position(this.userId));
   }
 
   /** The id a client that has received nothing yet resumes from (see the `connected` frame). */
@@ -127,6 +160,18 @@ export class ClientConnection {
     }
     this.hold(frame, head);
     void this.catchUp('gap');
+  }
+
+  /** A broadcast frame (to every socket): sent once, after the ones the socket was owed from before it. */
+  receiveBroadcast(frame: Buffer, id: number): void {
+    if (this.heldBroadcasts) this.heldBroadcasts.push({ frame, id });
+    else this.sendBroadcast(frame, id);
+  }
+
+  /** The broadcasts after `since` this socket was not sent yet (a `resume` frame's `broadcast_since`). */
+  async resumeBroadcasts(since: number): Promise<void> {
+    this.heldBroadcasts ??= [];
+    await this.startBroadcasts({ after: since, catchUp: true });
   }
 
   /** Any other frame from the group (a read receipt): sent as it came. */
@@ -166,6 +211,55 @@ export class ClientConnection {
   private closeAsTooSlow(): void {
     this.close(SocketCloseCode.TooSlow, 'slow consumer');
     this.context.metrics.dropped.inc({ reason: 'slow_consumer' });
+  }
+
+  private async startBroadcasts({ after, catchUp }: BroadcastStart): Promise<void> {
+    this.broadcastFloor = Math.max(this.broadcastFloor, after);
+    if (catchUp) await this.untilRead('broadcasts', () => this.sendMissedBroadcasts(after));
+    const held = (this.heldBroadcasts ?? []).sort((a, b) => a.id - b.id);
+    this.heldBroadcasts = null;
+    for (const { frame, id } of held) this.sendBroadcast(frame, id);
+  }
+
+  private async sendMissedBroadcasts(since: number): Promise<void> {
+    for (let after = since; ; ) {
+      const page = await this.context.broadcasts.missedAfter(after, CATCH_UP_PAGE);
+      for (const broadcast of page) {
+        after = Number(broadcast.id);
+        if (!(await this.roomToSend())) return;
+        this.sendBroadcast(broadcastFrameOf(broadcast), after);
+      }
+      if (page.length < CATCH_UP_PAGE) return;
+    }
+  }
+
+  private sendBroadcast(frame: Buffer | string, id: number): void {
+    if (id <= this.broadcastFloor || this.broadcastsAboveFloor?.includes(id) || !this.send(frame)) return;
+    this.context.metrics.broadcastFramesOut.inc();
+    const above = (this.broadcastsAboveFloor ??= []);
+    above.push(id);
+    if (above.length < MAX_BROADCASTS_ABOVE_FLOOR) return;
+    // Far enough behind the newest for the stragglers of two publishers to have come by now.
+    above.sort((a, b) => a - b);
+    this.broadcastFloor = above[above.length / 2];
+    this.broadcastsAboveFloor = above.filter((sent) => sent > this.broadcastFloor);
+  }
+
+  /** Runs `read` until it succeeds or the socket closes, telling the client once that it waits. */
+  private async untilRead(what: string, read: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; this.isOpen; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        this.context.logger.warn({
+          msg: `Reading ${what} failed; retrying`,
+          connectionId: this.connectionId,
+          error: (error as Error).message,
+        });
+        if (attempt === 0) this.send(errorFrame(SocketErrorCode.Unavailable, CATCH_UP_UNAVAILABLE));
+        await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]);
+      }
+    }
   }
 
   /** `since` for a `resume`; the others start where the socket stands when they run. */

@@ -13,6 +13,14 @@ export function parseSince(value: unknown): SinceRequest {
   return { error: 'since must be a non-negative integer: the last notification id seen' };
 }
 
+/** A `broadcast_since` (query string or `resume` frame): the last broadcast id the client saw, or null when absent. */
+export function parseBroadcastSince(value: unknown): SinceRequest {
+  const request = parseSince(value);
+  return 'error' in request
+    ? { error: 'broadcast_since must be a non-negative integer: the last broadcast id seen' }
+    : request;
+}
+
 export type ReadRequest = { all: true } | { all: false; ids: number[] } | { error: string };
 
 /** `{"ids": [1, 2]}`, `{"id": 1}` or `{"all": true}`. */

@@ -13,6 +13,7 @@ export class GatewayMetrics {
   readonly handshakeRefusals;
   readonly framesIn;
   readonly framesOut;
+  readonly broadcastFramesOut;
   readonly dropped;
   readonly deliveryLatency;
 
@@ -47,6 +48,10 @@ export class GatewayMetrics {
     this.framesOut = metrics.counter({
       name: 'notify_notifications_delivered_total',
       help: 'Notification and receipt frames sent to sockets',
+    });
+    this.broadcastFramesOut = metrics.counter({
+      name: 'notify_broadcasts_delivered_total',
+      help: 'Broadcast frames sent to sockets (live, and to clients catching up on those they missed)',
     });
     this.dropped = metrics.counter({
       name: 'notify_notifications_dropped_total',

@@ -85,6 +85,12 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
     return counts;
   }
 
+  /** A broadcast frame to every connection on this gateway, whatever its group. */
+  deliverBroadcast(frame: Buffer, id: number): void {
+    for (const connections of this.members.values())
+      for (const connection of connections) connection.receiveBroadcast(frame, id);
+  }
+
   /** Closes every socket of the user on this gateway; says how many. */
   closeUser(userId: string, code: number, reason: string): number {
     const connections = [...(this.members.get(notificationGroup(userId)) ?? [])];

@@ -10,9 +10,10 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { ReadReceipts } from '../inbox/read-receipts.service';
-import { ClientConnection, ConnectionContext } from './client-connection';
+import { BroadcastFeed } from './broadcast-feed';
+import { BroadcastStart, ClientConnection, ConnectionContext } from './client-connection';
 import { DecodedClientFrame, INVALID_FRAME_EVENT } from './client-frame.decoder';
-import { parseReadRequest, parseSince } from './client-requests';
+import { parseBroadcastSince, parseReadRequest, parseSince } from './client-requests';
 import { ClusterPresence } from './cluster-presence';
 import { GatewayMetrics, disconnectCause } from './gateway-metrics';
 import { GroupSubscriptions } from './group-subscriptions';
@@ -43,10 +44,12 @@ export class NotificationGateway
     private readonly tokens: TokenVerifier,
     private readonly presence: ClusterPresence,
     inbox: NotificationRepository,
+    private readonly broadcasts: BroadcastFeed,
     private readonly config: WebSocketConfig,
   ) {
     this.context = {
       inbox,
+      broadcasts,
       metrics,
       logger: this.logger,
       resumeWindow: config.RESUME_WINDOW,
@@ -141,27 +144,50 @@ export class NotificationGateway
     this.metrics.connects.inc();
     this.metrics.socketsOpen.inc();
     this.expiry.watch(connection, request.user.expiresAt + this.config.WS_TOKEN_EXPIRY_GRACE_SECONDS * 1000);
-    const sinceRequest = parseSince(new URL(request.url ?? '/', 'http://gateway').searchParams.get('since'));
+    const query = new URL(request.url ?? '/', 'http://gateway').searchParams;
+    const sinceRequest = parseSince(query.get('since'));
     const since = 'since' in sinceRequest ? sinceRequest.since : null;
-    if (!(await this.open(connection, since))) return;
+    const broadcastRequest = parseBroadcastSince(query.get('broadcast_since'));
+    const broadcastSince = 'since' in broadcastRequest ? broadcastRequest.since : null;
+    const broadcasts = await this.open(connection, since, broadcastSince);
+    if (!broadcasts) return;
     this.presence.changed(userId);
     const { connectionId, group } = connection;
     const lastId = connection.startsAfter(since);
-    connection.send(serverFrame('connected', { connection_id: connectionId, user_id: userId, group, last_id: lastId }));
-    this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since });
-    if ('error' in sinceRequest) connection.send(errorFrame(SocketErrorCode.InvalidData, sinceRequest.error));
-    if (since !== null) await connection.start(since);
+    connection.send(
+      serverFrame('connected', {
+        connection_id: connectionId,
+        user_id: userId,
+        group,
+        last_id: lastId,
+        last_broadcast_id: broadcasts.after,
+      }),
+    );
+    this.logger.log({ msg: 'Socket connected', userId, connectionId, group, since, broadcastSince });
+    for (const problem of [sinceRequest, broadcastRequest])
+      if ('error' in problem) connection.send(errorFrame(SocketErrorCode.InvalidData, problem.error));
+    await connection.start(since, broadcasts);
   }
 
   /**
-   * Joins the connection's group and, without `since`, reads where its inbox ends. Either failing
-   * (Redis or Postgres unreachable) closes the socket with 1013: the client comes back later.
-   * False when the socket is not (or no longer) open.
+   * Joins the connection's group and reads where it starts: without `since`, where its inbox ends;
+   * without `broadcast_since`, the newest broadcast. Either failing (Redis or Postgres unreachable)
+   * closes the socket with 1013: the client comes back later. Null when the socket is not (or no
+   * longer) open.
    */
-  private async open(connection: ClientConnection, since: number | null): Promise<boolean> {
+  private async open(
+    connection: ClientConnection,
+    since: number | null,
+    broadcastSince: number | null,
+  ): Promise<BroadcastStart | null> {
+    let broadcasts: BroadcastStart;
     try {
       await this.groups.join(connection);
-      if (since === null) await connection.start(null);
+      if (since === null) await connection.locate();
+      broadcasts =
+        broadcastSince === null
+          ? { after: await this.broadcasts.newestId(), catchUp: false }
+          : { after: broadcastSince, catchUp: true };
     } catch (error) {
       this.logger.warn({
         msg: 'Socket could not be opened; closing with 1013',
@@ -171,19 +197,24 @@ export class NotificationGateway
       });
       this.groups.leave(connection);
       connection.close(SocketCloseCode.TryAgainLater, 'temporarily unavailable; reconnect later');
-      return false;
+      return null;
     }
     // The socket may have closed meanwhile; handleDisconnect has run.
-    if (connection.isOpen) return true;
+    if (connection.isOpen) return broadcasts;
     this.groups.leave(connection);
-    return false;
+    return null;
   }
 
   /** Answered by the catch-up itself (`resumed`, `resume_gap`, `unavailable`), which carries the ref. */
   private async resume(connection: ClientConnection, data: unknown, ref?: FrameRef): Promise<string | undefined> {
-    const request = parseSince((data as { since?: unknown } | null)?.since);
+    const fields = data as { since?: unknown; broadcast_since?: unknown } | null;
+    const request = parseSince(fields?.since);
     if ('error' in request) return invalidData(request.error);
     if (request.since === null) return invalidData('resume needs {"since": <last notification id seen>}');
+    const broadcastRequest = parseBroadcastSince(fields?.broadcast_since);
+    if ('error' in broadcastRequest) return invalidData(broadcastRequest.error);
+    // Broadcasts first, as at connect: `resumed` then says the whole catch-up is done.
+    if (broadcastRequest.since !== null) await connection.resumeBroadcasts(broadcastRequest.since);
     await connection.resume(request.since, ref);
     return undefined;
   }

@@ -3,6 +3,7 @@ import { AuthModule } from '@app/auth';
 import { FanoutModule } from '@app/fanout';
 import { PersistenceModule } from '@app/persistence';
 import { InboxModule } from '../inbox/inbox.module';
+import { BroadcastFeed } from './broadcast-feed';
 import { ClusterPresence } from './cluster-presence';
 import { ConnectionLimits } from './connection-limits';
 import { ConnectionPresence } from './connection-presence';
@@ -21,6 +22,7 @@ import { TokenExpiryClock } from './token-expiry';
     TokenExpiryClock,
     ClusterPresence,
     GatewayMetrics,
+    BroadcastFeed,
   ],
   exports: [ConnectionPresence, ClusterPresence, GroupSubscriptions, GatewayMetrics],
 })

@@ -1,10 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
-import { notificationGroup } from '@app/contracts';
+import { broadcastFrameOf, notificationGroup } from '@app/contracts';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { TcpProxy } from '@test/support/tcp-proxy';
-import { TestSocket, eventually, signToken, storeNotification, testConfig } from '@test/support/test-context';
+import {
+  TestSocket,
+  eventually,
+  signToken,
+  storeNotification,
+  testConfig,
+  withDatabase,
+} from '@test/support/test-context';
 import { createGateway } from '../gateway.factory';
 
 /**
@@ -56,6 +63,34 @@ describe('gateway after losing Redis (real Postgres and Redis, Redis behind a pr
       );
       expect(delivered).toMatchObject({ id: missedId, message: { text: 'while Redis was away' } });
       expect(socket.framesOf('notification').map((frame) => frame.id)).toEqual([missedId]);
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('reads back the broadcasts published while it was away, and sends each socket each once', async () => {
+    const socket = await TestSocket.open(`${socketUrl}?token=${signToken({ user_id: 'outage-broadcast' })}`);
+    try {
+      await proxy.cut();
+      // What another gateway or a worker does: the row, then PUBLISH of its frame, which this gateway misses.
+      const stored = await withDatabase(
+        async (db) =>
+          (
+            await db.query(
+              `INSERT INTO broadcast (message) VALUES ('{"text":"while Redis was away"}')
+               RETURNING id::text AS id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt", message::text AS "messageJson"`,
+            )
+          ).rows[0] as { id: string; createdAt: string; messageJson: string },
+      );
+      await publisher.publish(`${config.REDIS_CHANNEL_PREFIX}$broadcast`, broadcastFrameOf(stored));
+      await proxy.restore();
+      await eventually(() => socket.framesOf('broadcast')[0], 15_000, 'the broadcast published during the outage');
+      // Published again once Redis is back: the same id is not sent twice.
+      await publisher.publish(`${config.REDIS_CHANNEL_PREFIX}$broadcast`, broadcastFrameOf(stored));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(socket.framesOf('broadcast')).toEqual([
+        { event: 'broadcast', id: Number(stored.id), created_at: stored.createdAt, message: { text: 'while Redis was away' } },
+      ]);
     } finally {
       await socket.close();
     }

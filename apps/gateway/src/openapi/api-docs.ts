@@ -13,7 +13,7 @@ export function serveApiDocs(app: INestApplication): void {
     .setTitle('notification-service')
     .setDescription(
       'REST API of the notification gateway. Admin endpoints take an access token with admin rights; ' +
-        '`POST /api/publish` also takes a service token from `PUBLISH_API_TOKENS`.',
+        '`POST /api/publish` and `POST /api/broadcast` also take a service token from `PUBLISH_API_TOKENS`.',
     )
     .setVersion('0.1.0')
     .addBearerAuth()

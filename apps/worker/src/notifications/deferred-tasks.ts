@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KnownTask } from '../celery-node/task-activity';
 import { TaskActivity } from '../celery-node/task-activity';
 import type { MessageSettler } from '../task-queue.server';
-import type { NotificationTask } from './notification-task';
+import type { QueuedTask } from './notification-task';
 import { TaskMetrics } from './task-metrics';
 
 /**
@@ -34,7 +34,7 @@ export class DeferredTasks {
    * it cannot be stored (Postgres down): the caller retries the message.
    */
   async holdUntilDue(
-    task: NotificationTask,
+    task: QueuedTask,
     message: ConsumeMessage,
     settler: MessageSettler,
     known: KnownTask,

@@ -1,10 +1,10 @@
 import type { ConsumeMessage } from 'amqplib';
 import { pythonRepr } from '../celery-node/python-repr';
 import type { KnownTask } from '../celery-node/task-activity';
-import type { NotificationTask } from './notification-task';
+import type { QueuedTask } from './notification-task';
 
 /** A task as Celery's inspect replies and events describe it, from the message that carried it. */
-export function knownTaskOf(task: NotificationTask, message: ConsumeMessage): KnownTask {
+export function knownTaskOf(task: QueuedTask, message: ConsumeMessage): KnownTask {
   const headers = message.properties.headers ?? {};
   return {
     taskId: task.taskId,

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { WorkerConfig } from '@app/config';
-import { USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
+import { MAX_MESSAGE_DEPTH, USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
+import { decodeBroadcast } from './broadcast-message.decoder';
 import { CeleryMessageDecoder, isCeleryMessage } from './celery-message.decoder';
 import {
   DecodedMessage,
@@ -16,11 +17,6 @@ import {
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 
-/**
- * The deepest JSON a message body may nest (a Celery body adds three levels to the payload's).
- * Checked before parsing: deeper JSON makes what follows overflow the stack (see jsonNestingDepth).
- */
-export const MAX_MESSAGE_DEPTH = 64;
 
 /**
  * Turns a raw AMQP message from `send_notification` into a `NotificationTask`, or says precisely
@@ -111,6 +107,7 @@ export class NotificationMessageDecoder {
     const fail = (reason: string) => rejected('TypeError', reason, taskId, SEND_NOTIFICATION_PATTERN);
     if (!isJsonObject(payload)) return fail('send_notification() data must be a JSON object');
     taskId ??= validTaskId(payload.task_id) ?? validTaskId(body.task_id);
+    if ('broadcast' in payload) return decodeBroadcast(payload, taskId);
 
     if (!('user_id' in payload)) return fail("send_notification() missing required argument: 'user_id'");
     const userId = normalizeUserId(payload.user_id);

@@ -1,13 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AmqpConfig, WorkerConfig } from '@app/config';
-import { TaskStatus, notificationFrameOf, notificationGroup } from '@app/contracts';
+import { TaskStatus, broadcastFrameOf, notificationFrameOf, notificationGroup } from '@app/contracts';
 import { RedisFanout } from '@app/fanout';
-import { InboxWriter, NotificationRepository, TaskOutcome, TaskResultRepository } from '@app/persistence';
+import {
+  BroadcastRepository,
+  InboxWriter,
+  NotificationRepository,
+  TaskOutcome,
+  TaskResultRepository,
+} from '@app/persistence';
 import { PythonException, ResultCacheWriter } from '@app/result-cache';
 import type { ExtendedFields, PythonValue } from '@app/result-cache';
 import { pythonRepr } from '../celery-node/python-repr';
 import type { TaskEnd } from '../celery-node/task-activity';
-import { DecodedMessage, EXCEPTION_MODULES, NotificationTask, RejectionType, TaskRejection } from './notification-task';
+import {
+  BroadcastTask,
+  DecodedMessage,
+  EXCEPTION_MODULES,
+  QueuedTask,
+  RejectionType,
+  TaskRejection,
+} from './notification-task';
+import { TaskMetrics } from './task-metrics';
 
 /**
  * What running a message came to: its result row is written (`done`, with how it ended as Celery's
@@ -38,6 +52,8 @@ export class NotificationTaskProcessor {
     private readonly config: WorkerConfig,
     private readonly cache: ResultCacheWriter,
     private readonly amqp: AmqpConfig,
+    private readonly broadcasts: BroadcastRepository,
+    private readonly metrics: TaskMetrics,
   ) {}
 
   async process(decoded: DecodedMessage, receivedAt: Date): Promise<TaskRun> {
@@ -47,7 +63,7 @@ export class NotificationTaskProcessor {
   }
 
   /** Records a task revoked with Celery's `revoke` as Celery does: REVOKED, `TaskRevokedError('revoked')`. */
-  async recordRevoked(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
+  async recordRevoked(task: QueuedTask, receivedAt: Date): Promise<TaskRun> {
     await this.recordRevocation(task, receivedAt, 'revoked');
     return { status: 'done', taskStatus: TaskStatus.Revoked, end: { status: 'REVOKED', expired: false } };
   }
@@ -61,7 +77,7 @@ export class NotificationTaskProcessor {
     return failure;
   }
 
-  private async run(task: NotificationTask, receivedAt: Date): Promise<TaskRun> {
+  private async run(task: QueuedTask, receivedAt: Date): Promise<TaskRun> {
     // A task stored before it expired (a redelivery after a crash) is done, not revoked: its
     // notification exists and is published again below.
     if (task.expires && task.expires.getTime() <= Date.now() && !(await this.inbox.holdsTask(task.taskId))) {
@@ -74,6 +90,8 @@ export class NotificationTaskProcessor {
       if (await this.results.record(started))
         await this.cached(started, { pid: process.pid, hostname: this.config.WORKER_NAME }, this.extendedOf(task));
     }
+
+    if ('broadcast' in task) return this.runBroadcast(task, receivedAt);
 
     const row = this.row(task, receivedAt);
     const stored = await this.writer.storeWithResult(
@@ -96,8 +114,24 @@ export class NotificationTaskProcessor {
     return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result } };
   }
 
+  /**
+   * A broadcast is stored in its own table with its SUCCESS row, then published to every gateway.
+   * A redelivery publishes the stored one again, as a notification is: gateways send each id once.
+   */
+  private async runBroadcast(task: BroadcastTask, receivedAt: Date): Promise<TaskRun> {
+    const stored = await this.broadcasts.storeWithResult(task.taskId, task.messageJson, this.row(task, receivedAt));
+    if (stored.status === 'conflict') return stored;
+    const id = Number(stored.broadcast.id);
+    await Promise.all([
+      this.fanout.publishBroadcast(broadcastFrameOf(stored.broadcast)),
+      this.cached({ taskId: task.taskId, status: TaskStatus.Success }, { broadcast_id: BigInt(id) }, this.extendedOf(task)),
+    ]);
+    if (!stored.redelivered) this.metrics.broadcastsPublished.inc();
+    return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result: { broadcast_id: id } } };
+  }
+
   private async recordRevocation(
-    task: NotificationTask,
+    task: QueuedTask,
     receivedAt: Date,
     reason: 'expired' | 'revoked',
   ): Promise<void> {
@@ -130,7 +164,7 @@ export class NotificationTaskProcessor {
    * The cached result's extended fields when CELERY_RESULT_EXTENDED is on: the arguments as the
    * message carried them (none for a message that could not be read as a task).
    */
-  private extendedOf(task: NotificationTask | TaskRejection): ExtendedFields | undefined {
+  private extendedOf(task: QueuedTask | TaskRejection): ExtendedFields | undefined {
     if (!this.config.CELERY_RESULT_EXTENDED) return undefined;
     const isTask = 'args' in task;
     return {
@@ -152,13 +186,13 @@ export class NotificationTaskProcessor {
    * Celery marks a revoked task REVOKED with TaskRevokedError('revoked'), an expired one with
    * TaskRevokedError('expired'), and never runs either (celery/worker/request.py `_announce_revoked`).
    */
-  private revoked(task: NotificationTask, receivedAt: Date, reason: 'expired' | 'revoked'): TaskOutcome {
+  private revoked(task: QueuedTask, receivedAt: Date, reason: 'expired' | 'revoked'): TaskOutcome {
     this.logger.warn({ msg: `Task ${reason}: not run`, taskId: task.taskId, expires: task.expires });
     const error = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
     return { ...this.row(task, receivedAt), status: TaskStatus.Revoked, result: JSON.stringify(error) };
   }
 
-  private row(task: NotificationTask, receivedAt: Date): Omit<TaskOutcome, 'status' | 'result'> {
+  private row(task: QueuedTask, receivedAt: Date): Omit<TaskOutcome, 'status' | 'result'> {
     return {
       taskId: task.taskId,
       taskName: task.taskName,

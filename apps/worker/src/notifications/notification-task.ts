@@ -58,7 +58,18 @@ export interface TaskRejection {
   quotesMessage: boolean;
 }
 
-export type DecodedMessage = { ok: true; task: NotificationTask } | { ok: false; rejection: TaskRejection };
+/**
+ * `{"broadcast": true, "message": ...}`: an announcement to every connected user, stored once in
+ * the broadcast table (no user's inbox) and published on the channel every gateway hears.
+ */
+export interface BroadcastTask extends Omit<NotificationTask, 'userId'> {
+  broadcast: true;
+}
+
+/** Any task the queue carries: to one user, or to every connected user. */
+export type QueuedTask = NotificationTask | BroadcastTask;
+
+export type DecodedMessage = { ok: true; task: QueuedTask } | { ok: false; rejection: TaskRejection };
 
 export function rejected(
   excType: RejectionType,

@@ -10,6 +10,7 @@ export class TaskMetrics {
   readonly deadLettered;
   readonly conflicts;
   readonly deferred;
+  readonly broadcastsPublished;
   /** One child counter per status, looked up once: labels are hashed on every `inc({...})`. */
   private readonly byStatus = new Map<string, { inc(): void }>();
 
@@ -41,6 +42,13 @@ export class TaskMetrics {
       name: 'notify_tasks_deferred_total',
       help: 'Celery tasks stored in Postgres until their eta',
     });
+    this.broadcastsPublished = metrics
+      .counter({
+        name: 'notify_broadcasts_published_total',
+        help: 'Broadcasts stored and published, by the way they came in',
+        labelNames: ['via'] as const,
+      })
+      .labels('amqp');
   }
 
   /** A task ended with `status` (SUCCESS, FAILURE, REVOKED); it was received at `receivedAt`. */

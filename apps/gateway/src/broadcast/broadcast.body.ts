@@ -1,0 +1,33 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MAX_MESSAGE_DEPTH } from '@app/contracts';
+import { ValidateBy } from 'class-validator';
+
+/** `POST /api/broadcast` body. */
+export class BroadcastBody {
+  // Any JSON value, null included, as `POST /api/publish` takes it; only a missing one is refused.
+  // Depth is checked on the body before parsing (refuseDeepJson), which nests one level above it.
+  @ApiProperty({
+    description: `The announcement, any JSON value nesting at most ${MAX_MESSAGE_DEPTH - 1} levels and at most MAX_MESSAGE_BYTES as JSON; delivered to every socket exactly as given`,
+    example: { text: 'Maintenance at 22:00 UTC' },
+  })
+  @ValidateBy({
+    name: 'isPresent',
+    validator: {
+      validate: (value) => value !== undefined,
+      defaultMessage: () => 'message is required (any JSON value)',
+    },
+  })
+  message!: unknown;
+}
+
+export class BroadcastAccepted {
+  @ApiProperty({
+    description:
+      'The broadcast id: grows with every broadcast; clients resume after the highest one they saw (broadcast_since)',
+    example: 17,
+  })
+  id!: number;
+
+  @ApiProperty({ description: 'When it was stored, as in its frame', example: '2026-12-03T07:00:00.000Z' })
+  created_at!: string;
+}
