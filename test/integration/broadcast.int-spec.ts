@@ -119,7 +119,9 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
         expect(broadcastsOf(socket)).toEqual([
           { event: 'broadcast', id: accepted.id, created_at: accepted.created_at, message },
         ]);
-      const inbox = await db(async (client) => (await client.query('SELECT count(*)::int AS n FROM notification_inbox')).rows[0]);
+      const inbox = await db(
+        async (client) => (await client.query('SELECT count(*)::int AS n FROM notification_inbox')).rows[0],
+      );
       expect(inbox).toEqual({ n: 0 });
     });
 
@@ -135,7 +137,11 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
     it.each([
       ['no message', {}, 'message is required (any JSON value)'],
       ['another field', { message: 'x', user_id: 1 }, 'property user_id should not exist'],
-      ['a message over MAX_MESSAGE_BYTES', { message: 'x'.repeat(2047) }, 'message is 2049 bytes as JSON; MAX_MESSAGE_BYTES allows 2048'],
+      [
+        'a message over MAX_MESSAGE_BYTES',
+        { message: 'x'.repeat(2047) },
+        'message is 2049 bytes as JSON; MAX_MESSAGE_BYTES allows 2048',
+      ],
     ])('answers %s with 400 saying why, and stores nothing', async (_, body, reason) => {
       const before = (await broadcastRows()).length;
       const response = await post(body);
@@ -185,8 +191,16 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
     });
 
     it.each([
-      ['broadcast: "yes"', { broadcast: 'yes', message: 'x' }, 'broadcast must be true: an announcement to every connected user'],
-      ['a user_id beside it', { broadcast: true, user_id: 7, message: 'x' }, 'A broadcast goes to every connected user: it takes no user_id or user_ids'],
+      [
+        'broadcast: "yes"',
+        { broadcast: 'yes', message: 'x' },
+        'broadcast must be true: an announcement to every connected user',
+      ],
+      [
+        'a user_id beside it',
+        { broadcast: true, user_id: 7, message: 'x' },
+        'A broadcast goes to every connected user: it takes no user_id or user_ids',
+      ],
       ['no message', { broadcast: true }, "send_notification() missing required argument: 'message'"],
     ])('records %s as a FAILURE saying why, and stores nothing', async (_, body, reason) => {
       const taskId = `bad-broadcast-${randomUUID()}`;
@@ -217,7 +231,7 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
         10_000,
         'the dead letter',
       );
-      expect((dead).properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+      expect(dead.properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
       expect(await rowOf(taskId)).toMatchObject({ status: 'SUCCESS', result: first.result });
       expect((await broadcastRows()).filter((stored) => stored.task_id === taskId)).toHaveLength(1);
     });
@@ -245,7 +259,9 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
       await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'announced' }, { messageId: taskId });
       const row = await rowOf(taskId);
       await publisher.publish(config.AMQP_QUEUE, { user_id: 'kim', message: 'private' }, { messageId: taskId });
-      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({
+        'x-dead-letter-reason': 'task_id_conflict',
+      });
       expect(await rowOf(taskId)).toMatchObject({ status: 'SUCCESS', result: row.result });
       expect(await inboxRowsOf(taskId)).toEqual([]);
       expect(socket.framesOf('notification')).toEqual([]);
@@ -257,7 +273,9 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
       const row = await rowOf(taskId);
       const socket = await connect('lee');
       await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'announced' }, { messageId: taskId });
-      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({ 'x-dead-letter-reason': 'task_id_conflict' });
+      expect((await deadLetterOf(taskId)).properties.headers).toMatchObject({
+        'x-dead-letter-reason': 'task_id_conflict',
+      });
       expect(await rowOf(taskId)).toMatchObject({ status: 'SUCCESS', result: row.result });
       expect((await broadcastRows()).some((stored) => stored.task_id === taskId)).toBe(false);
       expect(broadcastsOf(socket)).toEqual([]);
@@ -268,14 +286,20 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
     it('sends what a client missed after broadcast_since, in order, before any live frame, each once', async () => {
       // Ids cross a power of ten (9 to 10, 99 to 100): they must come in numeric order, not text order.
       await db((client) =>
-        client.query(`SELECT setval('broadcast_id_seq', (10 ^ length((last_value + 1)::text))::bigint - 2) FROM broadcast_id_seq`),
+        client.query(
+          `SELECT setval('broadcast_id_seq', (10 ^ length((last_value + 1)::text))::bigint - 2) FROM broadcast_id_seq`,
+        ),
       );
       const first = await connect('erin');
       const start = first.framesOf('connected')[0].data as { last_id: number; last_broadcast_id: number };
       await first.close();
       const missed = [await broadcast('missed 1'), await broadcast('missed 2', bases[1]), await broadcast('missed 3')];
       const notification = `n-${randomUUID()}`;
-      await publisher.publish(config.AMQP_QUEUE, { user_id: 'erin', message: notification }, { messageId: notification });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { user_id: 'erin', message: notification },
+        { messageId: notification },
+      );
       await rowOf(notification);
       const socket = await connect('erin', `&since=${start.last_id}&broadcast_since=${start.last_broadcast_id}`, 1);
       const live = await broadcast('live');
@@ -305,7 +329,8 @@ describe('broadcasts (real Postgres, Redis, RabbitMQ; two gateways and a worker)
       await eventually(() => broadcastsOf(socket)[0], 5000, 'the live broadcast');
       // Stored but never published: as if its frame was lost on the way.
       const quiet = await db(
-        async (client) => (await client.query(`INSERT INTO broadcast (message) VALUES ('"quiet"') RETURNING id::int`)).rows[0],
+        async (client) =>
+          (await client.query(`INSERT INTO broadcast (message) VALUES ('"quiet"') RETURNING id::int`)).rows[0],
       );
       socket.send({ event: 'resume', data: { since: 0, broadcast_since: last_broadcast_id }, ref: 'r1' });
       await eventually(() => socket.framesOf('resumed')[0], 5000, 'resumed');

@@ -307,14 +307,22 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
         body: JSON.stringify({ message: 'metrics over REST' }),
       });
       expect(response.status).toBe(202);
-      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'metrics over AMQP' }, { messageId: randomUUID() });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { broadcast: true, message: 'metrics over AMQP' },
+        { messageId: randomUUID() },
+      );
       await rises('gateway', 'notify_broadcasts_published_total', viaRest, { via: 'rest' });
       await rises('worker', 'notify_broadcasts_published_total', viaAmqp, { via: 'amqp' });
     },
     notify_broadcasts_delivered_total: async () => {
       const before = await read('gateway', 'notify_broadcasts_delivered_total');
       const socket = await socketOf('metrics-broadcast');
-      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message: 'to everyone' }, { messageId: randomUUID() });
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { broadcast: true, message: 'to everyone' },
+        { messageId: randomUUID() },
+      );
       await eventually(() => socket.framesOf('broadcast')[0]);
       await socket.close();
       await rises('gateway', 'notify_broadcasts_delivered_total', before);

@@ -550,5 +550,4 @@ describe('tokenExpired', () => {
     expect(tokenExpired(fakeToken({ user_id: 1 }))).toBe(false);
     expect(tokenExpired('not-a-jwt')).toBe(false);
   });
-
 });

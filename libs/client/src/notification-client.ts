@@ -259,8 +259,7 @@ export class NotificationClient<M = unknown> {
       this.catchUpSince = since;
       url.searchParams.set('since', String(since));
     }
-    if (this.highestBroadcastId !== undefined)
-      url.searchParams.set('broadcast_since', String(this.highestBroadcastId));
+    if (this.highestBroadcastId !== undefined) url.searchParams.set('broadcast_since', String(this.highestBroadcastId));
     return url.toString();
   }
 

@@ -26,4 +26,3 @@ export function jsonNestingDepth(text: string): number {
  * `POST /api/broadcast`): deeper JSON makes what follows overflow the stack (see above).
  */
 export const MAX_MESSAGE_DEPTH = 64;
-

@@ -157,7 +157,9 @@ describe('RedisFanout (real Redis Cluster, sharded pub/sub)', () => {
         10_000,
         'the broadcast channel subscribed on its shard',
       );
-      await eventually(async () => ((await worker.publishBroadcast('{"event":"broadcast","id":1}')) === 2 ? true : undefined));
+      await eventually(async () =>
+        (await worker.publishBroadcast('{"event":"broadcast","id":1}')) === 2 ? true : undefined,
+      );
       await eventually(() => (frames.every((received) => received.length > 0) ? true : undefined));
       for (const received of frames) expect(new Set(received)).toEqual(new Set(['{"event":"broadcast","id":1}']));
     } finally {

@@ -88,7 +88,9 @@ export class BroadcastRepository {
 
   /** The newest broadcast's id; 0 when there is none. */
   async latestId(): Promise<number> {
-    const [row] = await this.database.query<Array<{ id: string | null }>>(`SELECT max("id")::text AS "id" FROM "broadcast"`);
+    const [row] = await this.database.query<Array<{ id: string | null }>>(
+      `SELECT max("id")::text AS "id" FROM "broadcast"`,
+    );
     return Number(row.id ?? 0);
   }
 

@@ -42,9 +42,11 @@ export class BroadcastService {
     this.published.inc();
     // Once stored it is accepted: a gateway that misses the frame reads it back after its outage,
     // and a client that misses it gets it when it resumes.
-    await this.fanout.publishBroadcast(broadcastFrameOf(stored)).catch((error: Error) =>
-      this.logger.warn({ msg: 'Publishing a broadcast failed; it is stored', id: stored.id, error: error.message }),
-    );
+    await this.fanout
+      .publishBroadcast(broadcastFrameOf(stored))
+      .catch((error: Error) =>
+        this.logger.warn({ msg: 'Publishing a broadcast failed; it is stored', id: stored.id, error: error.message }),
+      );
     return { id: Number(stored.id), created_at: stored.createdAt };
   }
 

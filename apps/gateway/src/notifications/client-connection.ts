@@ -222,7 +222,7 @@ export class ClientConnection {
   }
 
   private async sendMissedBroadcasts(since: number): Promise<void> {
-    for (let after = since; ; ) {
+    for (let after = since; ;) {
       const page = await this.context.broadcasts.missedAfter(after, CATCH_UP_PAGE);
       for (const broadcast of page) {
         after = Number(broadcast.id);

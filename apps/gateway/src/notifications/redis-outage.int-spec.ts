@@ -89,7 +89,12 @@ describe('gateway after losing Redis (real Postgres and Redis, Redis behind a pr
       await publisher.publish(`${config.REDIS_CHANNEL_PREFIX}$broadcast`, broadcastFrameOf(stored));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(socket.framesOf('broadcast')).toEqual([
-        { event: 'broadcast', id: Number(stored.id), created_at: stored.createdAt, message: { text: 'while Redis was away' } },
+        {
+          event: 'broadcast',
+          id: Number(stored.id),
+          created_at: stored.createdAt,
+          message: { text: 'while Redis was away' },
+        },
       ]);
     } finally {
       await socket.close();

@@ -17,7 +17,6 @@ import {
 
 const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 
-
 /**
  * Turns a raw AMQP message from `send_notification` into a `NotificationTask`, or says precisely
  * why it cannot be one. Accepts a Celery protocol v2 task message, a Nest message

@@ -124,17 +124,17 @@ export class NotificationTaskProcessor {
     const id = Number(stored.broadcast.id);
     await Promise.all([
       this.fanout.publishBroadcast(broadcastFrameOf(stored.broadcast)),
-      this.cached({ taskId: task.taskId, status: TaskStatus.Success }, { broadcast_id: BigInt(id) }, this.extendedOf(task)),
+      this.cached(
+        { taskId: task.taskId, status: TaskStatus.Success },
+        { broadcast_id: BigInt(id) },
+        this.extendedOf(task),
+      ),
     ]);
     if (!stored.redelivered) this.metrics.broadcastsPublished.inc();
     return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result: { broadcast_id: id } } };
   }
 
-  private async recordRevocation(
-    task: QueuedTask,
-    receivedAt: Date,
-    reason: 'expired' | 'revoked',
-  ): Promise<void> {
+  private async recordRevocation(task: QueuedTask, receivedAt: Date, reason: 'expired' | 'revoked'): Promise<void> {
     const revoked = this.revoked(task, receivedAt, reason);
     if (await this.results.record(revoked)) {
       const exception = new PythonException('celery.exceptions', 'TaskRevokedError', [reason]);
