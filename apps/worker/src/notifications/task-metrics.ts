@@ -10,6 +10,7 @@ export class TaskMetrics {
   readonly deadLettered;
   readonly conflicts;
   readonly deferred;
+  readonly recipients;
   /** One child counter per status, looked up once: labels are hashed on every `inc({...})`. */
   private readonly byStatus = new Map<string, { inc(): void }>();
 
@@ -40,6 +41,11 @@ export class TaskMetrics {
     this.deferred = metrics.counter({
       name: 'notify_tasks_deferred_total',
       help: 'Celery tasks stored in Postgres until their eta',
+    });
+    this.recipients = metrics.histogram({
+      name: 'notify_task_recipients',
+      help: 'Users each successful task notified: 1 for user_id, the length of user_ids',
+      buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000],
     });
   }
 

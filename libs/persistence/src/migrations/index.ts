@@ -5,6 +5,7 @@ import { CreateDeferredTask1764921700000 } from './1764921700000-create-deferred
 import { DropInboxCreatedAtIndex1764921800000 } from './1764921800000-drop-inbox-created-at-index';
 import { CreateRevokedTask1764922100000 } from './1764922100000-create-revoked-task';
 import { CreateUserTokenCutoff1764922200000 } from './1764922200000-create-user-token-cutoff';
+import { InboxRowsPerRecipient1764922400000 } from './1764922400000-inbox-rows-per-recipient';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   DropInboxCreatedAtIndex1764921800000,
   CreateRevokedTask1764922100000,
   CreateUserTokenCutoff1764922200000,
+  InboxRowsPerRecipient1764922400000,
 ];
