@@ -111,11 +111,11 @@ describe('task ids cannot carry one user’s notification to another (property, 
     }
   }
 
-  /** The users (sorted) and the message stored under each task id, once all of them are stored. */
+  /** The users (in list order) and the message stored under each task id, once all of them are stored. */
   const storedUnder = (taskIds: string[]) =>
     withDatabase(async (db) => {
       const { rows } = await db.query(
-        `SELECT task_id, array_agg(user_id ORDER BY user_id) AS users, min(message::text) AS message,
+        `SELECT task_id, array_agg(user_id ORDER BY id) AS users, min(message::text) AS message,
                 count(DISTINCT message::text)::int AS messages
            FROM notification_inbox WHERE task_id = ANY($1) GROUP BY task_id`,
         [taskIds],
@@ -129,7 +129,8 @@ describe('task ids cannot carry one user’s notification to another (property, 
         ]),
       );
     });
-  const sameUsers = (a: string[], b: string[]) => [...a].sort().join() === [...b].sort().join();
+  // The same list is the same users in the same order.
+  const sameUsers = (a: string[], b: string[]) => a.join() === b.join();
 
   it('delivers each notification to the user it was stored for, and dead-letters every other message under a taken id', async () => {
     let deadLettered = 0;

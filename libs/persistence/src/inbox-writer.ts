@@ -94,9 +94,11 @@ const MAX_BATCH = 500;
  *   another statement after this one's snapshot is skipped here (a hole in that user's seqs, which
  *   readers treat as a gap they find nothing in) and its task comes back `missing`;
  * - `tails`: the other users' rows, only for the tasks whose head this statement inserted, so two
- *   workers storing different lists under one task id cannot both write part of it;
- * - `judged`: per task, `stored`, `redelivered` (the same users and message, no more, no fewer),
- *   `conflict` or `missing`;
+ *   workers storing different lists under one task id cannot both write part of it. A task's rows
+ *   take their ids in list order (head first, then the tails in order), which is how a redelivery
+ *   is told to list its users in the same order;
+ * - `judged`: per task, `stored`, `redelivered` (the same users in the same order, the same
+ *   message, no user more or fewer: the same message again), `conflict` or `missing`;
  * - the SUCCESS rows of the stored and redelivered tasks, their result built in SQL for one user.
  */
 function storeStatement(withDateStarted: boolean): string {
@@ -139,7 +141,9 @@ function storeStatement(withDateStarted: boolean): string {
   ), "rows" AS (
     SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
            coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
-           b."message" IS NOT NULL AND b."message" = x.m AS matched
+           -- The same user and message, and in the same place of the list (rows take ids in list order).
+           b."message" IS NOT NULL AND b."message" = x.m
+             AND coalesce(lag(b."id") OVER (PARTITION BY x.t ORDER BY x.k) < b."id", true) AS matched
       FROM "input" AS x
       LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
       LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
