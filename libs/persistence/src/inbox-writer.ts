@@ -81,6 +81,9 @@ interface PendingWrite {
 /** The most tasks one statement takes (the worker's prefetch bounds how many wait anyway). */
 const MAX_BATCH = 500;
 
+/** More rows than any task holds (MAX_RECIPIENTS is at most 10,000). */
+const MAX_ROWS_PER_TASK = 10_001;
+
 /**
  * One statement, in autocommit, for a whole batch (one round trip). `task` is one element per task,
  * `input` one per (task, user), `k` the user's place in the task's list.
@@ -109,9 +112,11 @@ function storeStatement(withDateStarted: boolean): string {
   ), "input" AS (
     SELECT r.u, x.t, x.m, x.n, r.k FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
   ), "before" AS (
+    -- Index probes per task: the LIMIT (above any MAX_RECIPIENTS) keeps the planner from
+    -- flattening this into a join that scans the inbox.
     SELECT i.* FROM "task" AS x, LATERAL (
       SELECT "task_id", "id", "seq", "user_id", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
-        FROM "notification_inbox" WHERE "task_id" = x.t) AS i
+        FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
   ), "fresh" AS (
     SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before")
   ), "counts" AS (
@@ -147,17 +152,20 @@ function storeStatement(withDateStarted: boolean): string {
       FROM "input" AS x
       LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
       LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
+  ), "per_task" AS (
+    SELECT t, count(*) AS elements, count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE matched) AS matched, min(id) FILTER (WHERE k = 1) AS first_id,
+           json_agg(json_build_array(id::text, seq::text, created_at) ORDER BY k) AS rows
+      FROM "rows" GROUP BY t
+  ), "held_before" AS (
+    SELECT "task_id", count(*) AS held FROM "before" GROUP BY "task_id"
   ), "judged" AS (
     SELECT x.*, r.first_id, r.rows, CASE
              WHEN r.inserted = r.elements THEN 'stored'
-             WHEN b.held = 0 THEN 'missing'
-             WHEN r.matched = r.elements AND b.held = r.elements THEN 'redelivered'
+             WHEN h.held IS NULL THEN 'missing'
+             WHEN r.matched = r.elements AND h.held = r.elements THEN 'redelivered'
              ELSE 'conflict' END AS outcome
-      FROM "task" AS x,
-      LATERAL (SELECT count(*) AS elements, count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE matched) AS matched,
-                      min(id) FILTER (WHERE k = 1) AS first_id, json_agg(json_build_array(id::text, seq::text, created_at) ORDER BY k) AS rows
-                 FROM "rows" WHERE t = x.t) AS r,
-      LATERAL (SELECT count(*) AS held FROM "before" WHERE "task_id" = x.t) AS b
+      FROM "task" AS x JOIN "per_task" AS r ON r.t = x.t LEFT JOIN "held_before" AS h ON h."task_id" = x.t
   ), "recorded" AS (
     ${resultUpsertFrom(
       `(SELECT t AS id, 'SUCCESS' AS status,
