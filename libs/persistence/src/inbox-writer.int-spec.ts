@@ -163,7 +163,7 @@ describe('InboxWriter (real Postgres)', () => {
         async (db) =>
           (
             await db.query(
-              'SELECT user_id, message::text AS message, task_head FROM notification_inbox WHERE task_id = $1 ORDER BY id',
+              'SELECT user_id, message::text AS message, recipient_index FROM notification_inbox WHERE task_id = $1 ORDER BY id',
               [taskId],
             )
           ).rows,
@@ -178,8 +178,8 @@ describe('InboxWriter (real Postgres)', () => {
       expect(notifications.map((n) => n.seq)).toEqual(users.map((_, i) => (i === 3 ? '2' : '1')));
       for (const [i, user] of users.entries())
         expect((await inbox.catchUpFrom(user, 0, 10)).rows.at(-1)).toMatchObject({ id: notifications[i].id });
-      expect((await rowsOf(taskId)).map((row) => [row.user_id, row.task_head])).toEqual(
-        users.map((user, i) => [user, i === 0]),
+      expect((await rowsOf(taskId)).map((row) => [row.user_id, row.recipient_index])).toEqual(
+        users.map((user, i) => [user, i]),
       );
       expect(JSON.parse((await taskRow(taskId))!.result as string)).toEqual({
         count: 12,

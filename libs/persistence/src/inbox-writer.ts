@@ -93,13 +93,12 @@ const MAX_ROWS_PER_TASK = 10_001;
  *   counter is locked before any inbox row (hence any id) exists: for each user, seq order, id
  *   order and commit order agree (a batch never holds one user both in a head and in a tail:
  *   a task for several users goes in a statement of its own);
- * - `heads`: each new task's first row (`task_head`, unique per task id). A task id stored by
+ * - `heads`: each new task's first row (`recipient_index` 0, unique per task id). A task id stored by
  *   another statement after this one's snapshot is skipped here (a hole in that user's seqs, which
  *   readers treat as a gap they find nothing in) and its task comes back `missing`;
  * - `tails`: the other users' rows, only for the tasks whose head this statement inserted, so two
- *   workers storing different lists under one task id cannot both write part of it. A task's rows
- *   take their ids in list order (head first, then the tails in order), which is how a redelivery
- *   is told to list its users in the same order;
+ *   workers storing different lists under one task id cannot both write part of it (their ids
+ *   follow the list's order too);
  * - `judged`: per task, `stored`, `redelivered` (the same users in the same order, the same
  *   message, no user more or fewer: the same message again), `conflict` or `missing`;
  * - the SUCCESS rows of the stored and redelivered tasks, their result built in SQL for one user.
@@ -115,7 +114,7 @@ function storeStatement(withDateStarted: boolean): string {
     -- Index probes per task: the LIMIT (above any MAX_RECIPIENTS) keeps the planner from
     -- flattening this into a join that scans the inbox.
     SELECT i.* FROM "task" AS x, LATERAL (
-      SELECT "task_id", "id", "seq", "user_id", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
+      SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
         FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
   ), "fresh" AS (
     SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before")
@@ -132,13 +131,13 @@ function storeStatement(withDateStarted: boolean): string {
       FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
       JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
   ), "heads" AS (
-    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "task_head")
-    SELECT u, t, m::json, seq, true FROM "numbered" WHERE k = 1 ORDER BY n
+    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT u, t, m::json, seq, 0 FROM "numbered" WHERE k = 1 ORDER BY n
     ON CONFLICT DO NOTHING
     RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
   ), "tails" AS (
-    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "task_head")
-    SELECT u, t, m::json, seq, false FROM "numbered" WHERE k > 1 AND t IN (SELECT "task_id" FROM "heads") ORDER BY n, k
+    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT u, t, m::json, seq, k - 1 FROM "numbered" WHERE k > 1 AND t IN (SELECT "task_id" FROM "heads") ORDER BY n, k
     ON CONFLICT DO NOTHING
     RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
   ), "inserted" AS (
@@ -146,9 +145,8 @@ function storeStatement(withDateStarted: boolean): string {
   ), "rows" AS (
     SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
            coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
-           -- The same user and message, and in the same place of the list (rows take ids in list order).
-           b."message" IS NOT NULL AND b."message" = x.m
-             AND coalesce(lag(b."id") OVER (PARTITION BY x.t ORDER BY x.k) < b."id", true) AS matched
+           -- The same user, in the same place of the list, with the same message.
+           b."message" IS NOT NULL AND b."message" = x.m AND b."recipient_index" = x.k - 1 AS matched
       FROM "input" AS x
       LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
       LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u

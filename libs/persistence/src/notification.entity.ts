@@ -7,8 +7,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity({ name: 'notification_inbox' })
 @Index('notification_inbox_user_id_id', ['userId', 'id'])
-@Index('notification_inbox_task_id_user_id', ['taskId', 'userId'], { unique: true })
-@Index('notification_inbox_task_head', ['taskId'], { unique: true, where: '"task_head"' })
+@Index('notification_inbox_task_id_recipient', ['taskId', 'recipientIndex'], { unique: true })
 export class Notification {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id!: string;
@@ -27,9 +26,9 @@ export class Notification {
   @Column({ name: 'task_id', type: 'varchar', length: 255 })
   taskId!: string;
 
-  /** The task's first row: one per task id, written before the others (see the migration). */
-  @Column({ name: 'task_head', type: 'boolean', default: true })
-  taskHead!: boolean;
+  /** The user's place in the task's list of users, 0 for a task of one user (see the migration). */
+  @Column({ name: 'recipient_index', type: 'smallint', default: 0 })
+  recipientIndex!: number;
 
   /** `json`, not `jsonb`: the payload comes back byte for byte as it was stored. */
   @Column({ type: 'json' })
