@@ -218,6 +218,20 @@ describe('InboxWriter (real Postgres)', () => {
       expect(await inbox.position(`${users[0]}-more`)).toEqual({ id: 0, seq: 0 });
     });
 
+    it('keeps each user’s ids and seqs in the same order when list tasks and single tasks are written at once', async () => {
+      const users = [0, 1, 2].map((i) => `mixed-${i}-${randomUUID()}`);
+      const writes = Array.from({ length: 60 }, (_, i) =>
+        i % 4 === 0 ? storeForList(i % 8 === 0 ? users : [users[2], users[0]]) : store(users[i % 3]),
+      );
+      await Promise.all(writes);
+      for (const user of users) {
+        const { rows } = await inbox.catchUpFrom(user, 0, 100);
+        const ids = rows.map((row) => Number(row.id));
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        expect(rows.map((row) => Number(row.seq))).toEqual(rows.map((_, i) => i + 1));
+      }
+    });
+
     it('lets one of two writers storing different lists under one task id at once write all of it, and nothing of the other', async () => {
       const second = await Test.createTestingModule({
         imports: [ConfigModule.forRoot(testConfig()), PersistenceModule],
