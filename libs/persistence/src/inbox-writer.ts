@@ -58,7 +58,7 @@ export function deliveryReportOf(notificationId: number, userId: string): string
 }
 
 /** The most groups a list task's result names; a longer list is summed up by `more`. */
-export const MAX_REPORTED_GROUPS = 10;
+const MAX_REPORTED_GROUPS = 10;
 
 /**
  * The SUCCESS row's `result` of a task for a list of users (`user_ids`): how many, and their

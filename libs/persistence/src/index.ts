@@ -4,7 +4,7 @@ export { dataSourceOptions } from './data-source-options';
 export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
 export { Notification } from './notification.entity';
 export type { InboxRecord, NewNotification, StoreResult, SuccessRecord } from './inbox-writer';
-export { InboxWriter, MAX_REPORTED_GROUPS, deliveryReportOf, recipientsReportOf } from './inbox-writer';
+export { InboxWriter, deliveryReportOf, recipientsReportOf } from './inbox-writer';
 export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';
 export { PersistenceModule } from './persistence.module';
