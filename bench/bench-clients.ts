@@ -15,8 +15,12 @@ export interface DeliveryStats {
  * source addresses (one address pair runs out of ephemeral ports near 28,000 connections); below
  * that they are not bound to an address, because a bound port is unavailable to every other
  * outgoing connection of the machine (the apps' own connections to Postgres among them). Each
- * records the notifications it receives: `message` is `{seq, t}` as the publisher sent it.
+ * records the notifications it receives: `message` is `{seq, t}` as the publisher sent it. A
+ * notification counts once per socket (a task for a list of users reaches each of them).
  */
+/** More than any run opens; seq × this stays far below 2^53. */
+const SOCKETS_PER_SEQ = 1 << 20;
+
 export class BenchClients {
   readonly sockets: WebSocket[] = [];
   private seen = new Set<number>();
@@ -29,7 +33,7 @@ export class BenchClients {
       while (next < users.length) {
         const index = next++;
         const agent = users.length > 25_000 ? this.agents[index % this.agents.length] : undefined;
-        this.sockets.push(await this.connect(urlFor(users[index]), agent));
+        this.sockets.push(await this.connect(urlFor(users[index]), agent, index));
       }
     };
     await Promise.all(Array.from({ length: concurrency }, openOne));
@@ -63,26 +67,28 @@ export class BenchClients {
     for (const agent of this.agents) agent.destroy();
   }
 
-  private connect(url: string, agent: Agent | undefined): Promise<WebSocket> {
+  private connect(url: string, agent: Agent | undefined, index: number): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url, { agent, perMessageDeflate: false });
       socket.once('error', reject);
-      socket.on('message', (data) => this.receive(data as Buffer));
+      socket.on('message', (data) => this.receive(data as Buffer, index));
       // The gateway's `connected` frame says the socket will receive; the baseline sends one too.
       socket.once('message', () => resolve(socket));
     });
   }
 
-  private receive(data: Buffer): void {
+  private receive(data: Buffer, socketIndex: number): void {
     const now = Date.now();
     const frame = JSON.parse(data.toString());
     const payload = frame.message as { seq?: number; t?: number } | undefined;
     if (typeof payload?.seq !== 'number' || typeof payload.t !== 'number') return;
-    if (this.seen.has(payload.seq)) {
+    // One number per (notification, socket): no string made per frame.
+    const key = payload.seq * SOCKETS_PER_SEQ + socketIndex;
+    if (this.seen.has(key)) {
       this.stats.duplicates++;
       return;
     }
-    this.seen.add(payload.seq);
+    this.seen.add(key);
     this.stats.delivered++;
     this.stats.latenciesMs.push(now - payload.t);
     if (this.stats.firstReceiptAt === 0) this.stats.firstReceiptAt = now;

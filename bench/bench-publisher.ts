@@ -1,7 +1,7 @@
 import * as amqp from 'amqplib';
 
 /**
- * Publishes `{user_id, message: {seq, t}}` to the task queue, persistent, with publisher confirms
+ * Publishes `{user_id, message: {seq, t}}` (or `{user_ids, ...}`, one task for a list) to the task queue, persistent, with publisher confirms
  * in windows (as a production publisher would), either as fast as the broker takes them or at a
  * steady rate.
  */
@@ -22,7 +22,8 @@ export class BenchPublisher {
   /** Returns when every message is confirmed: `startedAt` is the first publish, `confirmedAt` the last confirm. */
   async publish(
     count: number,
-    userFor: (seq: number) => string,
+    /** A user (`user_id`), or a list of users (`user_ids`). */
+    userFor: (seq: number) => string | string[],
     ratePerSecond?: number,
   ): Promise<{ startedAt: number; confirmedAt: number }> {
     const startedAt = Date.now();
@@ -33,7 +34,9 @@ export class BenchPublisher {
         const wait = due - Date.now();
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      const body = Buffer.from(JSON.stringify({ user_id: userFor(seq), message: { seq, t: Date.now() } }));
+      const to = userFor(seq);
+      const recipients = Array.isArray(to) ? { user_ids: to } : { user_id: to };
+      const body = Buffer.from(JSON.stringify({ ...recipients, message: { seq, t: Date.now() } }));
       const writable = this.channel.sendToQueue(this.queue, body, {
         persistent: true,
         messageId: `bench-${startedAt}-${seq}`,

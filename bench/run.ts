@@ -7,6 +7,7 @@
  *   npm run bench -- --quick              small sizes, a smoke run
  *   npm run bench -- --only 1,2 --json bench.json
  *   npm run bench -- --repeat 5            interleaved rounds per comparison (default 3; 1 with --quick)
+ *   npm run bench -- --only 1,5            scenario 5: tasks for lists of users (user_ids), the service alone
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
         `throughput ${percent(manyUsers.throughput, fewUsers.throughput)} of scenario 1's, CPU per notification ${percent(manyUsers.allCpuUs!, fewUsers.allCpuUs!)}`;
       manyUsers.note = [manyUsers.note, ofFewUsers].filter(Boolean).join('; ');
     }
+    if (wants('5')) for (const listSize of quick ? [10, 100] : [100, 1000]) await recipientLists(listSize, fewUsers);
   } finally {
     await dropDatabase();
   }
@@ -134,6 +136,26 @@ async function compare(scenario: string, users: number, count: number, rate?: nu
   return service;
 }
 
+/**
+ * Tasks for lists of `listSize` users (`user_ids`), as many deliveries as scenario 1 (each task
+ * reaches `listSize` of the sockets): deliveries per second beside scenario 1's single-user tasks.
+ * The service alone: the baseline takes one user per message.
+ */
+async function recipientLists(listSize: number, fewUsers: Row | null): Promise<void> {
+  const deliveries = size(50_000, 3_000);
+  const tasks = Math.ceil(deliveries / listSize);
+  const runs: Row[] = [];
+  for (let round = 0; round < repeat; round++)
+    runs.push(await measure(`5 lists of ${listSize}`, 'service', size(1_000, 100), tasks, undefined, listSize));
+  const row = medianOf(runs, false);
+  const ofFewUsers =
+    fewUsers && `delivered/s ${((100 * row.throughput) / fewUsers.throughput).toFixed(0)} % of scenario 1's service`;
+  row.note = [`${tasks} tasks of ${listSize} users; published/s counts tasks`, row.note, ofFewUsers]
+    .filter(Boolean)
+    .join('; ');
+  rows.push(row);
+}
+
 /** The median run (by p99 for a latency scenario, else by throughput); lost and duplicates of the worst run. */
 function medianOf(runs: Row[], byLatency: boolean): Row {
   const key = (row: Row) => (byLatency ? row.p99 : row.throughput);
@@ -158,7 +180,8 @@ function medianOf(runs: Row[], byLatency: boolean): Row {
 }
 
 /**
- * One run. At a fixed `rate`, the worker runs from the start and latency is publish to receipt.
+ * One run of `count` tasks, each for one user or, with `listSize`, for that many consecutive
+ * users (`user_ids`). At a fixed `rate`, the worker runs from the start and latency is publish to receipt.
  * Without one (throughput), the queue is filled first and the worker started after, so that the
  * publisher, itself a process on these two cores, can never be what limits delivery; throughput is
  * then deliveries from the first receipt to the last, and latencies are queueing time.
@@ -169,18 +192,25 @@ async function measure(
   userCount: number,
   count: number,
   rate?: number,
+  listSize = 1,
 ): Promise<Row> {
   const system = await startSystem(name, baseEnv, { workerLater: rate === undefined });
+  const expected = count * listSize;
   const clients = new BenchClients();
   const publisher = await BenchPublisher.connect(amqpUrl, baseEnv.AMQP_QUEUE);
   try {
     const users = Array.from({ length: userCount }, (_, i) => `u${i}`);
     await clients.open(users, (user) => socketUrl(system, user));
     let cpu = rate ? startCpuMeter([system.gatewayPid, system.workerPid!]) : null;
-    const published = await publisher.publish(count, (seq) => users[seq % users.length], rate);
+    const listFrom = (first: number) => Array.from({ length: listSize }, (_, i) => users[(first + i) % users.length]);
+    const published = await publisher.publish(
+      count,
+      (seq) => (listSize === 1 ? users[seq % users.length] : listFrom(seq * listSize)),
+      rate,
+    );
     if (!cpu) cpu = startCpuMeter([system.gatewayPid, await system.startWorker()]);
-    const deadline = Date.now() + Math.max(60_000, count / 100);
-    while (clients.result().delivered < count && Date.now() < deadline) await sleep(100);
+    const deadline = Date.now() + Math.max(60_000, expected / 100);
+    while (clients.result().delivered < expected && Date.now() < deadline) await sleep(100);
     const cpuUse = cpu.stop();
     await sleep(500); // late duplicates, if any
     const stats = clients.result();
@@ -190,9 +220,9 @@ async function measure(
       scenario,
       system: name,
       users: userCount,
-      sent: count,
+      sent: expected,
       delivered: stats.delivered,
-      lost: count - stats.delivered,
+      lost: expected - stats.delivered,
       duplicates: stats.duplicates,
       publishRate: Math.round(count / ((published.confirmedAt - published.startedAt) / 1000)),
       throughput: Math.round(stats.delivered / elapsed),

@@ -25,6 +25,7 @@ describe('fuzzing the running system', () => {
     WS_MAX_FRAMES_PER_SECOND: '100000',
     WS_MAX_PAYLOAD_BYTES: '4096',
     MAX_MESSAGE_BYTES: '4096',
+    MAX_RECIPIENTS: '50',
   };
   let gateway: AppProcess;
   let worker: AppProcess;
@@ -102,6 +103,22 @@ describe('fuzzing the running system', () => {
         fc.json().map((json) => Buffer.from(json)),
         fc
           .record({ user_id: fc.jsonValue(), message: fc.jsonValue() }, { requiredKeys: [] })
+          .map((body) => Buffer.from(JSON.stringify(body))),
+        // Lists of users: valid, too long, repeating, of the wrong types, or no list at all.
+        fc
+          .record(
+            {
+              user_ids: fc.oneof(
+                fc.jsonValue(),
+                fc.array(fc.oneof(fc.nat(20), fc.constantFrom('a', 'b', '1', 'a b', ''), fc.jsonValue()), {
+                  maxLength: 60,
+                }),
+              ),
+              user_id: fc.nat(3),
+              message: fc.jsonValue(),
+            },
+            { requiredKeys: ['user_ids'] },
+          )
           .map((body) => Buffer.from(JSON.stringify(body))),
         fc
           .record(
@@ -207,6 +224,50 @@ describe('fuzzing the running system', () => {
     expect(answers.get(400)).toBeGreaterThan(0);
 
     await expectNormalUserServed(`after-broadcasts-${randomUUID().slice(0, 8)}`);
+  });
+
+  it('records every hostile user_ids list as FAILURE with its reason, delivers nothing to anyone, and serves on', async () => {
+    const victim = `victim-${randomUUID().slice(0, 8)}`;
+    const socket = await TestSocket.open(wsUrl(victim));
+    const deep = (levels: number) => `${'['.repeat(levels)}"${victim}"${']'.repeat(levels)}`;
+    const hostile: Array<[body: string, reason: string]> = [
+      [
+        JSON.stringify({ user_ids: Array.from({ length: 51 }, (_, i) => `${victim}-${i}`), message: 1 }),
+        'user_ids lists 51 users; at most 50',
+      ],
+      [
+        JSON.stringify({ user_ids: Array.from({ length: 2000 }, () => victim), message: 1 }),
+        'exceeds MAX_MESSAGE_BYTES',
+      ],
+      [JSON.stringify({ user_ids: [victim, 'other', victim], message: 1 }), `user_ids[2] repeats user ${victim}`],
+      [JSON.stringify({ user_ids: victim, message: 1 }), 'user_ids must be a list'],
+      [JSON.stringify({ user_ids: { 0: victim, length: 1 }, message: 1 }), 'user_ids must be a list'],
+      [JSON.stringify({ user_ids: [[victim]], message: 1 }), 'user_ids[0] must be'],
+      [JSON.stringify({ user_ids: ['ok', { user_id: victim }], message: 1 }), 'user_ids[1] must be'],
+      [`{"user_ids": [${deep(70)}], "message": 1}`, 'nests deeper than 64'],
+      [JSON.stringify({ user_id: victim, user_ids: [victim], message: 1 }), 'user_id or user_ids, not both'],
+      [
+        JSON.stringify({ pattern: 'send_notification', data: { user_ids: [], message: 1 } }),
+        'user_ids must not be empty',
+      ],
+    ];
+    const taskIds = hostile.map(() => randomUUID());
+    for (const [index, [body]] of hostile.entries())
+      await publisher.publish(queue, Buffer.from(body), { messageId: taskIds[index], contentType: 'application/json' });
+    for (const [index, [, reason]] of hostile.entries()) {
+      const row = await eventually(() => taskRow(taskIds[index]), 15_000, `the row of hostile list ${index}`);
+      expect(row.status).toBe('FAILURE');
+      expect(String(row.result)).toContain(reason);
+    }
+    const stored = await withDatabase(
+      async (db) =>
+        (await db.query('SELECT count(*)::int AS n FROM notification_inbox WHERE task_id = ANY($1)', [taskIds])).rows[0]
+          .n,
+    );
+    expect(stored).toBe(0);
+    expect(socket.framesOf('notification')).toEqual([]);
+    await socket.close();
+    await expectNormalUserServed(`after-lists-${randomUUID().slice(0, 8)}`);
   });
 
   async function expectNormalUserServed(userId: string) {

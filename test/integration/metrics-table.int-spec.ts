@@ -292,6 +292,16 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       await publisher.publish(config.AMQP_QUEUE, { user_id: 'metrics-b', message: 'two' }, { messageId: taskId });
       await rises('worker', 'notify_task_id_conflicts_total', before);
     },
+    notify_task_recipients: async () => {
+      const before = await read('worker', 'notify_task_recipients_sum');
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { user_ids: ['metrics-list-a', 'metrics-list-b', 'metrics-list-c'], message: 'to three' },
+        { messageId: randomUUID() },
+      );
+      // One task for three users adds 3 to the sum (a task for one adds 1).
+      await rises('worker', 'notify_task_recipients_sum', before + 2);
+    },
     notify_tasks_deferred_total: async () => {
       const before = await read('worker', 'notify_tasks_deferred_total');
       const later = celeryMessage(randomUUID(), { eta: new Date(Date.now() + 3_600_000).toISOString(), expires: null });

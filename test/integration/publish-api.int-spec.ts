@@ -39,7 +39,10 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
     );
 
   beforeAll(async () => {
-    config = testConfig({ PUBLISH_API_TOKENS: `another-token-that-is-long-enough-000000,${SERVICE_TOKEN}` });
+    config = testConfig({
+      PUBLISH_API_TOKENS: `another-token-that-is-long-enough-000000,${SERVICE_TOKEN}`,
+      MAX_RECIPIENTS: '5',
+    });
     gateway = await createGateway(config);
     await gateway.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
@@ -88,7 +91,14 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
     ['an object user_id', { user_id: { id: 1 }, message: 'x' }, 'user_id'],
     ['a negative user_id', { user_id: -1, message: 'x' }, 'user_id'],
     ['a user_id with a space', { user_id: 'has space', message: 'x' }, 'user_id'],
-    ['no user_id', { message: 'x' }, 'user_id'],
+    ['no user_id', { message: 'x' }, 'user_id (or user_ids) is required'],
+    ['both user_id and user_ids', { user_id: 1, user_ids: [2], message: 'x' }, 'give user_id or user_ids, not both'],
+    ['an empty user_ids', { user_ids: [], message: 'x' }, 'user_ids must not be empty'],
+    ['too many user_ids', { user_ids: [1, 2, 3, 4, 5, 6], message: 'x' }, 'user_ids lists 6 users; at most 5'],
+    ['a user_ids that is no list', { user_ids: '1,2', message: 'x' }, 'user_ids must be a list of 1 to 5 user ids'],
+    ['a user_ids of nested garbage', { user_ids: [[1], { id: 2 }], message: 'x' }, 'user_ids[0] must be'],
+    ['a bad id in user_ids', { user_ids: [1, 'a b'], message: 'x' }, 'user_ids[1] must be'],
+    ['a user twice in user_ids', { user_ids: [7, '7'], message: 'x' }, 'user_ids[1] repeats user 7 (user_ids[0])'],
     ['no message', { user_id: 1 }, 'message'],
     ['an empty task_id', { user_id: 1, message: 'x', task_id: '' }, 'task_id'],
     ['a 256-character task_id', { user_id: 1, message: 'x', task_id: 'x'.repeat(256) }, 'task_id'],
@@ -110,6 +120,33 @@ describe('POST /api/publish (real RabbitMQ; a real worker for the round trip)', 
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ statusCode: 400, message: 'The JSON body nests deeper than 64 levels' });
     expect((await channel.checkQueue(config.AMQP_QUEUE)).messageCount).toBe(0);
+  });
+
+  it('queues {user_ids, message} as given: one message for the list', async () => {
+    const response = await post({ user_ids: [42, 'alice'], message: 'to both' }, SERVICE_TOKEN);
+    expect(response.status).toBe(202);
+    const { task_id } = (await response.json()) as { task_id: string };
+    const message = await nextMessage();
+    expect(message.properties.messageId).toBe(task_id);
+    expect(JSON.parse(message.content.toString())).toEqual({ user_ids: [42, 'alice'], message: 'to both' });
+  });
+
+  it('runs a list task through a worker to one SUCCESS row that counts its users', async () => {
+    const response = await post({ user_ids: [91, 92, 93], message: 'list round trip' }, SERVICE_TOKEN);
+    const { task_id } = (await response.json()) as { task_id: string };
+    const worker = await createWorker(config);
+    await worker.listen();
+    try {
+      const row = await eventually(async () =>
+        (await taskRow(task_id))?.status === 'SUCCESS' ? taskRow(task_id) : undefined,
+      );
+      expect(JSON.parse(row.result as string)).toEqual({
+        count: 3,
+        groups: ['Notifications_91', 'Notifications_92', 'Notifications_93'],
+      });
+    } finally {
+      await worker.close();
+    }
   });
 
   it("answers 404 for the task until a worker has run it (Celery's PENDING), then its SUCCESS row", async () => {
@@ -203,7 +240,7 @@ describe('OpenAPI document', () => {
         string,
         Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>
       >;
-      components: { schemas: Record<string, { required?: string[] }> };
+      components: { schemas: Record<string, { required?: string[]; properties?: Record<string, unknown> }> };
     };
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toEqual(
@@ -228,9 +265,12 @@ describe('OpenAPI document', () => {
     expect(Object.keys(document.paths['/api/broadcast'].post.responses)).toEqual(
       expect.arrayContaining(['202', '400', '401', '403', '503']),
     );
-    expect(document.components.schemas.PublishNotificationBody.required).toEqual(['user_id', 'message']);
     expect(document.components.schemas.BroadcastBody.required).toEqual(['message']);
     expect(document.components.schemas.BroadcastAccepted.required).toEqual(['id', 'created_at']);
+    expect(document.components.schemas.PublishNotificationBody.required).toEqual(['message']);
+    expect(Object.keys(document.components.schemas.PublishNotificationBody.properties!)).toEqual(
+      expect.arrayContaining(['user_id', 'user_ids', 'message', 'task_id']),
+    );
     const ui = await fetch(`${base}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');

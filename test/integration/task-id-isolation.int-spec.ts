@@ -17,7 +17,9 @@ const MESSAGES = [{ secret: 'for its user only' }, { text: 'hello' }, 'plain', 4
 
 interface Published {
   taskId: string;
-  user: string;
+  /** Its users: one given as `user_id`, or a `user_ids` list (`listed`). */
+  users: string[];
+  listed: boolean;
   message: unknown;
   via: IdSource;
 }
@@ -25,13 +27,14 @@ interface Published {
 const SERVICE_TOKEN = 'isolation-service-token-0123456789abcdef';
 
 /**
- * Random sequences of (task id, user, message) through the real worker, each task id given in one
- * of the ways publishers give it, with every user's socket open on the real gateway: no socket may
- * ever receive a notification that was not published to its user, whatever the task ids reused.
+ * Random sequences of (task id, users, message) through the real worker, each task id given in one
+ * of the ways publishers give it, for one user (`user_id`) or a list (`user_ids`), with every
+ * user's socket open on the real gateway: no socket may ever receive a notification that was not
+ * published to its user, whatever the task ids reused.
  */
 describe('task ids cannot carry one user’s notification to another (property, real services)', () => {
   const config = testConfig({ PUBLISH_API_TOKENS: SERVICE_TOKEN, TASK_MAX_ATTEMPTS: '1' });
-  const users = ['iso-a', 'iso-b', 'iso-c'].map((name) => `${name}-${randomUUID().slice(0, 6)}`);
+  const users = ['iso-a', 'iso-b', 'iso-c', 'iso-d'].map((name) => `${name}-${randomUUID().slice(0, 6)}`);
   let gateway: INestApplication;
   let worker: WorkerApp;
   let publisher: TestPublisher;
@@ -61,22 +64,25 @@ describe('task ids cannot carry one user’s notification to another (property, 
     await publisher.close();
   });
 
-  async function publish({ taskId, user, message, via }: Published): Promise<void> {
+  async function publish({ taskId, users: [user, ...more], listed, message, via }: Published): Promise<void> {
     const queue = config.AMQP_QUEUE;
+    const recipients = listed ? { user_ids: [user, ...more] } : { user_id: user };
     switch (via) {
       case 'message_id':
-        return publisher.publish(queue, { user_id: user, message }, { messageId: taskId });
+        return publisher.publish(queue, { ...recipients, message }, { messageId: taskId });
       case 'correlation_id':
-        return publisher.publish(queue, { user_id: user, message }, { correlationId: taskId });
+        return publisher.publish(queue, { ...recipients, message }, { correlationId: taskId });
       case 'body task_id':
-        return publisher.publish(queue, { user_id: user, message, task_id: taskId });
+        return publisher.publish(queue, { ...recipients, message, task_id: taskId });
       case 'nest':
         return publisher.publish(
           queue,
-          { pattern: 'send_notification', data: { user_id: user, message } },
+          { pattern: 'send_notification', data: { ...recipients, message } },
           { messageId: taskId },
         );
+      // Celery's send_notification_task takes one user: a list goes as a plain body.
       case 'celery':
+        if (listed) return publisher.publish(queue, { ...recipients, message }, { messageId: taskId });
         return publisher.publish(
           queue,
           [[user, message], {}, { callbacks: null, errbacks: null, chain: null, chord: null }],
@@ -98,37 +104,57 @@ describe('task ids cannot carry one user’s notification to another (property, 
         const response = await fetch(`${base}/api/publish`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_TOKEN}` },
-          body: JSON.stringify({ user_id: user, message, task_id: taskId }),
+          body: JSON.stringify({ ...recipients, message, task_id: taskId }),
         });
         if (response.status !== 202) throw new Error(`POST /api/publish answered ${response.status}`);
       }
     }
   }
 
-  /** The user and message stored under each task id, once all of them are stored. */
+  /** The users (in list order) and the message stored under each task id, once all of them are stored. */
   const storedUnder = (taskIds: string[]) =>
     withDatabase(async (db) => {
       const { rows } = await db.query(
-        'SELECT task_id, user_id, message::text AS message FROM notification_inbox WHERE task_id = ANY($1)',
+        `SELECT task_id, array_agg(user_id ORDER BY id) AS users, min(message::text) AS message,
+                count(DISTINCT message::text)::int AS messages
+           FROM notification_inbox WHERE task_id = ANY($1) GROUP BY task_id`,
         [taskIds],
       );
+      // One message per task id: its rows are one task's, never parts of two.
+      for (const row of rows) expect(row.messages).toBe(1);
       return new Map(
-        rows.map((row) => [row.task_id as string, { user: row.user_id as string, messageJson: row.message as string }]),
+        rows.map((row) => [
+          row.task_id as string,
+          { users: row.users as string[], messageJson: row.message as string },
+        ]),
       );
     });
+  // The same list is the same users in the same order.
+  const sameUsers = (a: string[], b: string[]) => a.join() === b.join();
 
   it('delivers each notification to the user it was stored for, and dead-letters every other message under a taken id', async () => {
     let deadLettered = 0;
     const entry = fc.record({
       slot: fc.nat({ max: 3 }),
-      user: fc.constantFrom(...users),
+      // Few lists, so that the same list under the same task id comes up often too.
+      users: fc.oneof(
+        fc.constantFrom(...users).map((user) => [user]),
+        fc.constantFrom(users.slice(0, 2), users.slice(1, 4), users),
+        fc.shuffledSubarray(users, { minLength: 1 }),
+      ),
+      listed: fc.boolean(),
       message: fc.constantFrom(...MESSAGES),
       via: fc.constantFrom(...ID_SOURCES),
     });
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 10 }), async (entries) => {
         const run = randomUUID().slice(0, 8);
-        const published: Published[] = entries.map(({ slot, ...rest }) => ({ ...rest, taskId: `iso-${run}-${slot}` }));
+        const published: Published[] = entries.map(({ slot, ...rest }) => ({
+          ...rest,
+          // A list of several users goes as user_ids; one user as either.
+          listed: rest.listed || rest.users.length > 1,
+          taskId: `iso-${run}-${slot}`,
+        }));
         for (const message of published) await publish(message);
         const taskIds = [...new Set(published.map((message) => message.taskId))];
         const stored = await eventually(
@@ -139,9 +165,9 @@ describe('task ids cannot carry one user’s notification to another (property, 
           15_000,
           'every task id stored',
         );
-        const conflicting = published.filter(({ taskId, user, message }) => {
+        const conflicting = published.filter(({ taskId, users: to, message }) => {
           const winner = stored.get(taskId)!;
-          return winner.user !== user || winner.messageJson !== JSON.stringify(message);
+          return !sameUsers(winner.users, to) || winner.messageJson !== JSON.stringify(message);
         });
         deadLettered += conflicting.length;
         await eventually(
@@ -153,7 +179,7 @@ describe('task ids cannot carry one user’s notification to another (property, 
         const receivedIn = (socket: TestSocket) =>
           socket.framesOf('notification').filter((frame) => String(frame.task_id).startsWith(`iso-${run}-`));
         const owedTo = (user: string) =>
-          [...stored].filter(([, winner]) => winner.user === user).map(([taskId]) => taskId);
+          [...stored].filter(([, winner]) => winner.users.includes(user)).map(([taskId]) => taskId);
         await eventually(
           () =>
             [...sockets].every(([user, socket]) => receivedIn(socket).length >= owedTo(user).length) ? true : undefined,
@@ -163,12 +189,12 @@ describe('task ids cannot carry one user’s notification to another (property, 
         await new Promise((resolve) => setTimeout(resolve, 100));
 
         for (const [taskId, winner] of stored) {
-          // What is stored under a task id was published under it, for that user.
+          // What is stored under a task id was published under it, for those users.
           expect(
             published.some(
               (message) =>
                 message.taskId === taskId &&
-                message.user === winner.user &&
+                sameUsers(message.users, winner.users) &&
                 JSON.stringify(message.message) === winner.messageJson,
             ),
           ).toBe(true);
@@ -180,7 +206,7 @@ describe('task ids cannot carry one user’s notification to another (property, 
               published.some(
                 (message) =>
                   message.taskId === frame.task_id &&
-                  message.user === user &&
+                  message.users.includes(user) &&
                   JSON.stringify(message.message) === JSON.stringify(frame.message),
               ),
             ).toBe(true);

@@ -59,6 +59,39 @@ describe('worker with django-cache results (real RabbitMQ, Postgres and Redis)',
     }
   });
 
+  it('caches the result of a task for a list of users as its row holds it: the count and the groups', async () => {
+    const table = uniqueName('cache');
+    await withDatabase((db) =>
+      db.query(
+        `CREATE TABLE "${table}" ("cache_key" varchar(255) NOT NULL PRIMARY KEY, "value" text NOT NULL, "expires" timestamp with time zone NOT NULL)`,
+      ),
+    );
+    try {
+      config = testConfig({ RESULT_BACKENDS: 'django-db,django-cache', RESULT_CACHE_TABLE: table });
+      publisher = await TestPublisher.connect(config.AMQP_URL);
+      worker = await createWorker(config);
+      await worker.listen();
+      const taskId = randomUUID();
+      const users = Array.from({ length: 12 }, (_, i) => `cached-${i}`);
+      await publisher.publish(config.AMQP_QUEUE, { user_ids: users, message: 'to a list' }, { messageId: taskId });
+      const value = await eventually(async () => {
+        const { rows } = await withDatabase((db) =>
+          db.query(`SELECT value FROM "${table}" WHERE cache_key = $1`, [`:1:celery-task-meta-${taskId}`]),
+        );
+        return rows[0]?.value as string | undefined;
+      });
+      // DatabaseCache holds base64 of the pickle; its strings are in it as they are.
+      const pickled = Buffer.from(value, 'base64').toString('latin1');
+      for (const text of ['SUCCESS', 'count', 'groups', 'more', 'Notifications_cached-9'])
+        expect(pickled).toContain(text);
+      expect(pickled).not.toContain('Notifications_cached-10');
+      expect(pickled).not.toContain('notification_id');
+      expect(JSON.parse((await taskRow(taskId))!.result as string)).toMatchObject({ count: 12, more: 2 });
+    } finally {
+      await withDatabase((db) => db.query(`DROP TABLE "${table}"`));
+    }
+  });
+
   it('does the task, and counts the cache write it could not make, when the cache is down', async () => {
     config = testConfig({
       RESULT_BACKENDS: 'django-db,django-cache',

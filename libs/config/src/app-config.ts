@@ -174,6 +174,8 @@ const environmentSchema = z
     TOKEN_CUTOFF_RETENTION_DAYS: integer(1, 3650).default(30),
     CORS_ORIGINS: commaSeparated().default([]),
     MAX_MESSAGE_BYTES: integer(2, 16 * 1024 * 1024).default(64 * 1024),
+    // The most users one task may name in `user_ids`: all are stored in one statement.
+    MAX_RECIPIENTS: integer(1, 10_000).default(1000),
   })
   .superRefine((env, ctx) => {
     const usesPublicKey = (PUBLIC_KEY_ALGORITHMS as readonly string[]).includes(env.JWT_ALGORITHM);

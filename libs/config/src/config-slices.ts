@@ -69,7 +69,7 @@ export abstract class JwtConfig extends configSlice([
 ]) {}
 
 /** The static bearer tokens services publish with over `POST /api/publish`. */
-export abstract class PublishApiConfig extends configSlice(['PUBLISH_API_TOKENS']) {}
+export abstract class PublishApiConfig extends configSlice(['PUBLISH_API_TOKENS', 'MAX_RECIPIENTS']) {}
 
 /**
  * The gateway's notification socket: its handshake (origins, the client address behind
@@ -100,6 +100,7 @@ export abstract class WorkerConfig extends configSlice([
   'CELERY_RESULT_EXTENDED',
   'TASK_MAX_ATTEMPTS',
   'MAX_MESSAGE_BYTES',
+  'MAX_RECIPIENTS',
 ]) {}
 
 /** The gateway's view of sessions across the cluster: presence heartbeats and token cut-offs. */

@@ -21,3 +21,5 @@ export { gatewayCommandFrame, parseGatewayCommand } from './gateway-command';
 export { TaskStatus } from './task-status';
 export type { UserId } from './user-id';
 export { USER_ID_RULE, normalizeUserId } from './user-id';
+export type { UserIdList } from './user-id-list';
+export { normalizeUserIdList } from './user-id-list';

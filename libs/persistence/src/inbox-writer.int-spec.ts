@@ -21,11 +21,17 @@ describe('InboxWriter (real Postgres)', () => {
     receivedAt: new Date(),
   };
   const store = (userId: string, taskId = randomUUID(), message: unknown = { text: taskId }, into = writer) =>
-    into.storeWithResult({ userId, taskId, messageJson: JSON.stringify(message) }, success);
-  const stored = (result: StoreResult) => {
+    into.storeWithResult(
+      { userIds: [userId], listsRecipients: false, taskId, messageJson: JSON.stringify(message) },
+      success,
+    );
+  const storeForList = (userIds: string[], taskId = randomUUID(), message: unknown = { text: taskId }) =>
+    writer.storeWithResult({ userIds, listsRecipients: true, taskId, messageJson: JSON.stringify(message) }, success);
+  const storedAll = (result: StoreResult) => {
     if (result.status !== 'stored') throw new Error(`expected stored, got ${result.status}`);
-    return result.notification;
+    return result.notifications;
   };
+  const stored = (result: StoreResult) => storedAll(result)[0];
 
   beforeAll(async () => {
     moduleRef = await Test.createTestingModule({
@@ -68,7 +74,7 @@ describe('InboxWriter (real Postgres)', () => {
     const taskId = randomUUID();
     const first = await store(user, taskId);
     const [again, fresh] = await Promise.all([store(user, taskId), store(user)]);
-    expect(again).toMatchObject({ status: 'stored', redelivered: true, notification: stored(first) });
+    expect(again).toMatchObject({ status: 'stored', redelivered: true, notifications: [stored(first)] });
     expect(first).toMatchObject({ status: 'stored', redelivered: false });
     expect(Number(stored(fresh).id)).toBeGreaterThan(Number(stored(first).id));
     expect(stored(fresh).seq).toBe('2');
@@ -104,7 +110,7 @@ describe('InboxWriter (real Postgres)', () => {
       store(user, taskId, 'b'),
     ]);
     expect(results.map((result) => result.status)).toEqual(['stored', 'stored', 'conflict', 'conflict']);
-    expect(results[1]).toMatchObject({ redelivered: true, notification: stored(results[0]) });
+    expect(results[1]).toMatchObject({ redelivered: true, notifications: [stored(results[0])] });
     expect(
       await withDatabase(
         async (db) =>
@@ -149,5 +155,109 @@ describe('InboxWriter (real Postgres)', () => {
     await withDatabase((db) => db.query('DELETE FROM notification_inbox WHERE user_id = $1', [user]));
     expect(await inbox.position(user)).toEqual({ id: 0, seq: 2 });
     expect(stored(await store(user)).seq).toBe('3');
+  });
+
+  describe('a task for a list of users', () => {
+    const rowsOf = (taskId: string) =>
+      withDatabase(
+        async (db) =>
+          (
+            await db.query(
+              'SELECT user_id, message::text AS message, recipient_index FROM notification_inbox WHERE task_id = $1 ORDER BY id',
+              [taskId],
+            )
+          ).rows,
+      );
+
+    it('stores one row per user, each in that user’s sequence, and a result that counts them', async () => {
+      const users = Array.from({ length: 12 }, (_, i) => `list-${i}-${randomUUID()}`);
+      await store(users[3]);
+      const taskId = randomUUID();
+      const notifications = storedAll(await storeForList(users, taskId));
+      expect(notifications).toHaveLength(12);
+      expect(notifications.map((n) => n.seq)).toEqual(users.map((_, i) => (i === 3 ? '2' : '1')));
+      for (const [i, user] of users.entries())
+        expect((await inbox.catchUpFrom(user, 0, 10)).rows.at(-1)).toMatchObject({ id: notifications[i].id });
+      expect((await rowsOf(taskId)).map((row) => [row.user_id, row.recipient_index])).toEqual(
+        users.map((user, i) => [user, i]),
+      );
+      expect(JSON.parse((await taskRow(taskId))!.result as string)).toEqual({
+        count: 12,
+        groups: users.slice(0, 10).map((user) => `Notifications_${user}`),
+        more: 2,
+      });
+    });
+
+    it('returns the same rows for a redelivery, and stores nothing twice', async () => {
+      const users = [`again-a-${randomUUID()}`, `again-b-${randomUUID()}`, `again-c-${randomUUID()}`];
+      const taskId = randomUUID();
+      const first = storedAll(await storeForList(users, taskId));
+      const again = await storeForList(users, taskId);
+      expect(again).toEqual({ status: 'stored', redelivered: true, notifications: first });
+      expect(await rowsOf(taskId)).toHaveLength(3);
+    });
+
+    it.each([
+      ['one user fewer', (users: string[]) => users.slice(0, 2), { text: 'same' }],
+      ['one user more', (users: string[]) => [...users, `${users[0]}-more`], { text: 'same' }],
+      ['another user', (users: string[]) => [users[0], users[1], `${users[0]}-else`], { text: 'same' }],
+      ['another message', (users: string[]) => users, { text: 'other' }],
+      ['a single user of the list', (users: string[]) => [users[0]], { text: 'same' }],
+      ['the same users in another order', (users: string[]) => [users[1], users[0], users[2]], { text: 'same' }],
+    ])('refuses the task id with %s, and leaves its rows and result untouched', async (_, change, message) => {
+      const users = [0, 1, 2].map((i) => `list-conflict-${i}-${randomUUID()}`);
+      const taskId = randomUUID();
+      storedAll(await storeForList(users, taskId, { text: 'same' }));
+      const [rowsBefore, resultBefore] = [await rowsOf(taskId), await taskRow(taskId)];
+      const changed = change(users);
+      const answer =
+        changed.length === 1 ? await store(changed[0], taskId, message) : await storeForList(changed, taskId, message);
+      expect(answer).toEqual({ status: 'conflict', taskId });
+      expect(await rowsOf(taskId)).toEqual(rowsBefore);
+      expect(await taskRow(taskId)).toEqual(resultBefore);
+      expect(await inbox.position(`${users[0]}-more`)).toEqual({ id: 0, seq: 0 });
+    });
+
+    it('keeps each user’s ids and seqs in the same order when list tasks and single tasks are written at once', async () => {
+      const users = [0, 1, 2].map((i) => `mixed-${i}-${randomUUID()}`);
+      const writes = Array.from({ length: 60 }, (_, i) =>
+        i % 4 === 0 ? storeForList(i % 8 === 0 ? users : [users[2], users[0]]) : store(users[i % 3]),
+      );
+      await Promise.all(writes);
+      for (const user of users) {
+        const { rows } = await inbox.catchUpFrom(user, 0, 100);
+        const ids = rows.map((row) => Number(row.id));
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        expect(rows.map((row) => Number(row.seq))).toEqual(rows.map((_, i) => i + 1));
+      }
+    });
+
+    it('lets one of two writers storing different lists under one task id at once write all of it, and nothing of the other', async () => {
+      const second = await Test.createTestingModule({
+        imports: [ConfigModule.forRoot(testConfig()), PersistenceModule],
+      }).compile();
+      try {
+        for (let round = 0; round < 10; round++) {
+          const taskId = randomUUID();
+          const lists = [0, 1].map((w) =>
+            Array.from({ length: 50 }, (_, i) => `race-${w}-${i % (20 + w * 30)}-${taskId}`),
+          );
+          const uniqueLists = lists.map((list) => [...new Set(list)]);
+          const once = (list: string[], into: InboxWriter) =>
+            into.storeWithResult({ userIds: list, listsRecipients: true, taskId, messageJson: '1' }, success);
+          // The loser may be told to try again (its snapshot missed the winner's rows), as the worker does.
+          const write = (list: string[], into: InboxWriter) => once(list, into).catch(() => once(list, into));
+          const answers = await Promise.all([
+            write(uniqueLists[0], writer),
+            write(uniqueLists[1], second.get(InboxWriter)),
+          ]);
+          const winner = answers.findIndex((answer) => answer.status === 'stored');
+          expect(answers.map((answer) => answer.status).sort()).toEqual(['conflict', 'stored']);
+          expect((await rowsOf(taskId)).map((row) => row.user_id as string)).toEqual(uniqueLists[winner]);
+        }
+      } finally {
+        await second.close();
+      }
+    });
   });
 });

@@ -6,7 +6,10 @@ import { ISO_CREATED_AT } from './iso-created-at';
 import { TaskResultRepository, postgresText, resultUpsertFrom } from './task-result.repository';
 
 export interface NewNotification {
-  userId: string;
+  /** The users it goes to, none twice: one inbox row each, in this order. */
+  userIds: string[];
+  /** True when the task named its users as a list: its result is `recipientsReportOf`, not `deliveryReportOf`. */
+  listsRecipients: boolean;
   taskId: string;
   /** The payload as JSON text: stored byte for byte, and compared so with a stored one. */
   messageJson: string;
@@ -34,21 +37,38 @@ export interface InboxRecord extends StoredNotification {
 
 /**
  * What storing a task's notification came to:
- * - `stored`: its notification is in the inbox and its SUCCESS row is written. `redelivered` when
- *   the task had been stored before with the same user and message (the same notification again).
- * - `conflict`: the task id already holds another user's or another message's notification, or a
- *   broadcast. Nothing was written: what is stored and its result row belong to the task that came first.
+ * - `stored`: its notifications are in the inbox (`notifications[i]` is `userIds[i]`'s) and its
+ *   SUCCESS row is written. `redelivered` when the task had been stored before with the same users
+ *   and message (the same notifications again).
+ * - `conflict`: the task id already holds another message's notifications, another list of
+ *   users, or a broadcast. Nothing was written: the stored notifications and the result row belong
+ *   to the task that came first.
  */
 export type StoreResult =
-  { status: 'stored'; notification: InboxRecord; redelivered: boolean } | { status: 'conflict'; taskId: string };
+  { status: 'stored'; notifications: InboxRecord[]; redelivered: boolean } | { status: 'conflict'; taskId: string };
 
 /**
- * The SUCCESS row's `result`: `{"notification_id": <id>, "group": "Notifications_<user>"}` as
- * `JSON.stringify` writes it. The statement below builds the same text in SQL (user ids hold no
- * character JSON escapes); the worker's integration spec compares the two.
+ * The SUCCESS row's `result` of a task for one user (`user_id`):
+ * `{"notification_id": <id>, "group": "Notifications_<user>"}` as `JSON.stringify` writes it. The
+ * statement below builds the same text in SQL (user ids hold no character JSON escapes); the
+ * worker's integration spec compares the two.
  */
 export function deliveryReportOf(notificationId: number, userId: string): string {
   return JSON.stringify({ notification_id: notificationId, group: `Notifications_${userId}` });
+}
+
+/** The most groups a list task's result names; a longer list is summed up by `more`. */
+const MAX_REPORTED_GROUPS = 10;
+
+/**
+ * The SUCCESS row's `result` of a task for a list of users (`user_ids`): how many, and their
+ * groups, the first `MAX_REPORTED_GROUPS` of them with `more` counting the rest, so that a task to
+ * 1,000 users has a result of a few hundred bytes.
+ */
+export function recipientsReportOf(userIds: string[]): { count: number; groups: string[]; more?: number } {
+  const groups = userIds.slice(0, MAX_REPORTED_GROUPS).map((userId) => `Notifications_${userId}`);
+  const more = userIds.length - groups.length;
+  return more > 0 ? { count: userIds.length, groups, more } : { count: userIds.length, groups };
 }
 
 interface PendingWrite {
@@ -61,34 +81,45 @@ interface PendingWrite {
 /** The most tasks one statement takes (the worker's prefetch bounds how many wait anyway). */
 const MAX_BATCH = 500;
 
+/** More rows than any task holds (MAX_RECIPIENTS is at most 10,000). */
+const MAX_ROWS_PER_TASK = 10_001;
+
 /**
- * One statement, in autocommit, for a whole batch (one round trip):
- * - `before`: the batch's task ids already stored, with their user and message text;
+ * One statement, in autocommit, for a whole batch (one round trip). `task` is one element per task,
+ * `input` one per (task, user), `k` the user's place in the task's list.
+ * - `before`: the rows the batch's task ids already hold, with their user and message text;
  * - `drawn`: each user's counter row, locked (in user order, so two workers' batches cannot
  *   deadlock) and moved on by that user's new notifications. `held` aggregates it, so every
  *   counter is locked before any inbox row (hence any id) exists: for each user, seq order, id
- *   order and commit order agree;
- * - `inserted`: the new notifications, in batch order. A task id stored by another statement after
- *   this one's snapshot is skipped by ON CONFLICT (a hole in that user's seqs, which readers treat
- *   as a gap they find nothing in) and comes back `missing`;
- * - `judged`: per task, `stored`, `redelivered` (same user and message), `conflict` (another
- *   notification, or a broadcast, holds the task id) or `missing`;
- * - the SUCCESS rows of the stored and redelivered tasks, built in SQL.
+ *   order and commit order agree (a batch never holds one user both in a head and in a tail:
+ *   a task for several users goes in a statement of its own);
+ * - `heads`: each new task's first row (`recipient_index` 0, unique per task id). A task id stored by
+ *   another statement after this one's snapshot is skipped here (a hole in that user's seqs, which
+ *   readers treat as a gap they find nothing in) and its task comes back `missing`;
+ * - `tails`: the other users' rows, only for the tasks whose head this statement inserted, so two
+ *   workers storing different lists under one task id cannot both write part of it (their ids
+ *   follow the list's order too);
+ * - `judged`: per task, `stored`, `redelivered` (the same users in the same order, the same
+ *   message, no user more or fewer: the same message again), `conflict` (another message, another
+ *   list, or a broadcast holds the task id) or `missing`;
+ * - the SUCCESS rows of the stored and redelivered tasks, their result built in SQL for one user.
  */
 function storeStatement(withDateStarted: boolean): string {
   return `
-  WITH "input" AS (
-    SELECT x->>0 AS u, x->>1 AS t, x->>2 AS m, x->>3 AS name, x->>4 AS args, x->>5 AS kwargs, (x->>6)::float8 AS received_ms, n
+  WITH "task" AS (
+    SELECT x->>0 AS t, x->>1 AS m, x->>2 AS name, x->>3 AS args, x->>4 AS kwargs, (x->>5)::float8 AS received_ms, x->>6 AS report, x->7 AS users, n
       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n)
+  ), "input" AS (
+    SELECT r.u, x.t, x.m, x.n, r.k FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
   ), "before" AS (
-    -- One index probe per task (LIMIT keeps the planner from a join that scans a small inbox).
-    SELECT i."task_id", i."id", i."seq", i."user_id", i."created_at", i."message"
-      FROM "input" AS x, LATERAL (
-        SELECT "task_id", "id", "seq", "user_id", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
-          FROM "notification_inbox" WHERE "task_id" = x.t LIMIT 1) AS i
+    -- Index probes per task: the LIMIT (above any MAX_RECIPIENTS) keeps the planner from
+    -- flattening this into a join that scans the inbox.
+    SELECT i.* FROM "task" AS x, LATERAL (
+      SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
+        FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
   ), "broadcasts" AS (
     -- A task id that names a broadcast names nothing else (see BroadcastRepository).
-    SELECT x.t FROM "input" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
+    SELECT x.t FROM "task" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
   ), "fresh" AS (
     SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
   ), "counts" AS (
@@ -99,49 +130,73 @@ function storeStatement(withDateStarted: boolean): string {
     RETURNING "user_id", "last_seq"
   ), "held" AS (
     SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"
-  ), "inserted" AS (
-    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq")
-    SELECT f.u, f.t, f.m::json, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n)
+  ), "numbered" AS (
+    SELECT f.*, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n, f.k) AS seq
       FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
       JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
-     ORDER BY f.n
-    ON CONFLICT ("task_id") DO NOTHING
-    RETURNING "id", "seq", "task_id", ${ISO_CREATED_AT} AS "created_at"
+  ), "heads" AS (
+    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT u, t, m::json, seq, 0 FROM "numbered" WHERE k = 1 ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
+  ), "tails" AS (
+    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT u, t, m::json, seq, k - 1 FROM "numbered" WHERE k > 1 AND t IN (SELECT "task_id" FROM "heads") ORDER BY n, k
+    ON CONFLICT DO NOTHING
+    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
+  ), "inserted" AS (
+    SELECT * FROM "heads" UNION ALL SELECT * FROM "tails"
+  ), "rows" AS (
+    SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
+           coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
+           -- The same user, in the same place of the list, with the same message.
+           b."message" IS NOT NULL AND b."message" = x.m AND b."recipient_index" = x.k - 1 AS matched
+      FROM "input" AS x
+      LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
+      LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
+  ), "per_task" AS (
+    SELECT t, count(*) AS elements, count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE matched) AS matched, min(id) FILTER (WHERE k = 1) AS first_id,
+           json_agg(json_build_array(id::text, seq::text, created_at) ORDER BY k) AS rows
+      FROM "rows" GROUP BY t
+  ), "held_before" AS (
+    SELECT "task_id", count(*) AS held FROM "before" GROUP BY "task_id"
   ), "judged" AS (
-    SELECT x.*, b."user_id" AS b_user, b."message" AS b_message, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq, coalesce(i."created_at", b."created_at") AS created_at,
-           CASE WHEN i."id" IS NOT NULL THEN 'stored'
-                WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
-                WHEN b."id" IS NULL THEN 'missing'
-                WHEN b."user_id" = x.u AND b."message" = x.m THEN 'redelivered'
-                ELSE 'conflict' END AS outcome
-      FROM "input" AS x LEFT JOIN "inserted" AS i ON i."task_id" = x.t LEFT JOIN "before" AS b ON b."task_id" = x.t
+    SELECT x.*, r.first_id, r.rows, CASE
+             WHEN r.inserted = r.elements THEN 'stored'
+             WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
+             WHEN h.held IS NULL THEN 'missing'
+             WHEN r.matched = r.elements AND h.held = r.elements THEN 'redelivered'
+             ELSE 'conflict' END AS outcome
+      FROM "task" AS x JOIN "per_task" AS r ON r.t = x.t LEFT JOIN "held_before" AS h ON h."task_id" = x.t
   ), "recorded" AS (
     ${resultUpsertFrom(
-      `(SELECT t AS id, 'SUCCESS' AS status, '{"notification_id":' || id || ',"group":"Notifications_' || u || '"}' AS result,
+      `(SELECT t AS id, 'SUCCESS' AS status,
+               coalesce(report, '{"notification_id":' || first_id || ',"group":"Notifications_' || (users->>0) || '"}') AS result,
                NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
           FROM "judged" WHERE outcome IN ('stored', 'redelivered')) AS y`,
       withDateStarted,
     )}
     RETURNING 1
   )
-  SELECT coalesce(json_agg(json_build_array(outcome, id::text, seq::text, created_at,
-           CASE WHEN outcome <> 'stored' THEN b_user END, CASE WHEN outcome <> 'stored' THEN b_message END) ORDER BY n), '[]')::text AS "results"
+  SELECT coalesce(json_agg(json_build_array(outcome, CASE WHEN outcome IN ('stored', 'redelivered') THEN rows END) ORDER BY n), '[]')::text AS "results"
     FROM "judged"`;
 }
 
 /**
- * Stores each task's notification in its user's inbox together with the task's SUCCESS row,
- * atomically, and tells a redelivery (same task id, user and message) from a conflict (same task
+ * Stores each task's notifications in its users' inboxes together with the task's SUCCESS row,
+ * atomically, and tells a redelivery (same task id, users and message) from a conflict (same task
  * id, anything else): a task id never makes one user's notification reach another.
  *
  * Group commit: calls that arrive while a statement is running wait and go together into the next
  * one, so under load one commit (one fsync) serves many tasks, and alone a task waits for nobody.
- * If a shared statement fails, its tasks are retried one by one, so that one bad row cannot fail
- * the others.
+ * A task for several users goes alone: one statement, all its rows. A task id already in the
+ * batch waits for the next one, which sees what this one stored. If a shared statement fails, its
+ * tasks are retried one by one, so that one bad row cannot fail the others.
  */
 @Injectable()
 export class InboxWriter {
-  private readonly pending: PendingWrite[] = [];
+  private pending: PendingWrite[] = [];
   private writing = false;
   private readonly statements = new Map<boolean, { name: string; text: string }>();
 
@@ -160,7 +215,7 @@ export class InboxWriter {
   private async writePending(): Promise<void> {
     this.writing = true;
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_BATCH);
+      const batch = this.nextBatch();
       try {
         const results = await this.store(batch);
         batch.forEach((write, index) => write.resolve(results[index]));
@@ -173,34 +228,49 @@ export class InboxWriter {
     this.writing = false;
   }
 
+  /**
+   * The next statement's writes, oldest first: up to MAX_BATCH tasks for one user each, or one
+   * task for several; each task id once.
+   */
+  private nextBatch(): PendingWrite[] {
+    const batch: PendingWrite[] = [];
+    const taskIds = new Set<string>();
+    const later: PendingWrite[] = [];
+    for (const write of this.pending) {
+      const several = write.notification.userIds.length > 1;
+      const fits =
+        batch.length < MAX_BATCH &&
+        !taskIds.has(write.notification.taskId) &&
+        (batch.length === 0 || (!several && batch[0].notification.userIds.length === 1));
+      if (fits) {
+        batch.push(write);
+        taskIds.add(write.notification.taskId);
+      } else later.push(write);
+    }
+    this.pending = later;
+    return batch;
+  }
+
   private async store(batch: PendingWrite[]): Promise<StoreResult[]> {
-    // A task id given twice in a batch goes in once, as its first write.
-    const firstOfTask = new Map<string, PendingWrite>();
-    for (const write of batch)
-      if (!firstOfTask.has(write.notification.taskId)) firstOfTask.set(write.notification.taskId, write);
-    const firsts = [...firstOfTask.values()];
     // The batch goes as one JSON text and comes back as one: the driver's escaping of eight
     // arrays, and its parsing of a row object per task, were a fifth of the worker's garbage.
     const input = JSON.stringify(
-      firsts.map(({ notification, success }) => [
-        notification.userId,
+      batch.map(({ notification, success }) => [
         notification.taskId,
         notification.messageJson,
         postgresText(success.taskName),
         postgresText(success.taskArgs),
         postgresText(success.taskKwargs),
         success.receivedAt.getTime(),
+        notification.listsRecipients ? JSON.stringify(recipientsReportOf(notification.userIds)) : null,
+        notification.userIds,
       ]),
     );
     // One worker per process: sent once.
-    const values = [input, postgresText(firsts[0].success.worker)];
+    const values = [input, postgresText(batch[0].success.worker)];
     const { rows: answer } = await this.pool().query<{ results: string }>({ ...this.statement(), values });
     const rows = JSON.parse(answer[0].results) as StatementRow[];
-    const rowOf = new Map(firsts.map((write, index) => [write, rows[index]]));
-    return batch.map((write) => {
-      const first = firstOfTask.get(write.notification.taskId)!;
-      return judge(write, rowOf.get(first)!, first);
-    });
+    return batch.map((write, index) => judge(write.notification, rows[index]));
   }
 
   /**
@@ -227,31 +297,18 @@ export class InboxWriter {
   }
 }
 
-/**
- * What the statement says of one task: outcome, id, seq, created_at, and the user and message the
- * task id held before the statement (null when it inserted them).
- */
+/** What the statement says of one task: its outcome, and each user's row (id, seq, created_at) when it holds them. */
 type StatementRow = [
   outcome: 'stored' | 'redelivered' | 'conflict' | 'missing',
-  id: string,
-  seq: string,
-  createdAt: string,
-  storedUser: string | null,
-  storedMessage: string | null,
+  rows: Array<[id: string, seq: string, createdAt: string]> | null,
 ];
 
-/** One write's result, from what the statement said of its task id (`first` is the batch's first write of that id). */
-function judge(
-  write: PendingWrite,
-  [outcome, id, seq, createdAt, storedUser, storedMessage]: StatementRow,
-  first: PendingWrite,
-): StoreResult {
-  const { taskId, userId, messageJson } = write.notification;
+function judge(notification: NewNotification, [outcome, rows]: StatementRow): StoreResult {
+  const { taskId, messageJson } = notification;
   // Neither inserted nor there before: stored by another worker meanwhile. Retried, it is judged.
   if (outcome === 'missing')
-    throw new Error(`The inbox row of task ${taskId} was written by another worker meanwhile; try again`);
-  const holds = outcome === 'stored' ? first.notification : { userId: storedUser, messageJson: storedMessage };
-  if (holds.userId !== userId || holds.messageJson !== messageJson) return { status: 'conflict', taskId };
-  const notification: InboxRecord = { id, seq, taskId, createdAt, messageJson };
-  return { status: 'stored', notification, redelivered: outcome !== 'stored' || write !== first };
+    throw new Error(`The inbox rows of task ${taskId} were written by another worker meanwhile; try again`);
+  if (outcome === 'conflict') return { status: 'conflict', taskId };
+  const notifications = rows!.map(([id, seq, createdAt]): InboxRecord => ({ id, seq, taskId, createdAt, messageJson }));
+  return { status: 'stored', notifications, redelivered: outcome === 'redelivered' };
 }

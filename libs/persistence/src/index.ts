@@ -6,7 +6,7 @@ export { dataSourceOptions } from './data-source-options';
 export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
 export { Notification } from './notification.entity';
 export type { InboxRecord, NewNotification, StoreResult, SuccessRecord } from './inbox-writer';
-export { InboxWriter, deliveryReportOf } from './inbox-writer';
+export { InboxWriter, deliveryReportOf, recipientsReportOf } from './inbox-writer';
 export { LagTolerantReads } from './lag-tolerant-reads';
 export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';

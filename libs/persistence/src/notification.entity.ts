@@ -7,6 +7,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity({ name: 'notification_inbox' })
 @Index('notification_inbox_user_id_id', ['userId', 'id'])
+@Index('notification_inbox_task_id_recipient', ['taskId', 'recipientIndex'], { unique: true })
 export class Notification {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id!: string;
@@ -18,9 +19,16 @@ export class Notification {
   @Column({ type: 'bigint' })
   seq!: string;
 
-  /** A redelivered task finds its notification here instead of creating a second one. */
-  @Column({ name: 'task_id', type: 'varchar', length: 255, unique: true })
+  /**
+   * A redelivered task finds its notifications here instead of creating them again. A task for a
+   * list of users has one row per user (see the migration that made it so).
+   */
+  @Column({ name: 'task_id', type: 'varchar', length: 255 })
   taskId!: string;
+
+  /** The user's place in the task's list of users, 0 for a task of one user (see the migration). */
+  @Column({ name: 'recipient_index', type: 'smallint', default: 0 })
+  recipientIndex!: number;
 
   /** `json`, not `jsonb`: the payload comes back byte for byte as it was stored. */
   @Column({ type: 'json' })

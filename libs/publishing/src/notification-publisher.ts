@@ -7,7 +7,9 @@ import type { QueueType } from './task-queue';
 
 /** A notification to publish: the plain JSON body every publisher may send (see README, AMQP messages). */
 export interface NotificationToPublish {
-  userId: number | string;
+  /** One user (`user_id`) or, with `userIds`, a list (`user_ids`): exactly one of the two. */
+  userId?: number | string;
+  userIds?: Array<number | string>;
   message: unknown;
   /** Becomes the AMQP `message_id`, which the worker uses as the task id; a UUID when absent. */
   taskId?: string;
@@ -49,7 +51,9 @@ export class NotificationPublisher {
   /** Resolves to the task id once the broker has confirmed the message. */
   async publish(notification: NotificationToPublish): Promise<string> {
     const taskId = notification.taskId ?? randomUUID();
-    const body = Buffer.from(JSON.stringify({ user_id: notification.userId, message: notification.message }));
+    const recipients =
+      notification.userIds === undefined ? { user_id: notification.userId } : { user_ids: notification.userIds };
+    const body = Buffer.from(JSON.stringify({ ...recipients, message: notification.message }));
     await this.channel.sendToQueue(this.options.queue, body, {
       messageId: taskId,
       persistent: true,

@@ -121,6 +121,56 @@ describe('gateway limits (real sockets)', () => {
   });
 });
 
+describe('POST /api/publish with hostile user_ids (real gateway; nothing reaches the queue)', () => {
+  const serviceToken = 'hostile-publish-token-0123456789abcdef';
+  let gateway: INestApplication;
+  let http: string;
+
+  beforeAll(async () => {
+    ({ gateway, http } = await startGateway({ PUBLISH_API_TOKENS: serviceToken, MAX_RECIPIENTS: '100' }));
+  });
+  afterAll(() => gateway.close());
+
+  const publish = (body: string) =>
+    fetch(`${http}/api/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${serviceToken}` },
+      body,
+    });
+  const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+  it.each([
+    [
+      'a list one past MAX_RECIPIENTS',
+      JSON.stringify(Array.from({ length: 101 }, (_, i) => i)),
+      'user_ids lists 101 users; at most 100',
+    ],
+    ['a list of 5,000 duplicates', JSON.stringify(Array.from({ length: 5000 }, () => 1)), 'user_ids lists 5000 users'],
+    ['a duplicate', '[1, 2, "1"]', 'user_ids[2] repeats user 1 (user_ids[0])'],
+    ['a string', '"1,2,3"', 'user_ids must be a list'],
+    ['an object that looks like a list', '{"0": 1, "length": 1}', 'user_ids must be a list'],
+    ['null', 'null', 'user_ids must be a list'],
+    ['nested lists', `[${deep(50)}]`, 'user_ids[0] must be'],
+    ['objects', '[{"user_id": 1}]', 'user_ids[0] must be'],
+    ['a prototype key', '[{"__proto__": {"admin": true}}]', 'user_ids[0] must be'],
+    ['an id that would name another group', '["1 Notifications_2"]', 'user_ids[0] must be'],
+    ['a float', '[1.5]', 'user_ids[0] must be'],
+    ['an id past 2^53', '[9007199254740993]', 'user_ids[0] must be'],
+  ])('answers user_ids that is %s with 400 and the reason', async (_, list, reason) => {
+    const response = await publish(`{"user_ids": ${list}, "message": "x"}`);
+    expect(response.status).toBe(400);
+    const { message } = (await response.json()) as { message: string[] };
+    expect(message.join(' ')).toContain(reason);
+  });
+
+  it('answers a body too large to read (a list of 100,000 ids) with 413, and goes on serving', async () => {
+    const huge = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => `user-${i}`));
+    expect((await publish(`{"user_ids": ${huge}, "message": "x"}`)).status).toBe(413);
+    const after = await publish('{"user_ids": [], "message": "x"}');
+    expect(after.status).toBe(400);
+  });
+});
+
 describe('gateway attempts per address', () => {
   it('answers 429 past WS_MAX_CONNECTIONS_PER_IP_PER_SECOND, before looking at the token', async () => {
     const { gateway, ws } = await startGateway({ WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: '3' });

@@ -54,7 +54,8 @@ describe('Celery protocol v2 messages', () => {
       task: {
         taskId: 'c0ffee00-0000-4000-8000-000000000001',
         taskName: 'notifications.tasks.send_notification_task',
-        userId: '42',
+        recipients: ['42'],
+        listsRecipients: false,
         message: 'hi',
         messageJson: '"hi"',
         taskArgs: JSON.stringify("(42, 'hi')"),
@@ -70,7 +71,7 @@ describe('Celery protocol v2 messages', () => {
 
   it('binds keyword arguments', () => {
     const decoded = decoder.decode(celeryMessage({ body: [[], { user_id: 'bob', message: { n: 1 } }, {}] }));
-    expect(decoded).toMatchObject({ ok: true, task: { userId: 'bob', message: { n: 1 } } });
+    expect(decoded).toMatchObject({ ok: true, task: { recipients: ['bob'], message: { n: 1 } } });
   });
 
   it('reads eta and expires as Celery writes them', () => {

@@ -58,7 +58,8 @@ export class CeleryMessageDecoder {
       task: {
         taskId: taskId ?? randomUUID(),
         taskName,
-        userId: bound.userId,
+        recipients: [bound.userId],
+        listsRecipients: false,
         message: bound.message,
         messageJson: JSON.stringify(bound.message),
         // django-celery-results stores json.dumps(argsrepr): a JSON string holding Python's repr.

@@ -26,7 +26,8 @@ describe('NotificationMessageDecoder', () => {
       task: {
         taskId: 'task-1',
         taskName: 'send_notification',
-        userId: '42',
+        recipients: ['42'],
+        listsRecipients: false,
         message: { text: 'hi' },
         messageJson: '{"text":"hi"}',
         taskArgs: '[]',
@@ -43,7 +44,7 @@ describe('NotificationMessageDecoder', () => {
   it('decodes a plain JSON body with a string user id and any JSON message', () => {
     for (const message of ['text', 7, null, [1, 2], { nested: { deep: true } }]) {
       const decoded = decoder.decode(amqpMessage({ user_id: 'alice', message }, { contentType: 'application/json' }));
-      expect(decoded).toMatchObject({ ok: true, task: { userId: 'alice', message } });
+      expect(decoded).toMatchObject({ ok: true, task: { recipients: ['alice'], message } });
     }
   });
 
@@ -170,5 +171,65 @@ describe('NotificationMessageDecoder', () => {
   it('keeps the task id of a rejected message when it has one', () => {
     const decoded = decoder.decode(amqpMessage('nope', { correlationId: 'bad-1' }));
     expect(!decoded.ok && decoded.rejection.taskId).toBe('bad-1');
+  });
+
+  describe('user_ids: one task for a list of users', () => {
+    const listDecoder = new NotificationMessageDecoder(
+      new CeleryMessageDecoder(parseAppConfig({})),
+      parseAppConfig({ MAX_RECIPIENTS: '3', MAX_MESSAGE_BYTES: String(1024 * 1024) }),
+    );
+
+    it('decodes a plain or Nest body naming its users as a list, in their canonical form and order', () => {
+      const data = { user_ids: [7, 'bob', 0], message: { text: 'hi' } };
+      for (const body of [data, { pattern: 'send_notification', data }]) {
+        expect(listDecoder.decode(amqpMessage(body, { messageId: 'list-1' }))).toMatchObject({
+          ok: true,
+          task: {
+            taskId: 'list-1',
+            recipients: ['7', 'bob', '0'],
+            listsRecipients: true,
+            messageJson: '{"text":"hi"}',
+            taskKwargs: JSON.stringify(data),
+            kwargs: data,
+          },
+        });
+      }
+    });
+
+    it.each([
+      [
+        'both user_id and user_ids',
+        { user_id: 1, user_ids: [1] },
+        'send_notification() takes user_id or user_ids, not both',
+      ],
+      ['an empty list', { user_ids: [] }, 'user_ids must not be empty'],
+      [
+        'more users than MAX_RECIPIENTS',
+        { user_ids: [1, 2, 3, 4] },
+        'user_ids lists 4 users; at most 3 (MAX_RECIPIENTS)',
+      ],
+      ['a list that is not an array', { user_ids: '1,2' }, 'user_ids must be a list of 1 to 3 user ids'],
+      ['an object for a list', { user_ids: { 0: 1 } }, 'user_ids must be a list of 1 to 3 user ids'],
+      ['a user id that breaks the rules', { user_ids: [1, 'a b'] }, /^user_ids\[1\] must be a non-negative integer/],
+      ['nested garbage', { user_ids: [[1], { id: 2 }] }, /^user_ids\[0\] must be/],
+      ['a negative id', { user_ids: [-1] }, /^user_ids\[0\] must be/],
+      ['a user twice', { user_ids: [5, 6, 5] }, 'user_ids[2] repeats user 5 (user_ids[0])'],
+      ['a user twice, as number and as string', { user_ids: ['5', 5] }, 'user_ids[1] repeats user 5 (user_ids[0])'],
+    ])('rejects %s with the reason, quoting nothing it refused', (_, payload, reason) => {
+      const decoded = listDecoder.decode(amqpMessage({ ...payload, message: 'm' }, { messageId: 'bad-list' }));
+      expect(decoded).toMatchObject({
+        ok: false,
+        rejection: { taskId: 'bad-list', excType: 'TypeError', taskName: 'send_notification', quotesMessage: false },
+      });
+      expect(!decoded.ok && decoded.rejection.reason).toEqual(
+        typeof reason === 'string' ? reason : expect.stringMatching(reason),
+      );
+    });
+
+    it('refuses a huge list by its length without looking at each id', () => {
+      const huge = Array.from({ length: 100_000 }, () => 'x y');
+      const decoded = listDecoder.decode(amqpMessage({ user_ids: huge, message: 'm' }));
+      expect(!decoded.ok && decoded.rejection.reason).toBe('user_ids lists 100000 users; at most 3 (MAX_RECIPIENTS)');
+    });
   });
 });

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { WorkerConfig } from '@app/config';
-import { MAX_MESSAGE_DEPTH, USER_ID_RULE, jsonNestingDepth, normalizeUserId } from '@app/contracts';
+import {
+  MAX_MESSAGE_DEPTH,
+  USER_ID_RULE,
+  UserId,
+  jsonNestingDepth,
+  normalizeUserId,
+  normalizeUserIdList,
+} from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import { decodeBroadcast } from './broadcast-message.decoder';
@@ -20,7 +27,8 @@ const JSON_CONTENT_TYPES = new Set(['application/json', 'text/json']);
 /**
  * Turns a raw AMQP message from `send_notification` into a `NotificationTask`, or says precisely
  * why it cannot be one. Accepts a Celery protocol v2 task message, a Nest message
- * `{"pattern":"send_notification","data":{...}}` and a plain `{"user_id":..,"message":..}`.
+ * `{"pattern":"send_notification","data":{...}}` and a plain `{"user_id":..,"message":..}`, where
+ * `"user_ids": [..]` may stand for `user_id` (one task for many users).
  * No I/O, so every bad input is a unit test.
  */
 @Injectable()
@@ -108,29 +116,47 @@ export class NotificationMessageDecoder {
     taskId ??= validTaskId(payload.task_id) ?? validTaskId(body.task_id);
     if ('broadcast' in payload) return decodeBroadcast(payload, taskId);
 
-    if (!('user_id' in payload)) return fail("send_notification() missing required argument: 'user_id'");
-    const userId = normalizeUserId(payload.user_id);
-    if (userId === null) return fail(`user_id must be ${USER_ID_RULE}`);
+    const recipients = this.recipientsOf(payload);
+    if (!recipients.ok) return fail(recipients.reason);
     if (!('message' in payload)) return fail("send_notification() missing required argument: 'message'");
 
     const messageJson = JSON.stringify(payload.message);
+    const recipientsKey = recipients.listed ? 'user_ids' : 'user_id';
+    const recipientsArgument = payload[recipientsKey];
     return {
       ok: true,
       task: {
         taskId: taskId ?? randomUUID(),
         taskName: SEND_NOTIFICATION_PATTERN,
-        userId,
+        recipients: recipients.userIds,
+        listsRecipients: recipients.listed,
         message: payload.message,
         messageJson,
         taskArgs: '[]',
-        // JSON.stringify({user_id, message}) without serializing the message twice.
-        taskKwargs: `{"user_id":${JSON.stringify(payload.user_id)},"message":${messageJson}}`,
+        // JSON.stringify({user_id(s), message}) without serializing the message twice.
+        taskKwargs: `{"${recipientsKey}":${JSON.stringify(recipientsArgument)},"message":${messageJson}}`,
         args: [],
-        kwargs: { user_id: payload.user_id, message: payload.message },
+        kwargs: { [recipientsKey]: recipientsArgument, message: payload.message },
         retries: 0,
         eta: null,
         expires: null,
       },
     };
   }
+
+  /** The users a plain or Nest payload names: `user_id`, or a `user_ids` list (never both). */
+  private recipientsOf(payload: Record<string, unknown>): Recipients {
+    if ('user_ids' in payload) {
+      if ('user_id' in payload) return { ok: false, reason: 'send_notification() takes user_id or user_ids, not both' };
+      const list = normalizeUserIdList(payload.user_ids, this.config.MAX_RECIPIENTS);
+      return list.ok ? { ok: true, userIds: list.userIds, listed: true } : list;
+    }
+    if (!('user_id' in payload))
+      return { ok: false, reason: "send_notification() missing required argument: 'user_id'" };
+    const userId = normalizeUserId(payload.user_id);
+    if (userId === null) return { ok: false, reason: `user_id must be ${USER_ID_RULE}` };
+    return { ok: true, userIds: [userId], listed: false };
+  }
 }
+
+type Recipients = { ok: true; userIds: UserId[]; listed: boolean } | { ok: false; reason: string };

@@ -4,10 +4,12 @@ import { TaskStatus, broadcastFrameOf, notificationFrameOf, notificationGroup } 
 import { RedisFanout } from '@app/fanout';
 import {
   BroadcastRepository,
+  InboxRecord,
   InboxWriter,
   NotificationRepository,
   TaskOutcome,
   TaskResultRepository,
+  recipientsReportOf,
 } from '@app/persistence';
 import { PythonException, ResultCacheWriter } from '@app/result-cache';
 import type { ExtendedFields, PythonValue } from '@app/result-cache';
@@ -17,6 +19,7 @@ import {
   BroadcastTask,
   DecodedMessage,
   EXCEPTION_MODULES,
+  NotificationTask,
   QueuedTask,
   RejectionType,
   TaskRejection,
@@ -31,8 +34,9 @@ import { TaskMetrics } from './task-metrics';
 export type TaskRun = { status: 'done'; taskStatus: TaskStatus; end: TaskEnd } | { status: 'conflict'; taskId: string };
 
 /**
- * Runs one decoded message to its result row. A notification is stored in the user's inbox in the
- * same transaction as its SUCCESS row, and only then fanned out through Redis, so nothing is ever
+ * Runs one decoded message to its result row. A notification is stored in the inbox of each of its
+ * users (one row each) in the same transaction as its SUCCESS row, and only then fanned out
+ * through Redis, each user's copy to that user's group only, so nothing is ever
  * delivered that a reconnecting client could not fetch again. Throws for faults (database or Redis
  * unreachable), which the caller retries; bad input becomes a FAILURE row and an expired task a
  * REVOKED one, and both resolve normally.
@@ -93,25 +97,43 @@ export class NotificationTaskProcessor {
 
     if ('broadcast' in task) return this.runBroadcast(task, receivedAt);
 
-    const row = this.row(task, receivedAt);
     const stored = await this.writer.storeWithResult(
-      { userId: task.userId, taskId: task.taskId, messageJson: task.messageJson },
-      row,
+      {
+        userIds: task.recipients,
+        listsRecipients: task.listsRecipients,
+        taskId: task.taskId,
+        messageJson: task.messageJson,
+      },
+      this.row(task, receivedAt),
     );
     if (stored.status === 'conflict') return stored;
-    // A redelivered task publishes its stored notification again, with the same id and seq: the
-    // gateways drop it for sockets that have it, so delivery is never lost between commit and publish.
-    const group = notificationGroup(task.userId);
+    // A redelivered task publishes its stored notifications again, with the same ids and seqs: the
+    // gateways drop them for sockets that have them, so delivery is never lost between commit and
+    // publish. Published in one turn, the publishes go to Redis as one command (PublishBatcher).
+    const published = stored.notifications.map((notification, index) =>
+      this.fanout.publish(notificationGroup(task.recipients[index]), notificationFrameOf(notification)),
+    );
+    const report = this.reportOf(task, stored.notifications);
     await Promise.all([
-      this.fanout.publish(group, notificationFrameOf(stored.notification)),
-      this.cached(
-        { taskId: task.taskId, status: TaskStatus.Success },
-        { notification_id: BigInt(stored.notification.id), group },
-        this.extendedOf(task),
-      ),
+      ...published,
+      this.cached({ taskId: task.taskId, status: TaskStatus.Success }, report.cached, this.extendedOf(task)),
     ]);
-    const result = { notification_id: Number(stored.notification.id), group };
-    return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result } };
+    return { status: 'done', taskStatus: TaskStatus.Success, end: { status: 'SUCCESS', result: report.result } };
+  }
+
+  /**
+   * The task's result as its row holds it (built with its row), for Celery's events and the
+   * Django cache: the notification and its group for one user (`user_id`), the count and the
+   * groups for a list (`user_ids`).
+   */
+  private reportOf(task: NotificationTask, notifications: InboxRecord[]): { result: unknown; cached: PythonValue } {
+    if (task.listsRecipients) {
+      const report = recipientsReportOf(task.recipients);
+      return { result: report, cached: report };
+    }
+    const group = notificationGroup(task.recipients[0]);
+    const id = notifications[0].id;
+    return { result: { notification_id: Number(id), group }, cached: { notification_id: BigInt(id), group } };
   }
 
   /**

@@ -11,7 +11,10 @@ export const SEND_NOTIFICATION_PATTERN = 'send_notification';
 export interface NotificationTask {
   taskId: string;
   taskName: string;
-  userId: UserId;
+  /** Who gets it: one user (`user_id`) or each of a `user_ids` list, in the order given, none twice. */
+  recipients: UserId[];
+  /** True when the message named its users as `user_ids`: its result reports a count and groups. */
+  listsRecipients: boolean;
   message: unknown;
   /** `message` as JSON text, made once: stored, compared with a stored task's and framed as it is. */
   messageJson: string;
@@ -62,7 +65,7 @@ export interface TaskRejection {
  * `{"broadcast": true, "message": ...}`: an announcement to every connected user, stored once in
  * the broadcast table (no user's inbox) and published on the channel every gateway hears.
  */
-export interface BroadcastTask extends Omit<NotificationTask, 'userId'> {
+export interface BroadcastTask extends Omit<NotificationTask, 'recipients' | 'listsRecipients'> {
   broadcast: true;
 }
 

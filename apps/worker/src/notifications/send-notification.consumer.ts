@@ -1,6 +1,7 @@
 import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, RmqContext } from '@nestjs/microservices';
 import { WorkerConfig } from '@app/config';
+import { TaskStatus } from '@app/contracts';
 import type { ConsumeMessage } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KnownTask, TaskActivity } from '../celery-node/task-activity';
@@ -106,7 +107,10 @@ export class SendNotificationConsumer {
     }
     this.activity.ended(decoded.ok ? decoded.task.taskId : decoded.rejection.taskId, run.end);
     if (decoded.ok) settler.ack(message);
-    else this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
+    // A broadcast has no list: it goes to whoever is connected.
+    if (decoded.ok && run.taskStatus === TaskStatus.Success && 'recipients' in decoded.task)
+      this.metrics.recipients.observe(decoded.task.recipients.length);
+    if (!decoded.ok) this.deadLetter(settler, message, `${decoded.rejection.excType}: ${decoded.rejection.reason}`);
     this.metrics.finished(run.taskStatus, receivedAt);
   }
 

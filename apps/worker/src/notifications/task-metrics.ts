@@ -11,6 +11,7 @@ export class TaskMetrics {
   readonly conflicts;
   readonly deferred;
   readonly broadcastsPublished;
+  readonly recipients;
   /** One child counter per status, looked up once: labels are hashed on every `inc({...})`. */
   private readonly byStatus = new Map<string, { inc(): void }>();
 
@@ -49,6 +50,11 @@ export class TaskMetrics {
         labelNames: ['via'] as const,
       })
       .labels('amqp');
+    this.recipients = metrics.histogram({
+      name: 'notify_task_recipients',
+      help: 'Users each successful task notified: 1 for user_id, the length of user_ids',
+      buckets: [1, 2, 5, 10, 50, 100, 500, 1000, 5000, 10000],
+    });
   }
 
   /** A task ended with `status` (SUCCESS, FAILURE, REVOKED); it was received at `receivedAt`. */

@@ -6,6 +6,7 @@ import { DropInboxCreatedAtIndex1764921800000 } from './1764921800000-drop-inbox
 import { CreateRevokedTask1764922100000 } from './1764922100000-create-revoked-task';
 import { CreateUserTokenCutoff1764922200000 } from './1764922200000-create-user-token-cutoff';
 import { CreateBroadcast1764922300000 } from './1764922300000-create-broadcast';
+import { InboxRowsPerRecipient1764922400000 } from './1764922400000-inbox-rows-per-recipient';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateRevokedTask1764922100000,
   CreateUserTokenCutoff1764922200000,
   CreateBroadcast1764922300000,
+  InboxRowsPerRecipient1764922400000,
 ];
