@@ -30,6 +30,9 @@ describe('TokenCutoffRepository (real Postgres)', () => {
   it('lists only what changed after a moment, by the database clock', async () => {
     const before = newUser();
     await cutoffs.raise(before, 1_800_000_000);
+    // A Date holds milliseconds and now() microseconds: a change within the same millisecond as the
+    // moment reads as after it (listed again, which costs a sync nothing). Keep them apart here.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const [{ now }] = await database.query<Array<{ now: Date }>>('SELECT now() AS now');
     await new Promise((resolve) => setTimeout(resolve, 20));
     const after = newUser();
