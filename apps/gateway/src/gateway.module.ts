@@ -13,6 +13,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { PresenceModule } from './presence/presence.module';
 import { PublishModule } from './publish/publish.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { StreamModule } from './stream/stream.module';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -31,6 +32,7 @@ export class GatewayModule {
         HealthModule,
         PublishModule,
         SessionsModule,
+        StreamModule,
         PresenceModule,
         DashboardModule,
         DeadLettersModule,

@@ -15,6 +15,7 @@ export {
   ResultCleanupConfig,
   RuntimeConfig,
   SessionsConfig,
+  SseConfig,
   WebSocketConfig,
   WorkerConfig,
 } from './config-slices';
