@@ -78,6 +78,9 @@ export class StreamController {
       const body = { statusCode: verdict.status, error: REFUSALS[verdict.status], message: verdict.message };
       throw this.refusal(new HttpException(body, verdict.status));
     }
+    // The headers first: a token within the clock tolerance may be past its expiry already, and
+    // the connection then ends at once, with its last event.
+    this.open(request, response);
     const transport = new SseTransport(response, this.metrics);
     const connection = this.connections.create(transport, verdict.user);
     response.once('close', () => {
@@ -85,7 +88,6 @@ export class StreamController {
       this.keepAlive.forget(transport);
       this.connections.closed(connection);
     });
-    this.open(request, response);
     this.keepAlive.add(transport);
     await this.connections.start(connection, resumePoint);
   }

@@ -262,6 +262,29 @@ describe('Server-Sent Events stream (real gateways, worker and services)', () =>
     expect(socket.closeCode).toBe(4003);
   });
 
+  it('opens and at once ends a stream whose token is past its expiry but within the clock tolerance', async () => {
+    const tolerant = await createGateway(testConfig({ JWT_CLOCK_TOLERANCE_SECONDS: '30' }));
+    await tolerant.listen(0, '127.0.0.1');
+    extraGateways.push(tolerant);
+    const url = `http://127.0.0.1:${(tolerant.getHttpServer().address() as AddressInfo).port}`;
+    const stream = await TestStream.open(
+      `${url}/api/notifications/stream?token=${token(newUser(), -5)}`,
+      {},
+      {
+        read: false,
+      },
+    );
+    streams.push(stream);
+    expect(stream.response.statusCode).toBe(200);
+    expect(stream.response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    let text = '';
+    stream.response.setEncoding('utf8');
+    stream.response.on('data', (chunk: string) => (text += chunk));
+    stream.response.resume();
+    await eventually(() => (stream.ended ? true : undefined), 5000, 'the stream to end');
+    expect(text).toMatch(/^retry: \d+\n\nevent: error\ndata: \{"event":"error","data":\{"code":"token_expired"/);
+  });
+
   it('delivers to a stream on a second gateway what the worker fans out', async () => {
     const second = await startGateway();
     extraGateways.push(second.app);
