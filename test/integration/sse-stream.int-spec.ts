@@ -3,9 +3,9 @@ import type { AppConfig } from '@app/config';
 import { RedisFanout } from '@app/fanout';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createGateway } from '../gateway.factory';
-import { createWorker } from '../../../worker/src/worker.factory';
-import type { WorkerApp } from '../../../worker/src/worker.factory';
+import { createGateway } from '../../apps/gateway/src/gateway.factory';
+import { createWorker } from '../../apps/worker/src/worker.factory';
+import type { WorkerApp } from '../../apps/worker/src/worker.factory';
 import {
   TestPublisher,
   TestSocket,
