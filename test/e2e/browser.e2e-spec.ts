@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { AppProcess } from '@test/support/app-process';
+import { TcpProxy } from '@test/support/tcp-proxy';
 import { TestPublisher, eventually, signToken, taskRow, uniqueName, withDatabase } from '@test/support/test-context';
 
 /** Debian's chromium, never a downloaded browser (scripts/install-test-tools.sh installs it). */
@@ -38,7 +39,8 @@ describe('demo page and admin dashboard in a browser', () => {
     REDIS_CHANNEL_PREFIX: `${uniqueName('browser')}:`,
   };
   // The demo page's mint is off unless switched on; this gateway is the local demo.
-  const gatewayEnv = { ...env, DEMO_TOKEN_MINT: 'true' };
+  // A short retry: an EventSource the test cuts off reconnects by itself within half a second.
+  const gatewayEnv = { ...env, DEMO_TOKEN_MINT: 'true', SSE_RETRY_MS: '500' };
   const user = `demo-${randomUUID().slice(0, 6)}`;
   let gateway: AppProcess;
   let worker: AppProcess;
@@ -62,6 +64,12 @@ describe('demo page and admin dashboard in a browser', () => {
         pageErrors.push(`${page.url()}: ${message.text()}`);
     });
     return page;
+  };
+  /** The console errors a stream the test itself cut off leaves (Chromium logs the broken response). */
+  const forgiveStreamDrops = () => {
+    const dropped = /net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_REFUSED|EMPTY_RESPONSE|CONNECTION_RESET)/;
+    const others = pageErrors.filter((error) => !dropped.test(error));
+    pageErrors.splice(0, pageErrors.length, ...others);
   };
   const publish = async (body: unknown, taskId = randomUUID()) => {
     await publisher.publish(queue, body as object, { messageId: taskId });
@@ -181,6 +189,92 @@ describe('demo page and admin dashboard in a browser', () => {
       expect(texts).toEqual(['while offline 2', 'while offline 1', 'before the drop']);
     } finally {
       await context.close();
+    }
+  });
+
+  it('demo page with ?transport=sse: receives over Server-Sent Events and, after the server drops the stream, gets what it missed once', async () => {
+    // A proxy in front of the gateway, to drop the stream as a load balancer or a restart would.
+    const { proxy, url } = await TcpProxy.start(base, 80);
+    const proxied = url.replace(/\/$/, '');
+    const page = await newPage();
+    const sseUser = `sse-${randomUUID().slice(0, 6)}`;
+    const published = async (text: string) => {
+      const taskId = await publish({ user_id: sseUser, message: text });
+      await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
+    };
+    try {
+      await page.goto(`${proxied}/demo/?transport=sse`);
+      await page.fill('#token', signToken({ user_id: sseUser }, undefined, { expiresIn: 600 }));
+      await page.click('#connect');
+      await page.locator('#status', { hasText: /^connected$/ }).waitFor();
+      await page.locator('#log li', { hasText: `connected as user ${sseUser} over sse` }).waitFor();
+      await published('over the stream');
+      await page.locator('li.notification', { hasText: 'over the stream' }).waitFor();
+
+      await proxy.cut();
+      await page.locator('#status', { hasText: 'reconnecting' }).waitFor({ timeout: 20_000 });
+      await published('while dropped 1');
+      await published('while dropped 2');
+      await proxy.restore();
+      await page.locator('#status', { hasText: /^connected$/ }).waitFor({ timeout: 20_000 });
+      await page.locator('li.notification', { hasText: 'while dropped 2' }).waitFor();
+      await page.locator('#unread-badge', { hasText: /^3$/ }).waitFor();
+      expect(await page.locator('li.notification .text').allTextContents()).toEqual([
+        'while dropped 2',
+        'while dropped 1',
+        'over the stream',
+      ]);
+      // Marking read goes over REST on this transport.
+      await page.locator('li.notification', { hasText: 'while dropped 1' }).locator('button.mark-read').click();
+      await page.locator('#unread-badge', { hasText: /^2$/ }).waitFor();
+    } finally {
+      await page.close();
+      await proxy.cut();
+      forgiveStreamDrops();
+    }
+  });
+
+  it("Chromium's own EventSource resumes with Last-Event-ID after the server drops the stream", async () => {
+    const { proxy, url } = await TcpProxy.start(base, 80);
+    const proxied = url.replace(/\/$/, '');
+    const page = await newPage();
+    const sseUser = `es-${randomUUID().slice(0, 6)}`;
+    const published = async (text: string) => {
+      const taskId = await publish({ user_id: sseUser, message: text });
+      const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
+      return JSON.parse(row.result as string).notification_id as number;
+    };
+    type Seen = { ids: string[]; errors: number; opens: number };
+    const seen = () => page.evaluate(() => (globalThis as unknown as { seen: Seen }).seen);
+    try {
+      await page.goto(`${proxied}/demo/`);
+      await page.evaluate(
+        (token) => {
+          const state: Seen = { ids: [], errors: 0, opens: 0 };
+          (globalThis as unknown as { seen: Seen }).seen = state;
+          const source = new EventSource(`/api/notifications/stream?token=${token}`);
+          source.onopen = () => state.opens++;
+          source.addEventListener('notification', (event) => state.ids.push((event as MessageEvent).lastEventId));
+          source.onerror = () => state.errors++;
+        },
+        signToken({ user_id: sseUser }, undefined, { expiresIn: 600 }),
+      );
+      await eventually(async () => ((await seen()).opens === 1 ? true : undefined));
+      const first = await published('first');
+      await eventually(async () => ((await seen()).ids.length === 1 ? true : undefined));
+
+      await proxy.cut();
+      await eventually(async () => ((await seen()).errors > 0 ? true : undefined));
+      const missed = [await published('missed 1'), await published('missed 2')];
+      await proxy.restore();
+      await eventually(async () => ((await seen()).ids.length === 3 ? true : undefined), 20_000, 'the missed events');
+      const live = await published('live');
+      await eventually(async () => ((await seen()).ids.length === 4 ? true : undefined));
+      expect((await seen()).ids.map(Number)).toEqual([first, ...missed, live]);
+    } finally {
+      await page.close();
+      await proxy.cut();
+      forgiveStreamDrops();
     }
   });
 

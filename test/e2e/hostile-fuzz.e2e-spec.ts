@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import type { AppProcess } from '@test/support/app-process';
 import { AppStack } from '@test/support/app-stack';
 import {
@@ -26,6 +27,8 @@ describe('fuzzing the running system', () => {
     WS_MAX_PAYLOAD_BYTES: '4096',
     MAX_MESSAGE_BYTES: '4096',
     MAX_RECIPIENTS: '50',
+    // Raised so the stream fuzz reaches the resume point and the token; the limit has tests of its own.
+    WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: '100000',
   };
   let gateway: AppProcess;
   let worker: AppProcess;
@@ -269,6 +272,70 @@ describe('fuzzing the running system', () => {
     await socket.close();
     await expectNormalUserServed(`after-lists-${randomUUID().slice(0, 8)}`);
   });
+
+  it('answers 1,000 generated stream requests (Last-Event-ID, since, token) with 200, or 400/401 and a JSON reason', async () => {
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+      maxLength: 40,
+    });
+    const id = fc.oneof(
+      fc.nat().map(String),
+      fc.constantFrom('', '-1', '1e3', '0x1', '99999999999999999', ' 7 '),
+      printable,
+    );
+    const request = fc.record({
+      lastEventId: fc.option(id),
+      since: fc.option(fc.oneof(id, fc.string({ maxLength: 20 }))),
+      token: fc.oneof(
+        fc.constant(signToken({ user_id: 'stream-fuzzer' })),
+        printable,
+        fc.constantFrom('a.b.c', signToken({ user_id: 1 }, 'wrong-secret')),
+      ),
+    });
+    const samples = fc.sample(request, { numRuns: 1000, seed: 20261203 });
+    const statuses = new Map<number, number>();
+    for (let at = 0; at < samples.length; at += 20) {
+      await Promise.all(
+        samples.slice(at, at + 20).map(async (sample) => {
+          const query = new URLSearchParams({ token: sample.token });
+          if (sample.since !== null) query.set('since', sample.since);
+          const headers: Record<string, string> =
+            sample.lastEventId === null ? {} : { 'last-event-id': sample.lastEventId };
+          const answer = await streamAnswer(
+            `${gateway.httpUrl()}/api/notifications/stream?${query.toString()}`,
+            headers,
+          );
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          if (answer.status === 200) return;
+          expect(answer.status === 400 || answer.status === 401).toBe(true);
+          expect(answer.body).toMatchObject({ statusCode: answer.status, message: expect.any(String) });
+          if (answer.status === 400) expect(answer.body.message).toMatch(/^(Last-Event-ID|since) must be/);
+        }),
+      );
+    }
+    // The generator reaches every outcome, so each kind of answer was actually checked.
+    expect([...statuses.keys()].sort()).toEqual([200, 400, 401]);
+
+    await expectNormalUserServed(`after-streams-${randomUUID().slice(0, 8)}`);
+  });
+
+  /** A stream request's status; a refusal's JSON body; an accepted stream is closed at its headers. */
+  function streamAnswer(url: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(url, { headers }, (response) => {
+        if (response.statusCode === 200) {
+          request.destroy();
+          return resolve({ status: 200, body: null });
+        }
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
 
   async function expectNormalUserServed(userId: string) {
     const socket = await TestSocket.open(wsUrl(userId));

@@ -19,6 +19,7 @@ import {
   upgradeStatus,
   withDatabase,
 } from '@test/support/test-context';
+import { TestStream } from '@test/support/test-stream';
 
 /** Every metric name in the table of docs/operations.md#metrics, with the app that serves it. */
 function documentedMetrics(): Map<string, 'gateway' | 'worker'> {
@@ -120,6 +121,12 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
   /** Resolves once the series is above `before`. */
   const rises = (app: 'gateway' | 'worker', name: string, before: number, labels?: Record<string, string>) =>
     eventually(async () => ((await read(app, name, labels)) > before ? true : undefined), 10_000, `${name} to move`);
+  const streamOf = (userId: string, options?: { read: boolean }) =>
+    TestStream.open(
+      `http://${gatewayUrl}/api/notifications/stream?token=${signToken({ user_id: userId })}`,
+      {},
+      options,
+    );
   const socketOf = (userId: string) =>
     TestSocket.open(`ws://${gatewayUrl}/ws/notifications/?token=${signToken({ user_id: userId })}`);
   const celeryMessage = (taskId: string, headers: Record<string, unknown>) => ({
@@ -199,6 +206,38 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
         await fanout.publish('Notifications_metrics-slow', frame);
       await rises('gateway', 'notify_notifications_dropped_total', before, { reason: 'slow_consumer' });
       socket.socket.terminate();
+    },
+    notify_sse_streams_open: async () => {
+      const before = await read('gateway', 'notify_sse_streams_open');
+      const stream = await streamOf('metrics-sse-open');
+      expect(await read('gateway', 'notify_sse_streams_open')).toBe(before + 1);
+      await stream.close();
+      await eventually(async () => ((await read('gateway', 'notify_sse_streams_open')) === before ? true : undefined));
+    },
+    notify_sse_streams_closed_total: async () => {
+      const before = await read('gateway', 'notify_sse_streams_closed_total', { cause: 'client' });
+      await (await streamOf('metrics-sse-closed')).close();
+      await rises('gateway', 'notify_sse_streams_closed_total', before, { cause: 'client' });
+    },
+    notify_sse_events_total: async () => {
+      const before = await read('gateway', 'notify_sse_events_total', { event: 'notification' });
+      const stream = await streamOf('metrics-sse-events');
+      await publisher.publish(
+        config.AMQP_QUEUE,
+        { user_id: 'metrics-sse-events', message: 'hi' },
+        { messageId: randomUUID() },
+      );
+      await eventually(() => stream.eventsOf('notification')[0]);
+      await stream.close();
+      await rises('gateway', 'notify_sse_events_total', before, { event: 'notification' });
+    },
+    notify_sse_refusals_total: async () => {
+      const before = await read('gateway', 'notify_sse_refusals_total', { status: '400' });
+      const refusal = await TestStream.refusal(`http://${gatewayUrl}/api/notifications/stream`, {
+        'last-event-id': 'x',
+      });
+      expect(refusal.status).toBe(400);
+      await rises('gateway', 'notify_sse_refusals_total', before, { status: '400' });
     },
     notify_delivery_latency_seconds: async () => {
       const before = await read('gateway', 'notify_delivery_latency_seconds_count');

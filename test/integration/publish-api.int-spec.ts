@@ -256,6 +256,11 @@ describe('OpenAPI document', () => {
         '/api/admin/dead_letters/discard',
       ]),
     );
+    const stream = document.paths['/api/notifications/stream'].get;
+    expect(Object.keys(stream.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '429']));
+    expect(stream.parameters?.map((parameter) => parameter.name)).toEqual(
+      expect.arrayContaining(['token', 'since', 'Last-Event-ID']),
+    );
     expect(Object.keys(document.paths['/api/publish'].post.responses)).toEqual(
       expect.arrayContaining(['202', '400', '401', '403']),
     );

@@ -1,14 +1,13 @@
 import { INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
-import { HandshakeAuthenticator } from '@app/auth';
 import type { AppConfig } from '@app/config';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { GatewayModule } from './gateway.module';
 import { refuseDeepJson } from './http/json-body-depth';
-import { ConnectionLimits } from './notifications/connection-limits';
 import { GatewayMetrics } from './notifications/gateway-metrics';
+import { HandshakeChecks } from './notifications/handshake-checks';
 import { NotificationGateway } from './notifications/notification.gateway';
 import { NotificationsWsAdapter } from './notifications/notifications-ws.adapter';
 import { serveApiDocs } from './openapi/api-docs';
@@ -25,8 +24,7 @@ export async function createGateway(config: AppConfig): Promise<INestApplication
   app.useWebSocketAdapter(
     new NotificationsWsAdapter(
       app,
-      app.get(HandshakeAuthenticator),
-      app.get(ConnectionLimits),
+      app.get(HandshakeChecks),
       app.get(GatewayMetrics),
       config,
       app.get(NotificationGateway),

@@ -14,6 +14,7 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { PresenceModule } from './presence/presence.module';
 import { PublishModule } from './publish/publish.module';
 import { SessionsModule } from './sessions/sessions.module';
+import { StreamModule } from './stream/stream.module';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -33,6 +34,7 @@ export class GatewayModule {
         PublishModule,
         BroadcastModule,
         SessionsModule,
+        StreamModule,
         PresenceModule,
         DashboardModule,
         DeadLettersModule,

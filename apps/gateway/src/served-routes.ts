@@ -9,6 +9,7 @@ export function describeServedRoutes(
 ): string {
   return [
     'WebSocket /ws/notifications/',
+    'Server-Sent Events /api/notifications/stream',
     'REST /api/notifications, /api/tasks, /api/scheduled_tasks, /api/admin',
     `/api/publish, /api/broadcast (admin tokens${config.PUBLISH_API_TOKENS.length > 0 ? ` and ${config.PUBLISH_API_TOKENS.length} service tokens` : ''})`,
     `/${API_DOCS_PATH}`,

@@ -13,6 +13,8 @@ export type {
   ConnectedEvent,
   ConnectionState,
   DisconnectedEvent,
+  EventSourceConstructor,
+  EventSourceLike,
   EventTargetLike,
   FetchLike,
   NotificationClientEvents,
@@ -20,6 +22,7 @@ export type {
   ReconnectOptions,
   StateChange,
   TokenSource,
+  Transport,
   WebSocketConstructor,
   WebSocketLike,
 } from './types';

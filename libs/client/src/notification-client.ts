@@ -5,6 +5,7 @@ import { InboxRest, frameOf } from './inbox-rest';
 import { checkOptions } from './options';
 import { defaultEnvironment, isOnline, listenToPage } from './page-signals';
 import { PendingRequests, RequestError } from './pending-requests';
+import { SseSocket } from './sse-socket';
 import type { AnswerFrame } from './pending-requests';
 import { CloseCode, MAX_READ_IDS } from './protocol';
 import type { BroadcastFrame, NotificationFrame, ReadReceipt, ServerFrameData } from './protocol';
@@ -14,6 +15,7 @@ import type {
   ClientEnvironment,
   ConnectedEvent,
   ConnectionState,
+  EventSourceConstructor,
   NotificationClientEvents,
   NotificationClientOptions,
   WebSocketConstructor,
@@ -51,8 +53,12 @@ export class NotificationClient<M = unknown> {
   private readonly seen = new Set<number>();
   private readonly seenBroadcasts = new Set<number>();
   private readonly timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
-  private readonly WebSocketImpl: WebSocketConstructor;
+  private readonly WebSocketImpl: WebSocketConstructor | undefined;
+  private readonly EventSourceImpl: EventSourceConstructor | undefined;
   private readonly url: URL;
+  private readonly streamUrl: URL;
+  /** Connections go over Server-Sent Events (`transport: 'sse'`, or `auto` after a WebSocket could not be opened). */
+  private usingSse: boolean;
   private readonly environment: ClientEnvironment;
   /** The inbox over REST, for reads while the socket is down; null without `fetch` or with `apiUrl: false`. */
   readonly rest: InboxRest | null;
@@ -84,13 +90,22 @@ export class NotificationClient<M = unknown> {
 
   constructor(private readonly options: NotificationClientOptions) {
     checkOptions(options);
-    const impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!impl)
+    this.WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    this.EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    this.usingSse = this.startsWithSse();
+    if (this.usingSse && !this.EventSourceImpl)
+      throw new TypeError(
+        'No EventSource implementation: pass one as the EventSource option (e.g. the eventsource package on Node)',
+      );
+    if (!this.usingSse && !this.WebSocketImpl)
       throw new TypeError(
         'No WebSocket implementation: pass one as the WebSocket option (e.g. the ws package on Node 20)',
       );
-    this.WebSocketImpl = impl;
     this.url = socketUrlOf(options.url);
+    this.streamUrl = new URL(
+      options.streamUrl ??
+        `${typeof options.apiUrl === 'string' ? options.apiUrl : apiBaseOf(this.url)}/api/notifications/stream`,
+    );
     this.highestId = options.since;
     this.highestBroadcastId = options.broadcastSince;
     this.environment = options.environment ?? defaultEnvironment();
@@ -114,6 +129,11 @@ export class NotificationClient<M = unknown> {
 
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  /** The transport connections use now (with `auto`: `sse` once a WebSocket could not be opened). */
+  get transport(): 'websocket' | 'sse' {
+    return this.usingSse ? 'sse' : 'websocket';
   }
 
   on<E extends keyof NotificationClientEvents<M>>(
@@ -161,6 +181,7 @@ export class NotificationClient<M = unknown> {
       this.attempt = 0;
       this.handshakeFailures = 0;
       this.penalty = false;
+      this.usingSse = this.startsWithSse();
       this.stopListening ??= listenToPage(this.environment, this.pageReactions());
       this.setState('connecting', 'connect()');
       this.startSocket();
@@ -181,8 +202,9 @@ export class NotificationClient<M = unknown> {
     return this.read({ all: true }, (rest) => rest.markAllRead());
   }
 
-  /** Sends a ping (waiting for the connection while reconnecting); resolves to the round trip in ms. */
+  /** Sends a ping (waiting for the connection while reconnecting); resolves to the round trip in ms. WebSocket only. */
   async ping(): Promise<number> {
+    if (this.usingSse) throw new Error('ping needs the WebSocket transport: a Server-Sent Events stream only receives');
     if (!this.socketConnected) await this.whenConnected();
     const sentAt = Date.now();
     await this.request('ping', null);
@@ -228,10 +250,16 @@ export class NotificationClient<M = unknown> {
     }
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketImpl(this.nextSocketUrl(), ['bearer', token]);
+      socket = this.usingSse
+        ? new SseSocket(this.EventSourceImpl!, this.nextUrl(this.streamUrl, token))
+        : new this.WebSocketImpl!(this.nextUrl(this.url), ['bearer', token]);
     } catch (error) {
       // A token the WebSocket refuses as a subprotocol, mixed content (ws:// from an https page)...
-      this.emitError('socket_refused', `The WebSocket could not be opened: ${(error as Error).message}`);
+      if (this.fallBackToSse(`the WebSocket could not be made: ${(error as Error).message}`)) return this.startSocket();
+      this.emitError(
+        'socket_refused',
+        `The ${this.transport === 'sse' ? 'stream' : 'WebSocket'} could not be opened: ${(error as Error).message}`,
+      );
       if (typeof this.options.token === 'string') return void this.stop('failed', CloseCode.Abnormal, 'socket refused');
       this.token = undefined;
       return this.afterFailure(CloseCode.Abnormal, 'socket refused');
@@ -252,15 +280,35 @@ export class NotificationClient<M = unknown> {
     );
   }
 
-  private nextSocketUrl(): string {
-    const url = new URL(this.url.toString());
+  /** The socket's or the stream's URL, with `since` (and for a stream, which cannot send headers, the token). */
+  private nextUrl(base: URL, token?: string): string {
+    const url = new URL(base.toString());
     const since = this.catchUpSince ?? this.highestId;
     if (since !== undefined) {
       this.catchUpSince = since;
       url.searchParams.set('since', String(since));
     }
     if (this.highestBroadcastId !== undefined) url.searchParams.set('broadcast_since', String(this.highestBroadcastId));
+    if (token !== undefined) url.searchParams.set('token', token);
     return url.toString();
+  }
+
+  private startsWithSse(): boolean {
+    const transport = this.options.transport ?? 'auto';
+    return transport === 'sse' || (transport === 'auto' && !this.WebSocketImpl && this.EventSourceImpl !== undefined);
+  }
+
+  /**
+   * With `auto`: a WebSocket that could not be opened (before any ever reached `connected`) makes
+   * this and every later connection a Server-Sent Events stream, until `close()`. A proxy that
+   * breaks WebSockets breaks every one of them, so the WebSocket is not tried again.
+   */
+  private fallBackToSse(why: string): boolean {
+    if ((this.options.transport ?? 'auto') !== 'auto' || this.usingSse || this.everConnected || !this.EventSourceImpl)
+      return false;
+    this.usingSse = true;
+    this.log(`${why}; using Server-Sent Events`);
+    return true;
   }
 
   /** The token to connect or call REST with: a static one, or a token function's (asked again when needed). */
@@ -344,6 +392,8 @@ export class NotificationClient<M = unknown> {
    * halfway, a token function is asked for a new token.
    */
   private afterFailure(code: number, reason: string): void {
+    if (isOnline(this.environment) && this.fallBackToSse(`the WebSocket closed with ${code} before connected`))
+      return this.startSocket();
     if (isOnline(this.environment)) this.handshakeFailures++;
     const limit = this.options.maxHandshakeFailures ?? 8;
     if (this.handshakeFailures >= limit) {
@@ -435,7 +485,7 @@ export class NotificationClient<M = unknown> {
     if (this.highestId === undefined && typeof data.last_id === 'number') this.highestId = data.last_id;
     if (this.highestBroadcastId === undefined && typeof data.last_broadcast_id === 'number')
       this.highestBroadcastId = data.last_broadcast_id;
-    const event: ConnectedEvent = { ...data, reconnected: this.everConnected };
+    const event: ConnectedEvent = { ...data, reconnected: this.everConnected, transport: this.transport };
     this.everConnected = true;
     this.lastConnected = event;
     this.setState(
@@ -466,6 +516,8 @@ export class NotificationClient<M = unknown> {
    * that `since` meanwhile, so the missed range is never skipped.
    */
   private retryCatchUp(): void {
+    // A stream cannot ask; the gateway retries the catch-up by itself while the stream is open.
+    if (this.usingSse) return;
     const since = this.catchUpSince!;
     const delay = backoffDelay(this.catchUpRetries++, this.options.reconnect || {}, this.options.random);
     this.setTimer('catchUp', delay, () => {
@@ -550,10 +602,11 @@ export class NotificationClient<M = unknown> {
   private async read(data: unknown, overRest: (rest: InboxRest) => Promise<ReadReceipt>): Promise<ReadReceipt> {
     const rest = async () => {
       const receipt = await overRest(this.rest!);
-      this.events.emit('read', receipt); // the socket that would have carried it is down
+      // A connected stream carries the receipt itself; a socket that would have is down.
+      if (!(this.usingSse && this.socketConnected)) this.events.emit('read', receipt);
       return receipt;
     };
-    if (this.socketConnected) {
+    if (this.socketConnected && !this.usingSse) {
       try {
         return (await this.request('read', data)).data as ReadReceipt;
       } catch (error) {
@@ -588,7 +641,8 @@ export class NotificationClient<M = unknown> {
 
   private schedulePing(): void {
     const interval = this.options.pingIntervalMs ?? 25_000;
-    if (interval > 0) this.setTimer('ping', interval, () => this.heartbeat());
+    // A stream is watched by the gateway's keep-alive comments and the EventSource itself.
+    if (interval > 0 && !this.usingSse) this.setTimer('ping', interval, () => this.heartbeat());
   }
 
   /** A ping whose pong does not come marks the socket dead (a half-open one after sleep or a network change). */
@@ -606,7 +660,8 @@ export class NotificationClient<M = unknown> {
 
   /** With a token function: a new token a little before this one expires, sent in a `refresh` frame. */
   private scheduleRefresh(): void {
-    if (typeof this.options.token !== 'function' || this.token === undefined) return;
+    // A stream cannot take a new token: it ends at expiry (4001) and the client reconnects with a fresh one.
+    if (typeof this.options.token !== 'function' || this.token === undefined || this.usingSse) return;
     const { expiresAt, issuedAt } = tokenTimes(this.token);
     if (expiresAt === undefined) return;
     const lifetime = expiresAt - (issuedAt ?? this.tokenObtainedAt);

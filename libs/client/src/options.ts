@@ -34,6 +34,8 @@ export function checkOptions(options: NotificationClientOptions): void {
   if (typeof options.token === 'string' ? options.token === '' : typeof options.token !== 'function') {
     throw new TypeError('token must be a non-empty string or a function returning one');
   }
+  if (options.transport !== undefined && !['websocket', 'sse', 'auto'].includes(options.transport))
+    throw new TypeError(`transport must be 'websocket', 'sse' or 'auto'; got ${shown(options.transport)}`);
   for (const [name, min, whole] of NUMBER_RULES) checkNumber(name, options[name], min, whole);
   if (options.reconnect !== undefined && options.reconnect !== false) {
     if (typeof options.reconnect !== 'object' || options.reconnect === null) {

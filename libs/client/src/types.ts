@@ -18,6 +18,23 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
+/** The part of the EventSource API the client uses: the browser's and the `eventsource` package's both fit. */
+export interface EventSourceLike {
+  onopen: ((event: unknown) => void) | null;
+  addEventListener(type: string, listener: (event: unknown) => void): void;
+  close(): void;
+}
+
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+/**
+ * - `websocket`: only the WebSocket;
+ * - `sse`: only Server-Sent Events (`GET /api/notifications/stream`): receive-only, reads over REST;
+ * - `auto`: the WebSocket, and Server-Sent Events from the first WebSocket that cannot be opened
+ *   (a proxy that breaks WebSockets) until `close()`.
+ */
+export type Transport = 'websocket' | 'sse' | 'auto';
+
 /**
  * A token, or a function returning a fresh one. The function is asked when the client has no
  * usable token: at the first connection, after 4001, before its token expires (to refresh it in
@@ -61,6 +78,12 @@ export interface NotificationClientOptions {
   token: TokenSource;
   /** The constructor to use; defaults to `globalThis.WebSocket` (browsers, Node 22+). Pass `ws` on Node 20. */
   WebSocket?: WebSocketConstructor;
+  /** `websocket`, `sse` or `auto` (the default): see `Transport`. */
+  transport?: Transport;
+  /** For `sse` and `auto`: defaults to `globalThis.EventSource` (browsers). On Node pass the `eventsource` package's. */
+  EventSource?: EventSourceConstructor;
+  /** The stream's URL; default: `/api/notifications/stream` on the REST API's base. */
+  streamUrl?: string;
   /**
    * The last notification id the app has already shown, e.g. kept in localStorage: the first
    * connection asks for what came after it (`?since=`). Leave out to start with live ones only;
@@ -133,6 +156,8 @@ export interface StateChange {
 export interface ConnectedEvent extends Readonly<ServerFrameData['connected']> {
   /** False on the first connection, true when this is a reconnection. */
   reconnected: boolean;
+  /** Which transport this connection uses. */
+  transport: 'websocket' | 'sse';
 }
 
 export interface DisconnectedEvent {

@@ -165,6 +165,10 @@ const environmentSchema = z
     WS_MAX_SOCKETS_PER_IP: integer(1, 1_000_000).default(1000),
     WS_MAX_CONNECTIONS_PER_IP_PER_SECOND: integer(1, 100_000).default(50),
     WS_MAX_FRAMES_PER_SECOND: integer(1, 100_000).default(20),
+    // A Server-Sent Events stream gets a comment line this often, so proxies do not close it as idle.
+    SSE_KEEPALIVE_SECONDS: integer(1, 3600).default(15),
+    // The `retry:` a stream starts with: how long a browser's EventSource waits before reconnecting.
+    SSE_RETRY_MS: integer(100, 600_000).default(3000),
     // A gateway that stops heartbeating (killed) stops counting in presence after this long.
     PRESENCE_TTL_SECONDS: integer(3, 3600).default(30),
     // How often a gateway reads "log out everywhere" cut-offs from Postgres (the control channel

@@ -88,6 +88,9 @@ export abstract class WebSocketConfig extends configSlice([
   'RESUME_WINDOW',
 ]) {}
 
+/** The Server-Sent Events transport: its keep-alive comments and the reconnect delay it tells browsers. */
+export abstract class SseConfig extends configSlice(['SSE_KEEPALIVE_SECONDS', 'SSE_RETRY_MS']) {}
+
 /**
  * The worker running `send_notification` tasks: its name in the results, its probe port, which
  * Celery tasks it serves and how, and what it accepts and retries.
@@ -190,6 +193,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   JwtConfig,
   PublishApiConfig,
   WebSocketConfig,
+  SseConfig,
   WorkerConfig,
   CeleryNodeConfig,
   DeferredTaskConfig,

@@ -16,6 +16,7 @@ export {
   ResultCleanupConfig,
   RuntimeConfig,
   SessionsConfig,
+  SseConfig,
   WebSocketConfig,
   WorkerConfig,
 } from './config-slices';

@@ -3,8 +3,10 @@ import type { Cluster, Redis } from 'ioredis';
 /** One gateway's share of the cluster's presence. */
 export interface GatewayPresence {
   gateway: string;
-  /** Open sockets by user on that gateway. */
+  /** Open connections (sockets and Server-Sent Events streams) by user on that gateway. */
   sockets: Map<string, number>;
+  /** How many of that gateway's connections are Server-Sent Events streams. */
+  streams: number;
 }
 
 /** A user's sockets counted over every live gateway. */
@@ -24,10 +26,13 @@ export interface UserPresence {
  * - `…{presence}:gateways`, a sorted set of gateway ids scored by when their entry lapses. A gateway
  *   renews it (and its hash's expiry) on every heartbeat; one that dies (SIGKILL) stops counting
  *   once its score has passed and its hash expires by itself. A restarted gateway has a new id.
+ * - `…{presence}:streams`, a hash of gateway id → how many of its connections are Server-Sent
+ *   Events streams (the dashboard shows them beside sockets); read only for live gateways.
  * The hash tag keeps every key in one slot of a Redis Cluster.
  */
 export class RedisPresence {
   private readonly gatewaysKey: string;
+  private readonly streamsKey: string;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -35,6 +40,7 @@ export class RedisPresence {
     private readonly ttlMs: number,
   ) {
     this.gatewaysKey = `${prefix}{presence}:gateways`;
+    this.streamsKey = `${prefix}{presence}:streams`;
   }
 
   /** Records how many sockets `gateway` holds of each user (0: none): at most one HSET and one HDEL. */
@@ -46,6 +52,13 @@ export class RedisPresence {
       held.size > 0 ? this.redis.hset(key, held) : null,
       gone.length > 0 ? this.redis.hdel(key, ...gone) : null,
     ]);
+  }
+
+  /** Records how many of `gateway`'s connections are streams. */
+  async writeStreams(gateway: string, streams: number): Promise<void> {
+    await (streams > 0
+      ? this.redis.hset(this.streamsKey, gateway, streams)
+      : this.redis.hdel(this.streamsKey, gateway));
   }
 
   /**
@@ -74,7 +87,12 @@ export class RedisPresence {
 
   /** A gateway shutting down stops counting at once. */
   async remove(gateway: string): Promise<void> {
-    await this.redis.multi().zrem(this.gatewaysKey, gateway).del(this.gatewayKey(gateway)).exec();
+    await this.redis
+      .multi()
+      .zrem(this.gatewaysKey, gateway)
+      .del(this.gatewayKey(gateway))
+      .hdel(this.streamsKey, gateway)
+      .exec();
   }
 
   /** Each user's sockets over the live gateways, in the order asked. */
@@ -91,10 +109,15 @@ export class RedisPresence {
   /** Every live gateway with its sockets by user (for the dashboard: one read per gateway). */
   async gateways(): Promise<GatewayPresence[]> {
     const gateways = await this.liveGateways();
-    const hashes = await Promise.all(gateways.map((gateway) => this.redis.hgetall(this.gatewayKey(gateway))));
+    if (gateways.length === 0) return [];
+    const [hashes, streams] = await Promise.all([
+      Promise.all(gateways.map((gateway) => this.redis.hgetall(this.gatewayKey(gateway)))),
+      this.redis.hmget(this.streamsKey, ...gateways),
+    ]);
     return gateways.map((gateway, at) => ({
       gateway,
       sockets: new Map(Object.entries(hashes[at]).map(([userId, count]) => [userId, Number(count)])),
+      streams: Number(streams[at] ?? 0),
     }));
   }
 
@@ -111,7 +134,11 @@ export class RedisPresence {
       .zrangebyscore(this.gatewaysKey, now, '+inf')
       .exec();
     const lapsed = (results?.[0]?.[1] as string[] | undefined) ?? [];
-    if (lapsed.length > 0) await this.redis.del(...lapsed.map((gateway) => this.gatewayKey(gateway)));
+    if (lapsed.length > 0)
+      await Promise.all([
+        this.redis.del(...lapsed.map((gateway) => this.gatewayKey(gateway))),
+        this.redis.hdel(this.streamsKey, ...lapsed),
+      ]);
     return (results?.[2]?.[1] as string[] | undefined) ?? [];
   }
 

@@ -171,15 +171,22 @@
       (stats.sockets.users === 1 ? ' user' : ' users') +
       (stats.sockets.scope === 'cluster'
         ? ' on ' + gateways + (gateways === 1 ? ' gateway' : ' gateways')
-        : ' on this gateway (cluster presence unavailable)');
+        : ' on this gateway (cluster presence unavailable)') +
+      ' · ' +
+      (stats.sockets.connections - stats.sockets.streams).toLocaleString() +
+      ' WebSockets, ' +
+      stats.sockets.streams.toLocaleString() +
+      ' SSE streams';
     $('#kpi-sockets-sub').title = stats.sockets.gateways
       .map(function (share) {
         return (
           share.gateway +
           (share.this ? ' (this one)' : '') +
           ': ' +
-          share.connections +
-          ' sockets, ' +
+          (share.connections - share.streams) +
+          ' WebSockets, ' +
+          share.streams +
+          ' SSE streams, ' +
           share.users +
           ' users'
         );

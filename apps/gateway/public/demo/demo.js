@@ -1,5 +1,6 @@
-// The demo page: a token, a WebSocket through the client SDK (window.NotifyClient), the user's
-// inbox over REST, and an unread badge that follows read receipts from every tab.
+// The demo page: a token, a WebSocket (or with ?transport=sse a Server-Sent Events stream) through
+// the client SDK (window.NotifyClient), the user's inbox over REST, and an unread badge that follows
+// read receipts from every tab.
 (function () {
   'use strict';
   var $ = function (selector) {
@@ -9,6 +10,10 @@
   var STATUS_PILL = { connecting: 'connecting', connected: 'open', reconnecting: 'reconnecting' };
   var STATUS_TEXT = { connecting: 'connecting…', reconnecting: 'reconnecting…', closed: 'disconnected' };
   var TERMINAL = { closed: true, unauthorized: true, failed: true };
+  var TRANSPORTS = { websocket: true, sse: true, auto: true };
+  // ?transport=websocket|sse|auto picks the SDK's transport (default auto).
+  var requestedTransport = new URLSearchParams(location.search).get('transport');
+  var transport = TRANSPORTS[requestedTransport] ? requestedTransport : 'auto';
 
   var client = null;
   var inbox = null;
@@ -38,8 +43,10 @@
         ':' +
         String(seconds % 60).padStart(2, '0') +
         (minted && client && minted.refreshing
-          ? ' · refreshed in place before then'
-          : ' · the socket closes then (4001): paste a new token');
+          ? client.transport === 'sse'
+            ? ' · the stream then ends and reconnects with a new token'
+            : ' · refreshed in place before then'
+          : ' · the connection closes then (4001): paste a new token');
     }
     $('#token-lifetime').textContent = text;
   }
@@ -191,7 +198,11 @@
 
     // The socket first, then the inbox's first page: everything after the socket's position comes
     // live, everything up to it is in the page, and an id in both is shown once.
-    client = new NotifyClient.NotificationClient({ url: '/ws/notifications/', token: tokenOption(token) });
+    client = new NotifyClient.NotificationClient({
+      url: '/ws/notifications/',
+      token: tokenOption(token),
+      transport: transport,
+    });
     expiresAt = tokenExpiry(token);
     clearInterval(lifetimeTimer);
     lifetimeTimer = setInterval(showLifetime, 1000);
@@ -221,6 +232,8 @@
         (event.reconnected ? 'reconnected' : 'connected') +
           ' as user ' +
           event.user_id +
+          ' over ' +
+          event.transport +
           ' (' +
           event.connection_id.slice(0, 8) +
           ')',

@@ -5,6 +5,7 @@ import { TaskStatus } from '@app/contracts';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { TestPublisher, TestSocket, eventually, signToken, testConfig, uniqueName } from '@test/support/test-context';
+import { TestStream } from '@test/support/test-stream';
 import { createGateway } from '../gateway.factory';
 
 /** The admin dashboard's JSON and the demo page's development token, against the real services. */
@@ -76,6 +77,10 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     const socket = await TestSocket.open(
       `${base.replace('http', 'ws')}/ws/notifications/?token=${signToken({ user_id: 'dash-viewer' })}`,
     );
+    // A Server-Sent Events stream of the same user: counted beside the socket.
+    const stream = await TestStream.open(
+      `${base}/api/notifications/stream?token=${signToken({ user_id: 'dash-viewer' })}`,
+    );
     const deadLetter = `${config.AMQP_QUEUE}.dead-letter`;
     const before = await get('/api/admin/stats?minutes=5');
     expect(before.body.dead_letter).toEqual({ queue: deadLetter, messages: 0 }); // no such queue yet
@@ -85,7 +90,7 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
 
     const { status, body } = await eventually(async () => {
       const answer = await get('/api/admin/stats?minutes=5');
-      return answer.body.dead_letter?.messages === 2 ? answer : undefined;
+      return answer.body.dead_letter?.messages === 2 && answer.body.sockets.streams === 1 ? answer : undefined;
     });
     expect(status).toBe(200);
     expect(body.window.minutes).toBe(5);
@@ -105,11 +110,13 @@ describe('admin dashboard API and demo token (real Postgres, Redis, RabbitMQ)', 
     expect(body.latency_ms).toEqual({ avg: expect.any(Number), p95: expect.any(Number), count: expect.any(Number) });
     expect(body.sockets).toEqual({
       scope: 'cluster',
-      connections: 1,
+      connections: 2,
+      streams: 1,
       users: 1,
-      gateways: [{ gateway: expect.any(String), connections: 1, users: 1, this: true }],
+      gateways: [{ gateway: expect.any(String), connections: 2, streams: 1, users: 1, this: true }],
     });
     await socket.close();
+    await stream.close();
   });
 
   it('lists the most recent tasks filtered by status, a part of the name, or a part of the arguments (user)', async () => {

@@ -18,14 +18,16 @@ export interface DashboardStats {
   /** From receipt to result (`date_done - date_created`) over the window. */
   latency_ms: { avg: number | null; p95: number | null; count: number };
   /**
-   * Sockets and users of the whole cluster (`scope: 'cluster'`, from presence in Redis), with each
-   * live gateway's share; only this gateway's (`scope: 'gateway'`) when Redis could not be read.
+   * Connections and users of the whole cluster (`scope: 'cluster'`, from presence in Redis), with
+   * each live gateway's share; only this gateway's (`scope: 'gateway'`) when Redis could not be
+   * read. `connections` counts sockets and Server-Sent Events streams; `streams` the latter.
    */
   sockets: {
     scope: 'cluster' | 'gateway';
     connections: number;
+    streams: number;
     users: number;
-    gateways: Array<{ gateway: string; connections: number; users: number; this: boolean }>;
+    gateways: Array<{ gateway: string; connections: number; streams: number; users: number; this: boolean }>;
   };
   /** `messages` is null when the broker could not be asked. */
   dead_letter: { queue: string; messages: number | null };
@@ -91,20 +93,26 @@ export class DashboardService {
     try {
       const gateways = await this.cluster.gateways();
       const users = new Set(gateways.flatMap(({ sockets }) => [...sockets.keys()]));
-      const shares = gateways.map(({ gateway, sockets }) => ({
+      const shares = gateways.map(({ gateway, sockets, streams }) => ({
         gateway,
         connections: [...sockets.values()].reduce((sum, count) => sum + count, 0),
+        streams,
         users: sockets.size,
         this: gateway === this.cluster.gatewayId,
       }));
       const connections = shares.reduce((sum, share) => sum + share.connections, 0);
-      return { scope: 'cluster', connections, users: users.size, gateways: shares };
+      const streams = shares.reduce((sum, share) => sum + share.streams, 0);
+      return { scope: 'cluster', connections, streams, users: users.size, gateways: shares };
     } catch (error) {
       this.logger.warn({
         msg: 'Cluster presence unavailable; showing this gateway only',
         error: (error as Error).message,
       });
-      const here = { connections: this.presence.connectionCount, users: this.presence.userCount };
+      const here = {
+        connections: this.presence.connectionCount,
+        streams: this.presence.streamCount,
+        users: this.presence.userCount,
+      };
       return { scope: 'gateway', ...here, gateways: [{ gateway: this.cluster.gatewayId, ...here, this: true }] };
     }
   }

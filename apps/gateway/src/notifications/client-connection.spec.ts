@@ -5,6 +5,7 @@ import { MetricsRegistry } from '@app/metrics';
 import type { NotificationRepository } from '@app/persistence';
 import { WebSocket } from 'ws';
 import { ClientConnection } from './client-connection';
+import { WebSocketTransport } from './connection-transport';
 import { GatewayMetrics } from './gateway-metrics';
 
 class FakeSocket {
@@ -88,7 +89,7 @@ function setUp({ resumeWindow = 1000, maxBufferedBytes = 1 << 20 } = {}) {
   const socket = new FakeSocket();
   const inbox = new FakeInbox();
   const broadcasts = new FakeBroadcasts();
-  const connection = new ClientConnection(socket as unknown as WebSocket, 'c1', 'u1', {
+  const connection = new ClientConnection(new WebSocketTransport(socket as unknown as WebSocket), 'c1', 'u1', {
     inbox: inbox as unknown as NotificationRepository,
     broadcasts,
     metrics: new GatewayMetrics(new MetricsRegistry('test')),

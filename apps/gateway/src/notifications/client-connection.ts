@@ -12,7 +12,7 @@ import {
 import type { FrameRef, NotificationHead, StoredBroadcast } from '@app/contracts';
 import type { InboxPosition, NotificationRepository } from '@app/persistence';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WebSocket } from 'ws';
+import type { ConnectionTransport } from './connection-transport';
 import { FrameRateLimiter } from './frame-rate-limiter';
 import type { GatewayMetrics } from './gateway-metrics';
 
@@ -71,8 +71,9 @@ export interface BroadcastStart {
 }
 
 /**
- * One client's socket and everything about it: who it is, what it has been sent, and what it is
- * owed. The rule it keeps: it sends a user's notifications in seq order, each once, with no gap.
+ * One client's connection (a WebSocket or a Server-Sent Events stream: its `transport`) and
+ * everything about it: who it is, what it has been sent, and what it is owed. The rule it keeps: it
+ * sends a user's notifications in seq order, each once, with no gap, whatever the transport.
  *
  * The position (`positionId`, `positionSeq`) is where the socket stands in its user's inbox:
  * everything up to it has been sent (or was there before a client that connected without
@@ -110,7 +111,7 @@ export class ClientConnection {
   closedWith = 0;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly transport: ConnectionTransport,
     readonly connectionId: string,
     readonly userId: string,
     private readonly context: ConnectionContext,
@@ -124,7 +125,7 @@ export class ClientConnection {
   }
 
   get isOpen(): boolean {
-    return this.socket.readyState === WebSocket.OPEN;
+    return this.transport.isOpen;
   }
 
   /**
@@ -194,18 +195,18 @@ export class ClientConnection {
   send(frame: Buffer | string): boolean {
     if (!this.isOpen) return false;
     // A client that stops reading must not make the gateway buffer without bound.
-    if (this.socket.bufferedAmount > this.context.maxBufferedBytes) {
+    if (this.transport.bufferedBytes > this.context.maxBufferedBytes) {
       this.closeAsTooSlow();
       return false;
     }
-    this.socket.send(frame, { binary: false });
+    this.transport.send(frame);
     this.context.metrics.framesOut.inc();
     return true;
   }
 
   close(code: number, reason: string): void {
     if (this.closedWith === 0 && this.isOpen) this.closedWith = code;
-    this.socket.close(code, reason);
+    this.transport.close(code, reason);
   }
 
   private closeAsTooSlow(): void {
@@ -403,7 +404,7 @@ export class ClientConnection {
   /** Waits while the client's unread bytes are past half the limit; false once the socket is gone. */
   private async roomToSend(): Promise<boolean> {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (this.isOpen && this.socket.bufferedAmount > this.context.maxBufferedBytes / 2) {
+    while (this.isOpen && this.transport.bufferedBytes > this.context.maxBufferedBytes / 2) {
       if (Date.now() > deadline) {
         this.closeAsTooSlow();
         return false;

@@ -27,6 +27,8 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
   /** Users whose socket count changed since the last write. */
   private readonly dirty = new Set<string>();
   private writeTimer: NodeJS.Timeout | null = null;
+  /** The stream count last written to Redis; -1 before the first write. */
+  private streamsWritten = -1;
 
   constructor(
     fanout: RedisFanout,
@@ -75,6 +77,18 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
       this.rewriteNeeded = true;
       this.logger.warn({ msg: 'Presence write failed; the next heartbeat rewrites it', error: error.message });
     });
+    if (this.local.streamCount !== this.streamsWritten) void this.writeStreams();
+  }
+
+  private async writeStreams(): Promise<void> {
+    const streams = this.local.streamCount;
+    try {
+      await this.presence.writeStreams(this.gatewayId, streams);
+      this.streamsWritten = streams;
+    } catch (error) {
+      this.streamsWritten = -1;
+      this.logger.warn({ msg: 'Writing the stream count failed', error: (error as Error).message });
+    }
   }
 
   lookup(userIds: string[]): Promise<UserPresence[]> {
@@ -90,6 +104,7 @@ export class ClusterPresence implements OnModuleInit, OnModuleDestroy {
       if (this.rewriteNeeded || !(await this.presence.heartbeat(this.gatewayId, this.local.userCount))) {
         this.rewriteNeeded = false;
         await this.presence.rewrite(this.gatewayId, this.local.socketCounts());
+        await this.writeStreams();
       }
     } catch (error) {
       this.rewriteNeeded = true;

@@ -3,7 +3,10 @@
  * reader of counts cannot reach the connections themselves.
  */
 export abstract class ConnectionPresence {
+  /** Sockets and Server-Sent Events streams. */
   abstract get connectionCount(): number;
+  /** Of those, Server-Sent Events streams. */
+  abstract get streamCount(): number;
   /** Users with at least one socket here (one group each). */
   abstract get userCount(): number;
   abstract socketsOf(userId: string): number;

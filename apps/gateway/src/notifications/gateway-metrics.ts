@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SocketCloseCode } from '@app/contracts';
 import { MetricsRegistry } from '@app/metrics';
+import type { TransportKind } from './connection-transport';
 
 /** What the gateway counts; every label comes from a small fixed set. */
 @Injectable()
@@ -16,6 +17,10 @@ export class GatewayMetrics {
   readonly broadcastFramesOut;
   readonly dropped;
   readonly deliveryLatency;
+  readonly streamsOpen;
+  readonly streamsClosed;
+  readonly streamEvents;
+  readonly streamRefusals;
 
   constructor(metrics: MetricsRegistry) {
     this.socketsOpen = metrics.gauge({ name: 'notify_sockets_open', help: 'WebSockets open on this gateway' });
@@ -63,6 +68,45 @@ export class GatewayMetrics {
       help: 'From the notification being stored to its frame reaching this gateway',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
+    this.streamsOpen = metrics.gauge({
+      name: 'notify_sse_streams_open',
+      help: 'Server-Sent Events streams open on this gateway',
+    });
+    this.streamsClosed = metrics.counter({
+      name: 'notify_sse_streams_closed_total',
+      help: 'Server-Sent Events streams ended, by cause (client: the client went away)',
+      labelNames: ['cause'] as const,
+    });
+    this.streamEvents = metrics.counter({
+      name: 'notify_sse_events_total',
+      help: 'Events written to Server-Sent Events streams, by event',
+      labelNames: ['event'] as const,
+    });
+    this.streamRefusals = metrics.counter({
+      name: 'notify_sse_refusals_total',
+      help: 'Server-Sent Events requests refused before the stream, by HTTP status',
+      labelNames: ['status'] as const,
+    });
+  }
+
+  /** A connection opened: sockets and streams are counted apart. */
+  opened(kind: TransportKind): void {
+    if (kind === 'sse') return this.streamsOpen.inc();
+    this.connects.inc();
+    this.socketsOpen.inc();
+  }
+
+  /** A connection closed; `closedWith` as `ClientConnection.closedWith`. */
+  closed(kind: TransportKind, closedWith: number): string {
+    const cause = disconnectCause(closedWith);
+    if (kind === 'sse') {
+      this.streamsClosed.inc({ cause });
+      this.streamsOpen.dec();
+    } else {
+      this.disconnects.inc({ cause });
+      this.socketsOpen.dec();
+    }
+    return cause;
   }
 }
 

@@ -17,9 +17,10 @@ function setUp() {
     new GatewayMetrics(new MetricsRegistry('test')),
   );
   groups.onModuleInit();
-  const connection = (group: string) =>
+  const connection = (group: string, kind: 'websocket' | 'sse' = 'websocket') =>
     ({
       group,
+      transport: { kind },
       receiveNotification: jest.fn(),
       receiveFrame: jest.fn(),
       resync: jest.fn().mockResolvedValue(undefined),
@@ -45,6 +46,18 @@ describe('GroupSubscriptions', () => {
     groups.leave(b);
     expect(fanout.unsubscribe).toHaveBeenCalledWith('Notifications_1');
     expect([groups.connectionCount, groups.userCount]).toEqual([0, 0]);
+  });
+
+  it('counts streams among the connections, once each, however often a connection leaves', async () => {
+    const { groups, connection } = setUp();
+    const [socket, stream] = [connection('Notifications_1'), connection('Notifications_1', 'sse')];
+    await groups.join(socket);
+    await groups.join(stream);
+    await groups.join(stream);
+    expect([groups.connectionCount, groups.streamCount]).toEqual([2, 1]);
+    groups.leave(stream);
+    groups.leave(stream);
+    expect([groups.connectionCount, groups.streamCount]).toEqual([1, 0]);
   });
 
   it('forgets a subscription that failed, so the next connection of the group subscribes again', async () => {

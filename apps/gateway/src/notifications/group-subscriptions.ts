@@ -19,6 +19,7 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
   private readonly members = new Map<string, Set<ClientConnection>>();
   /** Made or being made; a failed one is forgotten, so the next connection of the group tries again. */
   private readonly subscriptions = new Map<string, Promise<void>>();
+  private streams = 0;
 
   constructor(
     private readonly fanout: RedisFanout,
@@ -37,7 +38,10 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
     const { group } = connection;
     let connections = this.members.get(group);
     if (!connections) this.members.set(group, (connections = new Set()));
-    connections.add(connection);
+    if (!connections.has(connection)) {
+      connections.add(connection);
+      if (connection.transport.kind === 'sse') this.streams++;
+    }
     try {
       await this.subscription(group);
     } catch (error) {
@@ -49,7 +53,9 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
   leave(connection: ClientConnection): void {
     const { group } = connection;
     const connections = this.members.get(group);
-    if (!connections?.delete(connection) || connections.size > 0) return;
+    if (!connections?.delete(connection)) return;
+    if (connection.transport.kind === 'sse') this.streams--;
+    if (connections.size > 0) return;
     this.members.delete(group);
     this.subscriptions.delete(group);
     this.fanout
@@ -66,6 +72,10 @@ export class GroupSubscriptions extends ConnectionPresence implements OnModuleIn
     let count = 0;
     for (const connections of this.members.values()) count += connections.size;
     return count;
+  }
+
+  get streamCount(): number {
+    return this.streams;
   }
 
   get userCount(): number {

@@ -1,13 +1,12 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { BEARER_PROTOCOL, HandshakeAuthenticator } from '@app/auth';
+import { BEARER_PROTOCOL } from '@app/auth';
 import type { WebSocketConfig } from '@app/config';
 import type { IncomingMessage, Server } from 'node:http';
-import proxyaddr from 'proxy-addr';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { DecodedClientFrame, decodeClientFrame } from './client-frame.decoder';
-import { ConnectionLimits } from './connection-limits';
 import { GatewayMetrics } from './gateway-metrics';
+import { HandshakeChecks } from './handshake-checks';
 
 /** Where the adapter hands each decoded client frame (the gateway). */
 export interface ClientFrameReceiver {
@@ -22,8 +21,8 @@ type UpgradeRequest = IncomingMessage & { user?: unknown };
 /**
  * `WsAdapter` with what the notification socket needs on top, all of it before the 101 where it
  * can be, so that a refused client never costs a socket:
- * - `Origin` against WS_ALLOWED_ORIGINS (403), connection attempts per IP per second (429), the
- *   token (401), then open sockets per IP and per user (429);
+ * - `HandshakeChecks`: `Origin` (403), connection attempts per IP per second (429), the token
+ *   (401), then open connections (sockets and SSE streams) per IP and per user (429);
  * - `bearer` is selected when a client sends its token as the subprotocol pair `bearer, <jwt>`
  *   (ws would otherwise echo the first offered protocol);
  * - frames go through `decodeClientFrame`, which turns bad frames into error replies, to the
@@ -32,24 +31,16 @@ type UpgradeRequest = IncomingMessage & { user?: unknown };
  *   adapter matches the path exactly and destroys the socket otherwise.
  */
 export class NotificationsWsAdapter extends WsAdapter {
-  private readonly allowedOrigins: Set<string>;
-  private readonly clientAddress: (request: IncomingMessage) => string;
   private readonly forwardFrame: (this: WebSocket, data: RawData, isBinary: boolean) => void;
 
   constructor(
     app: INestApplicationContext,
-    private readonly authenticator: HandshakeAuthenticator,
-    private readonly limits: ConnectionLimits,
+    private readonly checks: HandshakeChecks,
     private readonly metrics: GatewayMetrics,
     private readonly config: WebSocketConfig,
     private readonly frames: ClientFrameReceiver,
   ) {
     super(app);
-    this.allowedOrigins = new Set(config.WS_ALLOWED_ORIGINS);
-    // X-Forwarded-For only from TRUST_PROXY peers, read right to left up to the first address not
-    // trusted: a client cannot choose its own budget by sending the header itself.
-    const trusted = proxyaddr.compile(config.TRUST_PROXY);
-    this.clientAddress = (request) => proxyaddr(request, trusted) ?? 'unknown';
     (this.httpServer as Server).prependListener('upgrade', stripTrailingSlash);
     this.forwardFrame = function forwardFrame(this: WebSocket, data: RawData, isBinary: boolean) {
       // As the stock adapter hands frames to the parser: text as a string, binary as it came (ws
@@ -95,18 +86,11 @@ export class NotificationsWsAdapter extends WsAdapter {
   }
 
   private async verify(request: UpgradeRequest, origin: string | undefined): Promise<[number, string]> {
-    // Browsers always send Origin; other clients may not, and cannot be hijacked cross-site.
-    if (origin !== undefined && this.allowedOrigins.size > 0 && !this.allowedOrigins.has(origin))
-      return [403, 'Origin not allowed'];
-    const ip = this.clientAddress(request);
-    if (!this.limits.allowAttempt(ip)) return [429, 'Too many connection attempts'];
-    const user = await this.authenticator.authenticate(request);
-    if (!user) return [401, 'Unauthorized'];
-    const admission = this.limits.admit(ip, user.userId);
-    if (!admission.admitted) return [429, admission.reason];
+    const verdict = await this.checks.check(request, origin);
+    if (!verdict.admitted) return [verdict.status, verdict.message];
     // The TCP connection closes exactly once, whether or not the upgrade completes.
-    request.socket.once('close', admission.release);
-    request.user = user;
+    request.socket.once('close', verdict.release);
+    request.user = verdict.user;
     return [200, 'OK'];
   }
 }

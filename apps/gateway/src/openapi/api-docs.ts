@@ -5,7 +5,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 export const API_DOCS_PATH = 'docs';
 
 /**
- * Describes the REST API (the WebSocket protocol is in the README: OpenAPI cannot describe it).
+ * Describes the REST API, the Server-Sent Events stream's request and refusals included (the
+ * WebSocket protocol and the stream's events are in docs/websocket-protocol.md: OpenAPI cannot
+ * describe them).
  * Built from the controllers' decorators at start-up, so it cannot drift from the routes.
  */
 export function serveApiDocs(app: INestApplication): void {
