@@ -132,8 +132,11 @@ describe('sessions and presence across gateways', () => {
     await TestSocket.open(wsUrl(b, token)); // closed by killing its gateway
     const presence = async (gateway: AppProcess) => (await call(gateway, 'GET', `/api/presence/${online}`)).body;
 
-    for (const gateway of [a, b])
+    // Each gateway writes its counts within 20 ms of a change (batched), then every gateway reads them.
+    for (const gateway of [a, b]) {
+      await eventually(async () => ((await presence(gateway)).sockets === 3 ? true : undefined), 2000);
       expect(await presence(gateway)).toEqual({ user_id: online, online: true, sockets: 3, gateways: 2 });
+    }
     await onA[0].close();
     await eventually(async () => ((await presence(b)).sockets === 2 ? true : undefined), 2000);
     const list = await call(a, 'GET', `/api/presence?user_ids=${online},${offline}`);
