@@ -315,4 +315,33 @@ describe('Server-Sent Events stream (real gateways, worker and services)', () =>
     const id = await notify(other, 'still served');
     await eventually(() => bystander.eventsOf('notification').find((event) => Number(event.id) === id));
   });
+
+  it('carries broadcasts as event: broadcast (no id, so Last-Event-ID stays an inbox id), and resumes them with broadcast_since', async () => {
+    const user = newUser();
+    const stream = await open(`${base}/api/notifications/stream`, user);
+    const { last_broadcast_id: lastBroadcastId } = stream.framesOf('connected')[0].data as {
+      last_broadcast_id: number;
+    };
+    const broadcast = async (message: unknown) => {
+      const taskId = randomUUID();
+      await publisher.publish(config.AMQP_QUEUE, { broadcast: true, message }, { messageId: taskId });
+      const row = await eventually(() => taskRow(taskId), 15_000, `broadcast task ${taskId}`);
+      return JSON.parse(row.result as string).broadcast_id as number;
+    };
+    const first = await broadcast({ text: 'maintenance at noon' });
+    const event = await eventually(() => stream.eventsOf('broadcast')[0]);
+    expect(event.id).toBeUndefined();
+    expect(JSON.parse(event.data)).toMatchObject({
+      event: 'broadcast',
+      id: first,
+      message: { text: 'maintenance at noon' },
+    });
+    const second = await broadcast('and another');
+    const later = await open(`${base}/api/notifications/stream?broadcast_since=${lastBroadcastId}`, user);
+    await eventually(() => (later.eventsOf('broadcast').length === 2 ? true : undefined));
+    expect(later.framesOf('broadcast').map((frame) => frame.id)).toEqual([first, second]);
+    expect(
+      (await TestStream.refusal(`${base}/api/notifications/stream?broadcast_since=x&token=${token(user)}`)).status,
+    ).toBe(400);
+  });
 });
