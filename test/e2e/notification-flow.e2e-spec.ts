@@ -130,9 +130,10 @@ describe('notification flow, end to end', () => {
     const token = signToken({ user_id: 77 });
     const socket = await TestSocket.open(`${urlOf(gatewayA).replace('http', 'ws')}/ws/notifications/?token=${token}`);
     await socket.close();
-    await eventually(() => gatewayA.logs().find((log) => log.msg === 'Socket disconnected' && log.userId === '77'));
-    expect(gatewayA.logs().find((log) => log.msg === 'Socket connected' && log.userId === '77')).toMatchObject({
+    await eventually(() => gatewayA.logs().find((log) => log.msg === 'Client disconnected' && log.userId === '77'));
+    expect(gatewayA.logs().find((log) => log.msg === 'Client connected' && log.userId === '77')).toMatchObject({
       connectionId: expect.any(String),
+      transport: 'websocket',
     });
     expect(gatewayA.logLines.join('\n')).not.toContain(token);
   });
