@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, signToken, taskRow, testConfig } from '@test/support/test-context';
+import { TestPublisher, eventually, signToken, testConfig } from '@test/support/test-context';
 import { NotificationClient } from '@app/client';
 import type { DisconnectedEvent, NotificationClientOptions, NotificationFrame, ReadReceipt } from '@app/client';
 
@@ -47,12 +47,7 @@ describe('NotificationClient over Server-Sent Events (real gateway, worker and s
     target.on('notification', (frame) => frames.push(frame));
     return frames;
   };
-  const notify = async (userId: string, message: unknown): Promise<number> => {
-    const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: userId, message }, { messageId: taskId });
-    const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
-    return JSON.parse(row.result as string).notification_id;
-  };
+  const notify = (userId: string, message: unknown) => publisher.notify(config.AMQP_QUEUE, userId, message);
   const newUser = () => `sdk-sse-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
-import { TestPublisher, eventually, signToken, taskRow, testConfig } from '@test/support/test-context';
+import { TestPublisher, eventually, signToken, testConfig } from '@test/support/test-context';
 import { NotificationClient } from '@app/client';
 import type { DisconnectedEvent, NotificationClientOptions, NotificationFrame } from '@app/client';
 
@@ -43,13 +43,7 @@ describe('NotificationClient (real gateway, worker, Postgres, Redis, RabbitMQ)',
     target.on('notification', (frame) => frames.push(frame));
     return frames;
   };
-  /** Publishes over AMQP and waits until the worker stored it; returns the notification id. */
-  const notify = async (userId: string, message: unknown): Promise<number> => {
-    const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: userId, message }, { messageId: taskId });
-    const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
-    return JSON.parse(row.result as string).notification_id;
-  };
+  const notify = (userId: string, message: unknown) => publisher.notify(config.AMQP_QUEUE, userId, message);
   const newUser = () => `sdk-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {

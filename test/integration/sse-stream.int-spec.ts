@@ -46,13 +46,7 @@ describe('Server-Sent Events stream (real gateways, worker and services)', () =>
     streams.push(stream);
     return stream;
   };
-  /** Publishes over AMQP and waits until the worker stored it; returns the notification id. */
-  const notify = async (userId: string, message: unknown): Promise<number> => {
-    const taskId = randomUUID();
-    await publisher.publish(config.AMQP_QUEUE, { user_id: userId, message }, { messageId: taskId });
-    const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
-    return JSON.parse(row.result as string).notification_id;
-  };
+  const notify = (userId: string, message: unknown) => publisher.notify(config.AMQP_QUEUE, userId, message);
   const metric = async (url: string, name: string, labels = '') => {
     const text = await (await fetch(`${url}/metrics`)).text();
     const line = text

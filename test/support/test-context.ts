@@ -59,6 +59,14 @@ export class TestPublisher {
     await this.channel.waitForConfirms();
   }
 
+  /** Publishes a plain message for the user and waits until a worker stored it; the notification's id. */
+  async notify(queue: string, userId: string, message: unknown): Promise<number> {
+    const taskId = randomUUID();
+    await this.publish(queue, { user_id: userId, message }, { messageId: taskId });
+    const row = await eventually(() => taskRow(taskId), 15_000, `task ${taskId}`);
+    return JSON.parse(row.result as string).notification_id as number;
+  }
+
   /** Declares the queue as the worker and the publishers declare it (RabbitMQ refuses a mismatch). */
   async declare(queue: string, type: QueueType = 'classic'): Promise<void> {
     await this.channel.assertQueue(queue, taskQueueOptions(type));
