@@ -1,22 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { MAX_MESSAGE_DEPTH } from '@app/contracts';
-import { ValidateBy } from 'class-validator';
+import { AnyJsonValue } from '../http/any-json-value';
 
 /** `POST /api/broadcast` body. */
 export class BroadcastBody {
-  // Any JSON value, null included, as `POST /api/publish` takes it; only a missing one is refused.
   // Depth is checked on the body before parsing (refuseDeepJson), which nests one level above it.
   @ApiProperty({
     description: `The announcement, any JSON value nesting at most ${MAX_MESSAGE_DEPTH - 1} levels and at most MAX_MESSAGE_BYTES as JSON; delivered to every socket exactly as given`,
     example: { text: 'Maintenance at 22:00 UTC' },
   })
-  @ValidateBy({
-    name: 'isPresent',
-    validator: {
-      validate: (value) => value !== undefined,
-      defaultMessage: () => 'message is required (any JSON value)',
-    },
-  })
+  @AnyJsonValue()
   message!: unknown;
 }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { USER_ID_RULE, normalizeUserId } from '@app/contracts';
 import { IsOptional, IsString, Length, ValidateBy } from 'class-validator';
+import { AnyJsonValue } from '../http/any-json-value';
 
 /** The task id becomes the result row's `task_id`, a varchar(255) column. */
 const MAX_TASK_ID_LENGTH = 255;
@@ -52,18 +53,11 @@ export class PublishNotificationBody {
   @IsOptional()
   user_ids?: unknown;
 
-  // Any JSON value, null included, as the worker accepts it; only a missing one is refused.
   @ApiProperty({
     description: 'The notification, any JSON value; delivered to the sockets exactly as given',
     example: { text: 'hello' },
   })
-  @ValidateBy({
-    name: 'isPresent',
-    validator: {
-      validate: (value) => value !== undefined,
-      defaultMessage: () => 'message is required (any JSON value)',
-    },
-  })
+  @AnyJsonValue()
   message!: unknown;
 
   @ApiPropertyOptional({
