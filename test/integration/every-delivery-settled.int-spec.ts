@@ -9,14 +9,22 @@ import { TestPublisher, eventually, testConfig, withDatabase } from '@test/suppo
 const TERMINAL = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
 const EMBED = { callbacks: null, errbacks: null, chain: null, chord: null };
 
-/** Header values amqplib can encode: what a publisher, careful or not, may put there. */
+/**
+ * Header values amqplib can encode: what a publisher, careful or not, may put there. A table with
+ * a `!` key is amqplib's notation for an explicitly typed value, which it refuses to send unless
+ * the type is one it knows, so no publisher can put one on the wire.
+ */
 const headerValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 40, unit: 'binary' }),
   fc.integer(),
   fc.boolean(),
   fc.constant(null),
   fc.array(fc.oneof(fc.string({ maxLength: 10 }), fc.integer()), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 10 }), fc.integer()), { maxKeys: 3 }),
+  fc.dictionary(
+    fc.string({ maxLength: 8 }).filter((key) => key !== '!'),
+    fc.oneof(fc.string({ maxLength: 10 }), fc.integer()),
+    { maxKeys: 3 },
+  ),
 );
 
 const userId = fc.oneof(fc.nat({ max: 1000 }), fc.constantFrom('alice', 'b.o-b_2'), fc.jsonValue({ maxDepth: 1 }));

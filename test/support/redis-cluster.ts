@@ -66,7 +66,12 @@ export class RedisCluster {
     const idOf = async (node: number) => (await this.cli(node, 'cluster', 'myid')).trim();
     await this.cli(port, 'cluster', 'setslot', String(slot), 'importing', await idOf(from));
     await this.cli(from, 'cluster', 'setslot', String(slot), 'migrating', await idOf(port));
-    for (const node of [from, port]) await this.cli(node, 'cluster', 'setslot', String(slot), 'node', await idOf(port));
+    // As redis-cli --cluster does, and in CLUSTER SETSLOT's documented order: the destination first,
+    // so that it owns the slot before the source drops the slot's channels and its subscribers
+    // re-read the map (the other way round, a client that resubscribes at once is sent MOVED back).
+    const rest = this.ports.filter((node) => node !== from && node !== port);
+    for (const node of [port, from, ...rest])
+      await this.cli(node, 'cluster', 'setslot', String(slot), 'node', await idOf(port));
     await eventually(
       async () =>
         (await Promise.all(this.ports.map((node) => this.ownerOf(slot, node)))).every((owner) => owner === port)
