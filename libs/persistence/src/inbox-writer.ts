@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { StoredNotification } from '@app/contracts';
 import { DataSource } from 'typeorm';
-import { ISO_CREATED_AT } from './iso-created-at';
-import { TaskResultRepository, postgresText, resultUpsertFrom } from './task-result.repository';
+import { listStoreStatement, singleUserStoreStatement } from './inbox-store.statements';
+import { TaskResultRepository, postgresText } from './task-result.repository';
 
 export interface NewNotification {
   /** The users it goes to, none twice: one inbox row each, in this order. */
@@ -50,8 +50,8 @@ export type StoreResult =
 /**
  * The SUCCESS row's `result` of a task for one user (`user_id`):
  * `{"notification_id": <id>, "group": "Notifications_<user>"}` as `JSON.stringify` writes it. The
- * statement below builds the same text in SQL (user ids hold no character JSON escapes); the
- * worker's integration spec compares the two.
+ * store statement (inbox-store.statements.ts) builds the same text in SQL (user ids hold no
+ * character JSON escapes); the worker's integration spec compares the two.
  */
 export function deliveryReportOf(notificationId: number, userId: string): string {
   return JSON.stringify({ notification_id: notificationId, group: `Notifications_${userId}` });
@@ -81,108 +81,6 @@ interface PendingWrite {
 /** The most tasks one statement takes (the worker's prefetch bounds how many wait anyway). */
 const MAX_BATCH = 500;
 
-/** More rows than any task holds (MAX_RECIPIENTS is at most 10,000). */
-const MAX_ROWS_PER_TASK = 10_001;
-
-/**
- * One statement, in autocommit, for a whole batch (one round trip). `task` is one element per task,
- * `input` one per (task, user), `k` the user's place in the task's list.
- * - `before`: the rows the batch's task ids already hold, with their user and message text;
- * - `drawn`: each user's counter row, locked (in user order, so two workers' batches cannot
- *   deadlock) and moved on by that user's new notifications. `held` aggregates it, so every
- *   counter is locked before any inbox row (hence any id) exists: for each user, seq order, id
- *   order and commit order agree (a batch never holds one user both in a head and in a tail:
- *   a task for several users goes in a statement of its own);
- * - `heads`: each new task's first row (`recipient_index` 0, unique per task id). A task id stored by
- *   another statement after this one's snapshot is skipped here (a hole in that user's seqs, which
- *   readers treat as a gap they find nothing in) and its task comes back `missing`;
- * - `tails`: the other users' rows, only for the tasks whose head this statement inserted, so two
- *   workers storing different lists under one task id cannot both write part of it (their ids
- *   follow the list's order too);
- * - `judged`: per task, `stored`, `redelivered` (the same users in the same order, the same
- *   message, no user more or fewer: the same message again), `conflict` (another message, another
- *   list, or a broadcast holds the task id) or `missing`;
- * - the SUCCESS rows of the stored and redelivered tasks, their result built in SQL for one user.
- */
-function storeStatement(withDateStarted: boolean): string {
-  return `
-  WITH "task" AS (
-    SELECT x->>0 AS t, x->>1 AS m, x->>2 AS name, x->>3 AS args, x->>4 AS kwargs, (x->>5)::float8 AS received_ms, x->>6 AS report, x->7 AS users, n
-      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n)
-  ), "input" AS (
-    SELECT r.u, x.t, x.m, x.n, r.k FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
-  ), "before" AS (
-    -- Index probes per task: the LIMIT (above any MAX_RECIPIENTS) keeps the planner from
-    -- flattening this into a join that scans the inbox.
-    SELECT i.* FROM "task" AS x, LATERAL (
-      SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
-        FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
-  ), "broadcasts" AS (
-    -- A task id that names a broadcast names nothing else (see BroadcastRepository).
-    SELECT x.t FROM "task" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
-  ), "fresh" AS (
-    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
-  ), "counts" AS (
-    SELECT u, count(*) AS c FROM "fresh" GROUP BY u
-  ), "drawn" AS (
-    INSERT INTO "notification_sequence" AS s ("user_id", "last_seq") SELECT u, c FROM "counts" ORDER BY u
-    ON CONFLICT ("user_id") DO UPDATE SET "last_seq" = s."last_seq" + EXCLUDED."last_seq"
-    RETURNING "user_id", "last_seq"
-  ), "held" AS (
-    SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"
-  ), "numbered" AS (
-    SELECT f.*, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n, f.k) AS seq
-      FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
-      JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
-  ), "heads" AS (
-    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
-    SELECT u, t, m::json, seq, 0 FROM "numbered" WHERE k = 1 ORDER BY n
-    ON CONFLICT DO NOTHING
-    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
-  ), "tails" AS (
-    INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
-    SELECT u, t, m::json, seq, k - 1 FROM "numbered" WHERE k > 1 AND t IN (SELECT "task_id" FROM "heads") ORDER BY n, k
-    ON CONFLICT DO NOTHING
-    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
-  ), "inserted" AS (
-    SELECT * FROM "heads" UNION ALL SELECT * FROM "tails"
-  ), "rows" AS (
-    SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
-           coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
-           -- The same user, in the same place of the list, with the same message.
-           b."message" IS NOT NULL AND b."message" = x.m AND b."recipient_index" = x.k - 1 AS matched
-      FROM "input" AS x
-      LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
-      LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
-  ), "per_task" AS (
-    SELECT t, count(*) AS elements, count(*) FILTER (WHERE inserted) AS inserted,
-           count(*) FILTER (WHERE matched) AS matched, min(id) FILTER (WHERE k = 1) AS first_id,
-           json_agg(json_build_array(id::text, seq::text, created_at) ORDER BY k) AS rows
-      FROM "rows" GROUP BY t
-  ), "held_before" AS (
-    SELECT "task_id", count(*) AS held FROM "before" GROUP BY "task_id"
-  ), "judged" AS (
-    SELECT x.*, r.first_id, r.rows, CASE
-             WHEN r.inserted = r.elements THEN 'stored'
-             WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
-             WHEN h.held IS NULL THEN 'missing'
-             WHEN r.matched = r.elements AND h.held = r.elements THEN 'redelivered'
-             ELSE 'conflict' END AS outcome
-      FROM "task" AS x JOIN "per_task" AS r ON r.t = x.t LEFT JOIN "held_before" AS h ON h."task_id" = x.t
-  ), "recorded" AS (
-    ${resultUpsertFrom(
-      `(SELECT t AS id, 'SUCCESS' AS status,
-               coalesce(report, '{"notification_id":' || first_id || ',"group":"Notifications_' || (users->>0) || '"}') AS result,
-               NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
-          FROM "judged" WHERE outcome IN ('stored', 'redelivered')) AS y`,
-      withDateStarted,
-    )}
-    RETURNING 1
-  )
-  SELECT coalesce(json_agg(json_build_array(outcome, CASE WHEN outcome IN ('stored', 'redelivered') THEN rows END) ORDER BY n), '[]')::text AS "results"
-    FROM "judged"`;
-}
-
 /**
  * Stores each task's notifications in its users' inboxes together with the task's SUCCESS row,
  * atomically, and tells a redelivery (same task id, users and message) from a conflict (same task
@@ -198,7 +96,7 @@ function storeStatement(withDateStarted: boolean): string {
 export class InboxWriter {
   private pending: PendingWrite[] = [];
   private writing = false;
-  private readonly statements = new Map<boolean, { name: string; text: string }>();
+  private readonly statements = new Map<string, { name: string; text: string }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -263,12 +161,13 @@ export class InboxWriter {
         postgresText(success.taskKwargs),
         success.receivedAt.getTime(),
         notification.listsRecipients ? JSON.stringify(recipientsReportOf(notification.userIds)) : null,
-        notification.userIds,
+        // A list task's users as an array; one user's id alone, for the single-user statement.
+        notification.userIds.length > 1 ? notification.userIds : notification.userIds[0],
       ]),
     );
     // One worker per process: sent once.
     const values = [input, postgresText(batch[0].success.worker)];
-    const { rows: answer } = await this.pool().query<{ results: string }>({ ...this.statement(), values });
+    const { rows: answer } = await this.pool().query<{ results: string }>({ ...this.statement(batch), values });
     const rows = JSON.parse(answer[0].results) as StatementRow[];
     return batch.map((write, index) => judge(write.notification, rows[index]));
   }
@@ -278,15 +177,15 @@ export class InboxWriter {
    * statement took about as long as running it for one task, which is what a batch holds at
    * 1,000 notifications a second).
    */
-  private statement(): { name: string; text: string } {
+  private statement(batch: PendingWrite[]): { name: string; text: string } {
+    const forList = batch[0].notification.userIds.length > 1;
     const withDateStarted = this.results.hasDateStarted;
-    let statement = this.statements.get(withDateStarted);
+    const key = `${forList ? 'list' : 'single'}-${withDateStarted ? 'started' : 'plain'}`;
+    let statement = this.statements.get(key);
     if (!statement) {
-      statement = {
-        name: `inbox-store-${withDateStarted ? 'started' : 'plain'}`,
-        text: storeStatement(withDateStarted),
-      };
-      this.statements.set(withDateStarted, statement);
+      const text = (forList ? listStoreStatement : singleUserStoreStatement)(withDateStarted);
+      statement = { name: `inbox-store-${key}`, text };
+      this.statements.set(key, statement);
     }
     return statement;
   }

@@ -1,0 +1,156 @@
+import { ISO_CREATED_AT } from './iso-created-at';
+import { resultUpsertFrom } from './task-result.repository';
+
+/**
+ * The SQL of `InboxWriter`: one statement, in autocommit, for a whole batch (one round trip). The
+ * batch is `$1`, a JSON array with one element per task (`[task id, message, name, args, kwargs,
+ * received ms, report, users]`), `$2` the worker's name. Its answer is one JSON text: per task,
+ * `[outcome, [[id, seq, created_at] per user] or null]`, outcome one of `stored`, `redelivered`
+ * (the same users in the same order, the same message, no user more or fewer), `conflict` (another
+ * message, another list, or a broadcast holds the task id) or `missing` (stored by another
+ * statement after this one's snapshot: a hole in that user's seqs, which readers treat as a gap
+ * they find nothing in).
+ *
+ * Two statements share most of their steps: one for a batch of tasks for one user each (nearly
+ * every batch, and the throughput path), one for a single task for a list of users, whose head/tail
+ * inserts and per-task aggregation cost a batch of single-user tasks about 5 % of its throughput.
+ */
+
+/** More rows than any task holds (MAX_RECIPIENTS is at most 10,000). */
+const MAX_ROWS_PER_TASK = 10_001;
+
+/** `task`: the batch's elements; `users` is a JSON array for a list task, a user id otherwise. */
+const TASKS = (users: string) => `"task" AS (
+    SELECT x->>0 AS t, x->>1 AS m, x->>2 AS name, x->>3 AS args, x->>4 AS kwargs, (x->>5)::float8 AS received_ms, x->>6 AS report, ${users}, n
+      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(x, n)
+  )`;
+
+/**
+ * `before`: the rows the batch's task ids already hold, with their user and message text. Index
+ * probes per task: the LIMIT keeps the planner from flattening this into a join that scans the
+ * inbox. `broadcasts`: a task id that names a broadcast names nothing else (BroadcastRepository).
+ */
+const BEFORE = `"before" AS (
+    SELECT i.* FROM "task" AS x, LATERAL (
+      SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
+        FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
+  ), "broadcasts" AS (
+    SELECT x.t FROM "task" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
+  ), "held_before" AS (
+    SELECT "task_id", count(*) AS held FROM "before" GROUP BY "task_id"
+  )`;
+
+/**
+ * From `fresh` (one element per new (task, user) with `u`, `n`, `k`): `drawn` locks each user's
+ * counter row (in user order, so two workers' batches cannot deadlock) and moves it on by that
+ * user's new notifications. `held` aggregates it, so every counter is locked before any inbox row
+ * (hence any id) exists: for each user, seq order, id order and commit order agree (a batch never
+ * holds one user both in a list task and in another task). `numbered` gives each its seq.
+ */
+const SEQUENCES = `"counts" AS (
+    SELECT u, count(*) AS c FROM "fresh" GROUP BY u
+  ), "drawn" AS (
+    INSERT INTO "notification_sequence" AS s ("user_id", "last_seq") SELECT u, c FROM "counts" ORDER BY u
+    ON CONFLICT ("user_id") DO UPDATE SET "last_seq" = s."last_seq" + EXCLUDED."last_seq"
+    RETURNING "user_id", "last_seq"
+  ), "held" AS (
+    SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"
+  ), "numbered" AS (
+    SELECT f.*, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n, f.k) AS seq
+      FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
+      JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
+  )`;
+
+/** Inserts rows of `numbered` (place `k` in the list) and returns what a frame needs of them. */
+const insertInbox = (
+  where: string,
+) => `INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT u, t, m::json, seq, k - 1 FROM "numbered" WHERE ${where} ORDER BY n, k
+    ON CONFLICT DO NOTHING
+    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"`;
+
+/** `outcome` of a task from what it inserted and what it held before (`matched`: rows the same). */
+const OUTCOME = `CASE
+             WHEN r.inserted = r.elements THEN 'stored'
+             WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
+             WHEN h.held IS NULL THEN 'missing'
+             WHEN r.matched = r.elements AND h.held = r.elements THEN 'redelivered'
+             ELSE 'conflict' END`;
+
+/** The SUCCESS rows of the stored and redelivered tasks (the result built in SQL for one user), then the answer. */
+const recordAndAnswer = (withDateStarted: boolean) => `"recorded" AS (
+    ${resultUpsertFrom(
+      `(SELECT t AS id, 'SUCCESS' AS status,
+               coalesce(report, '{"notification_id":' || first_id || ',"group":"Notifications_' || first_user || '"}') AS result,
+               NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
+          FROM "judged" WHERE outcome IN ('stored', 'redelivered')) AS y`,
+      withDateStarted,
+    )}
+    RETURNING 1
+  )
+  SELECT coalesce(json_agg(json_build_array(outcome, CASE WHEN outcome IN ('stored', 'redelivered') THEN rows END) ORDER BY n), '[]')::text AS "results"
+    FROM "judged"`;
+
+/**
+ * Tasks for one user each (`users` is the user id). Each task is one row, so `judged` reads its
+ * outcome straight from the task's inserted row and the row it held before.
+ */
+export function singleUserStoreStatement(withDateStarted: boolean): string {
+  return `
+  WITH ${TASKS('x->>7 AS u')}, ${BEFORE}, "fresh" AS (
+    SELECT *, 1 AS k FROM "task" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
+  ), ${SEQUENCES}, "inserted" AS (
+    ${insertInbox('true')}
+  ), "judged" AS (
+    SELECT x.*, x.u AS first_user, coalesce(i."id", b."id") AS first_id,
+           json_build_array(json_build_array(coalesce(i."id", b."id")::text, coalesce(i."seq", b."seq")::text,
+                                             coalesce(i."created_at", b."created_at"))) AS rows, ${OUTCOME} AS outcome
+      FROM "task" AS x
+      LEFT JOIN "inserted" AS i ON i."task_id" = x.t
+      LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
+      LEFT JOIN "held_before" AS h ON h."task_id" = x.t,
+      -- The same user, in the first place, with the same message.
+      LATERAL (SELECT 1 AS elements, (i."id" IS NOT NULL)::int AS inserted,
+                      (b."message" IS NOT NULL AND b."message" = x.m AND b."recipient_index" = 0)::int AS matched) AS r
+  ), ${recordAndAnswer(withDateStarted)}`;
+}
+
+/**
+ * One task for a list of users (`users` is the JSON array; `k` a user's place in it):
+ * - `heads`: the task's first row (`recipient_index` 0, unique per task id). A task id stored by
+ *   another statement after this one's snapshot is skipped here and comes back `missing`;
+ * - `tails`: the other users' rows, only when this statement inserted the head, so two workers
+ *   storing different lists under one task id cannot both write part of it (their ids follow the
+ *   list's order too);
+ * - `per_task` counts, per task, the users inserted and those held before the same way.
+ */
+export function listStoreStatement(withDateStarted: boolean): string {
+  return `
+  WITH ${TASKS('x->7 AS users')}, "input" AS (
+    SELECT r.u, x.t, x.m, x.n, r.k FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
+  ), ${BEFORE}, "fresh" AS (
+    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
+  ), ${SEQUENCES}, "heads" AS (
+    ${insertInbox('k = 1')}
+  ), "tails" AS (
+    ${insertInbox(`k > 1 AND t IN (SELECT "task_id" FROM "heads")`)}
+  ), "inserted" AS (
+    SELECT * FROM "heads" UNION ALL SELECT * FROM "tails"
+  ), "rows" AS (
+    SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
+           coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
+           -- The same user, in the same place of the list, with the same message.
+           b."message" IS NOT NULL AND b."message" = x.m AND b."recipient_index" = x.k - 1 AS matched
+      FROM "input" AS x
+      LEFT JOIN "inserted" AS i ON i."task_id" = x.t AND i."user_id" = x.u
+      LEFT JOIN "before" AS b ON b."task_id" = x.t AND b."user_id" = x.u
+  ), "per_task" AS (
+    SELECT t, count(*) AS elements, count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE matched) AS matched, min(id) FILTER (WHERE k = 1) AS first_id,
+           json_agg(json_build_array(id::text, seq::text, created_at) ORDER BY k) AS rows
+      FROM "rows" GROUP BY t
+  ), "judged" AS (
+    SELECT x.*, x.users->>0 AS first_user, r.first_id, r.rows, ${OUTCOME} AS outcome
+      FROM "task" AS x JOIN "per_task" AS r ON r.t = x.t LEFT JOIN "held_before" AS h ON h."task_id" = x.t
+  ), ${recordAndAnswer(withDateStarted)}`;
+}
