@@ -1,3 +1,4 @@
+import { TaskStatus } from '@app/contracts';
 import { ISO_CREATED_AT } from './iso-created-at';
 import { resultUpsertFrom } from './task-result.repository';
 
@@ -7,13 +8,18 @@ import { resultUpsertFrom } from './task-result.repository';
  * received ms, report, users]`), `$2` the worker's name. Its answer is one JSON text: per task,
  * `[outcome, [[id, seq, created_at] per user] or null]`, outcome one of `stored`, `redelivered`
  * (the same users in the same order, the same message, no user more or fewer), `conflict` (another
- * message, another list, or a broadcast holds the task id) or `missing` (stored by another
- * statement after this one's snapshot: a hole in that user's seqs, which readers treat as a gap
- * they find nothing in).
+ * message, another list, a broadcast, or rows no longer there hold the task id) or `missing`
+ * (stored by another statement after this one's snapshot: a hole in that user's seqs, which
+ * readers treat as a gap they find nothing in).
+ *
+ * A task is kept from being stored twice by its SUCCESS row, not by an index of the inbox (which,
+ * partitioned, could only be unique per partition): the row's task id is unique, and the statement
+ * writes a task's inbox rows only when its upsert is the one that made the row SUCCESS (`claimed`).
+ * So a task id is remembered as long as its result row (RESULT_EXPIRES_SECONDS), as in Celery.
+ * The inbox ids are drawn before the claim, so the SUCCESS row can name the first one.
  *
  * Two statements share most of their steps: one for a batch of tasks for one user each (nearly
- * every batch, and the throughput path), one for a single task for a list of users, whose head/tail
- * inserts and per-task aggregation cost a batch of single-user tasks about 5 % of its throughput.
+ * every batch, and the throughput path), one for a single task for a list of users.
  */
 
 /** More rows than any task holds (MAX_RECIPIENTS is at most 10,000). */
@@ -26,18 +32,28 @@ const TASKS = (users: string) => `"task" AS (
   )`;
 
 /**
- * `before`: the rows the batch's task ids already hold, with their user and message text. Index
- * probes per task: the LIMIT keeps the planner from flattening this into a join that scans the
- * inbox. `broadcasts`: a task id that names a broadcast names nothing else (BroadcastRepository).
+ * `prior`: the batch's tasks that are already SUCCESS (one probe of the unique task id each).
+ * `before`: the rows those tasks hold, with their user and message text (index probes per task;
+ * the LIMIT keeps the planner from flattening this into a join that scans the inbox).
+ * `broadcasts`: a task id that names a broadcast names nothing else (BroadcastRepository).
  */
-const BEFORE = `"before" AS (
+const BEFORE = `"prior" AS (
+    SELECT x.t FROM "task" AS x WHERE EXISTS (
+      SELECT 1 FROM "django_celery_results_taskresult" WHERE "task_id" = x.t AND "status" = '${TaskStatus.Success}')
+  ), "before" AS (
     SELECT i.* FROM "task" AS x, LATERAL (
       SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
         FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
+     WHERE x.t IN (SELECT t FROM "prior")
   ), "broadcasts" AS (
     SELECT x.t FROM "task" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)
   ), "held_before" AS (
     SELECT "task_id", count(*) AS held FROM "before" GROUP BY "task_id"
+  )`;
+
+/** `fresh`: the elements of the tasks neither completed nor broadcast, from `elements`. */
+const freshOf = (elements: string) => `"fresh" AS (
+    SELECT * FROM ${elements} WHERE t NOT IN (SELECT t FROM "prior") AND t NOT IN (SELECT t FROM "broadcasts")
   )`;
 
 /**
@@ -45,7 +61,9 @@ const BEFORE = `"before" AS (
  * counter row (in user order, so two workers' batches cannot deadlock) and moves it on by that
  * user's new notifications. `held` aggregates it, so every counter is locked before any inbox row
  * (hence any id) exists: for each user, seq order, id order and commit order agree (a batch never
- * holds one user both in a list task and in another task). `numbered` gives each its seq.
+ * holds one user both in a list task and in another task). `numbered` gives each its seq and
+ * its inbox id, drawn in batch and list order (so in seq order within each user) and only once
+ * the counters are held.
  */
 const SEQUENCES = `"counts" AS (
     SELECT u, count(*) AS c FROM "fresh" GROUP BY u
@@ -55,35 +73,55 @@ const SEQUENCES = `"counts" AS (
     RETURNING "user_id", "last_seq"
   ), "held" AS (
     SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"
-  ), "numbered" AS (
+  ), "ordered" AS (
     SELECT f.*, d.last - c.c + row_number() OVER (PARTITION BY f.u ORDER BY f.n, f.k) AS seq
       FROM "held", unnest("held".users, "held".lasts) AS d(u, last)
       JOIN "fresh" AS f ON f.u = d.u JOIN "counts" AS c ON c.u = d.u
+     ORDER BY f.n, f.k
+  ), "numbered" AS (
+    SELECT o.*, nextval(pg_get_serial_sequence('"notification_inbox"', 'id')) AS id FROM "ordered" AS o
   )`;
 
-/** Inserts rows of `numbered` (place `k` in the list) and returns what a frame needs of them. */
-const insertInbox = (
-  where: string,
-) => `INSERT INTO "notification_inbox" ("user_id", "task_id", "message", "seq", "recipient_index")
-    SELECT u, t, m::json, seq, k - 1 FROM "numbered" WHERE ${where} ORDER BY n, k
-    ON CONFLICT DO NOTHING
-    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"`;
+/**
+ * `claimed`: the SUCCESS rows of the new tasks (the result built in SQL for one user), in task id
+ * order so that two statements claiming the same tasks wait for each other in one order; returns
+ * the tasks whose row this statement made SUCCESS. `inserted`: those tasks' inbox rows, and what a
+ * frame needs of them.
+ */
+const claimAndInsert = (withDateStarted: boolean) => `"claimed" AS (
+    ${resultUpsertFrom(
+      `(SELECT t AS id, 'SUCCESS' AS status,
+               coalesce(report, '{"notification_id":' || id || ',"group":"Notifications_' || u || '"}') AS result,
+               NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
+          FROM "numbered" WHERE k = 1 ORDER BY t) AS y`,
+      withDateStarted,
+      true,
+    )}
+    RETURNING "task_id"
+  ), "inserted" AS (
+    INSERT INTO "notification_inbox" ("id", "user_id", "task_id", "message", "seq", "recipient_index")
+    SELECT id, u, t, m::json, seq, k - 1 FROM "numbered" WHERE t IN (SELECT "task_id" FROM "claimed") ORDER BY id
+    RETURNING "id", "seq", "task_id", "user_id", ${ISO_CREATED_AT} AS "created_at"
+  )`;
 
-/** `outcome` of a task from what it inserted and what it held before (`matched`: rows the same). */
+/**
+ * `outcome` of a task from what it inserted and what it held before (`matched`: rows the same). A
+ * completed task whose rows are gone (retention) is a conflict: its id is spent.
+ */
 const OUTCOME = `CASE
              WHEN r.inserted = r.elements THEN 'stored'
              WHEN x.t IN (SELECT t FROM "broadcasts") THEN 'conflict'
-             WHEN h.held IS NULL THEN 'missing'
+             WHEN x.t NOT IN (SELECT t FROM "prior") THEN 'missing'
              WHEN r.matched = r.elements AND h.held = r.elements THEN 'redelivered'
              ELSE 'conflict' END`;
 
-/** The SUCCESS rows of the stored and redelivered tasks (the result built in SQL for one user), then the answer. */
+/** The SUCCESS rows of the redelivered tasks written again (as Celery writes a task's row each time it runs), then the answer. */
 const recordAndAnswer = (withDateStarted: boolean) => `"recorded" AS (
     ${resultUpsertFrom(
       `(SELECT t AS id, 'SUCCESS' AS status,
                coalesce(report, '{"notification_id":' || first_id || ',"group":"Notifications_' || first_user || '"}') AS result,
                NULL::text AS traceback, args, kwargs, name, $2::varchar AS worker, to_timestamp(received_ms / 1000) AS created
-          FROM "judged" WHERE outcome IN ('stored', 'redelivered')) AS y`,
+          FROM "judged" WHERE outcome = 'redelivered') AS y`,
       withDateStarted,
     )}
     RETURNING 1
@@ -97,11 +135,8 @@ const recordAndAnswer = (withDateStarted: boolean) => `"recorded" AS (
  */
 export function singleUserStoreStatement(withDateStarted: boolean): string {
   return `
-  WITH ${TASKS('x->>7 AS u')}, ${BEFORE}, "fresh" AS (
-    SELECT *, 1 AS k FROM "task" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
-  ), ${SEQUENCES}, "inserted" AS (
-    ${insertInbox('true')}
-  ), "judged" AS (
+  WITH ${TASKS('x->>7 AS u')}, ${BEFORE}, ${freshOf('(SELECT *, 1 AS k FROM "task") AS x')},
+  ${SEQUENCES}, ${claimAndInsert(withDateStarted)}, "judged" AS (
     SELECT x.*, x.u AS first_user, coalesce(i."id", b."id") AS first_id,
            json_build_array(json_build_array(coalesce(i."id", b."id")::text, coalesce(i."seq", b."seq")::text,
                                              coalesce(i."created_at", b."created_at"))) AS rows, ${OUTCOME} AS outcome
@@ -116,27 +151,17 @@ export function singleUserStoreStatement(withDateStarted: boolean): string {
 }
 
 /**
- * One task for a list of users (`users` is the JSON array; `k` a user's place in it):
- * - `heads`: the task's first row (`recipient_index` 0, unique per task id). A task id stored by
- *   another statement after this one's snapshot is skipped here and comes back `missing`;
- * - `tails`: the other users' rows, only when this statement inserted the head, so two workers
- *   storing different lists under one task id cannot both write part of it (their ids follow the
- *   list's order too);
- * - `per_task` counts, per task, the users inserted and those held before the same way.
+ * One task for a list of users (`users` is the JSON array; `k` a user's place in it): the task's
+ * rows are inserted all or none with its claim, so two workers storing different lists under one
+ * task id cannot both write part of it; `per_task` counts the users inserted and those held
+ * before the same way.
  */
 export function listStoreStatement(withDateStarted: boolean): string {
   return `
   WITH ${TASKS('x->7 AS users')}, "input" AS (
-    SELECT r.u, x.t, x.m, x.n, r.k FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
-  ), ${BEFORE}, "fresh" AS (
-    SELECT * FROM "input" WHERE t NOT IN (SELECT "task_id" FROM "before") AND t NOT IN (SELECT t FROM "broadcasts")
-  ), ${SEQUENCES}, "heads" AS (
-    ${insertInbox('k = 1')}
-  ), "tails" AS (
-    ${insertInbox(`k > 1 AND t IN (SELECT "task_id" FROM "heads")`)}
-  ), "inserted" AS (
-    SELECT * FROM "heads" UNION ALL SELECT * FROM "tails"
-  ), "rows" AS (
+    SELECT r.u, x.t, x.m, x.n, r.k, x.report, x.name, x.args, x.kwargs, x.received_ms
+      FROM "task" AS x, jsonb_array_elements_text(x.users) WITH ORDINALITY AS r(u, k)
+  ), ${BEFORE}, ${freshOf('"input"')}, ${SEQUENCES}, ${claimAndInsert(withDateStarted)}, "rows" AS (
     SELECT x.t, x.k, coalesce(i."id", b."id") AS id, coalesce(i."seq", b."seq") AS seq,
            coalesce(i."created_at", b."created_at") AS created_at, i."id" IS NOT NULL AS inserted,
            -- The same user, in the same place of the list, with the same message.

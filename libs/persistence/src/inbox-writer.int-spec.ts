@@ -1,5 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { ConfigModule } from '@app/config';
+import type { TaskStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
 import { InboxWriter, StoreResult, deliveryReportOf } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
+import { TaskResultRepository } from './task-result.repository';
 
 describe('InboxWriter (real Postgres)', () => {
   let moduleRef: TestingModule;
@@ -99,6 +101,32 @@ describe('InboxWriter (real Postgres)', () => {
       result: deliveryReportOf(Number(first.id), user), // the text SQL builds is the text JSON.stringify would
     });
   });
+
+  it('refuses a task id whose SUCCESS row outlived its notification (retention), instead of storing it twice', async () => {
+    const user = `spent-${randomUUID()}`;
+    const taskId = randomUUID();
+    stored(await store(user, taskId));
+    await withDatabase((db) => db.query('DELETE FROM notification_inbox WHERE task_id = $1', [taskId]));
+    expect(await store(user, taskId)).toEqual({ status: 'conflict', taskId });
+    expect((await inbox.catchUpFrom(user, 0, 10)).rows).toEqual([]);
+  });
+
+  it.each(['STARTED', 'RETRY', 'FAILURE'])(
+    'stores a task whose result row is %s, and makes the row SUCCESS',
+    async (status) => {
+      const user = `unfinished-${randomUUID()}`;
+      const taskId = randomUUID();
+      await moduleRef
+        .get(TaskResultRepository)
+        .record({ ...success, taskId, status: status as TaskStatus, result: 'null' });
+      const notification = stored(await store(user, taskId));
+      expect(await taskRow(taskId)).toMatchObject({
+        status: 'SUCCESS',
+        result: deliveryReportOf(Number(notification.id), user),
+      });
+      expect((await inbox.catchUpFrom(user, 0, 10)).rows.map((row) => row.id)).toEqual([notification.id]);
+    },
+  );
 
   it('tells a conflict from a redelivery within one batch too', async () => {
     const user = `batch-${randomUUID()}`;

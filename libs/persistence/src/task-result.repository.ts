@@ -141,8 +141,10 @@ export class TaskResultRepository implements OnModuleInit {
  * The upsert of result rows read from `source`, an SQL row source with the columns `id` (the task
  * id), `status`, `result`, `traceback`, `args`, `kwargs`, `name`, `worker` and `created`. The rest
  * of the row is filled as django-celery-results fills it; a SUCCESS row is final (see `recordMany`).
+ * `claim`: a SUCCESS row is not even rewritten by another SUCCESS, so the rows it returns are the
+ * tasks this statement was first to complete (the inbox writer stores only those tasks' rows).
  */
-export function resultUpsertFrom(source: string, withDateStarted: boolean): string {
+export function resultUpsertFrom(source: string, withDateStarted: boolean, claim = false): string {
   return `INSERT INTO "django_celery_results_taskresult"
       ("task_id", "status", "content_type", "content_encoding", "result", "date_done", "traceback",
        "meta", "task_args", "task_kwargs", "task_name", "worker", "date_created"${withDateStarted ? ', "date_started"' : ''})
@@ -158,7 +160,9 @@ export function resultUpsertFrom(source: string, withDateStarted: boolean): stri
           ? `,\n      "date_started" = COALESCE(EXCLUDED."date_started", "django_celery_results_taskresult"."date_started")`
           : ''
       }
-    WHERE "django_celery_results_taskresult"."status" <> '${TaskStatus.Success}' OR EXCLUDED."status" = '${TaskStatus.Success}'`;
+    WHERE "django_celery_results_taskresult"."status" <> '${TaskStatus.Success}'${
+      claim ? '' : ` OR EXCLUDED."status" = '${TaskStatus.Success}'`
+    }`;
 }
 
 /**
