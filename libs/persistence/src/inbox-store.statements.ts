@@ -32,14 +32,16 @@ const TASKS = (users: string) => `"task" AS (
   )`;
 
 /**
- * `prior`: the batch's tasks that are already SUCCESS (one probe of the unique task id each).
+ * `prior`: the batch's tasks that are already SUCCESS (one probe of the unique task id each: the
+ * LATERAL keeps the planner from reading every SUCCESS row through the status index instead).
  * `before`: the rows those tasks hold, with their user and message text (index probes per task;
  * the LIMIT keeps the planner from flattening this into a join that scans the inbox).
  * `broadcasts`: a task id that names a broadcast names nothing else (BroadcastRepository).
  */
 const BEFORE = `"prior" AS (
-    SELECT x.t FROM "task" AS x WHERE EXISTS (
-      SELECT 1 FROM "django_celery_results_taskresult" WHERE "task_id" = x.t AND "status" = '${TaskStatus.Success}')
+    SELECT x.t FROM "task" AS x, LATERAL (
+      SELECT "status" FROM "django_celery_results_taskresult" WHERE "task_id" = x.t LIMIT 1) AS r
+     WHERE r."status" = '${TaskStatus.Success}'
   ), "before" AS (
     SELECT i.* FROM "task" AS x, LATERAL (
       SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"

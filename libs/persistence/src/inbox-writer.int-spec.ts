@@ -5,6 +5,7 @@ import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
+import { singleUserStoreStatement } from './inbox-store.statements';
 import { InboxWriter, StoreResult, deliveryReportOf } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
@@ -183,6 +184,48 @@ describe('InboxWriter (real Postgres)', () => {
     await withDatabase((db) => db.query('DELETE FROM notification_inbox WHERE user_id = $1', [user]));
     expect(await inbox.position(user)).toEqual({ id: 0, seq: 2 });
     expect(stored(await store(user)).seq).toBe('3');
+  });
+
+  it('reads the results table and the inbox by task id only: what it reads does not grow with them', async () => {
+    const results = moduleRef.get(TaskResultRepository);
+    const done = Array.from({ length: 2000 }, () => randomUUID());
+    await results.recordMany(
+      done.map((taskId) => ({ ...success, taskId, status: 'SUCCESS' as TaskStatus, result: 'null' })),
+    );
+    await withDatabase((db) => db.query('ANALYZE django_celery_results_taskresult, notification_inbox'));
+    const tasks = Array.from({ length: 10 }, (_, i) => [
+      i < 5 ? done[i] : randomUUID(),
+      '{"text":"probe"}',
+      'n',
+      '[]',
+      '{}',
+      Date.now(),
+      null,
+      `probe-${randomUUID()}`,
+    ]);
+    const [{ 'QUERY PLAN': plan }] = await withDatabase(
+      async (db) =>
+        (
+          await db.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${singleUserStoreStatement(true)}`, [
+            JSON.stringify(tasks),
+            'w',
+          ])
+        ).rows,
+    );
+    const scans: Array<{ relation: string; rows: number }> = [];
+    const walk = (node: Record<string, unknown>) => {
+      if (typeof node['Relation Name'] === 'string' && String(node['Node Type']).includes('Scan'))
+        scans.push({
+          relation: node['Relation Name'],
+          rows: Number(node['Actual Rows']) * Number(node['Actual Loops']),
+        });
+      for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+    };
+    for (const cte of [plan[0].Plan]) walk(cte);
+    const read = (relation: string) => scans.filter((scan) => scan.relation === relation);
+    expect(read('django_celery_results_taskresult').length).toBeGreaterThan(0);
+    for (const scan of [...read('django_celery_results_taskresult'), ...read('notification_inbox')])
+      expect(scan.rows).toBeLessThanOrEqual(tasks.length);
   });
 
   describe('a task for a list of users', () => {
