@@ -6,8 +6,8 @@ import { dropDatabase, migrateDatabase } from './database-migrator';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
 
-/** Retention bisects the ids of the whole inbox: on a database of its own, so no other spec's rows count. */
-describe('NotificationRepository retention (real Postgres)', () => {
+/** The bisection reads the ids of the whole inbox: on a database of its own, so no other spec's rows count. */
+describe('NotificationRepository lastIdCreatedBefore (real Postgres)', () => {
   const url = (() => {
     const scratch = new URL(process.env.DATABASE_URL!);
     scratch.pathname = `/notify_retention_${randomBytes(4).toString('hex')}`;
@@ -45,12 +45,5 @@ describe('NotificationRepository retention (real Postgres)', () => {
     expect(await inbox.lastIdCreatedBefore(new Date(day(1).getTime() + 1))).toBe(ids[0]);
     expect(await inbox.lastIdCreatedBefore(day(150))).toBe(ids[148]);
     expect(await inbox.lastIdCreatedBefore(new Date(day(300).getTime() + 1))).toBe(ids[299]);
-  });
-
-  it('deletes the oldest up to an id, a batch at a time', async () => {
-    expect(await inbox.deleteUpTo(ids[9], 4)).toBe(4);
-    expect(await inbox.deleteUpTo(ids[9], 100)).toBe(6);
-    expect(await inbox.deleteUpTo(ids[9], 100)).toBe(0);
-    expect(await inbox.lastIdCreatedBefore(day(5))).toBe(0);
   });
 });
