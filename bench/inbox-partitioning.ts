@@ -9,15 +9,14 @@
  *                                                 built beforehand, as docs/partitioning.md advises
  */
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../libs/persistence/src/data-source-options';
-import { createDatabaseIfMissing, dropDatabase } from '../libs/persistence/src/database-migrator';
-import { MIGRATIONS } from '../libs/persistence/src/migrations';
+import { DataSource, MigrationInterface } from 'typeorm';
+import { createDatabaseIfMissing, dataSourceOptions, dropDatabase } from '@app/persistence';
 
 const args = process.argv.slice(2);
 const rows = args.includes('--rows') ? Number(args[args.indexOf('--rows') + 1]) : 1_000_000;
 const prebuiltIndex = args.includes('--prebuilt-index');
 const USERS = 10_000;
+const MIGRATIONS = dataSourceOptions('postgres://unused/unused').migrations as Array<new () => MigrationInterface>;
 const PARTITIONED = MIGRATIONS.findIndex((migration) => migration.name === 'PartitionInboxById1764922500000');
 
 /** User 42's rows lie in every partition; `$since` is one of its ids in the second one. */

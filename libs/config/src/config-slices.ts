@@ -140,7 +140,7 @@ export abstract class CeleryNodeConfig extends configSlice([
 export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
 
 /** The worker's inbox partitions: opened ahead, dropped once their notifications expire. */
-export abstract class InboxRetentionConfig extends configSlice([
+export abstract class InboxPartitionsConfig extends configSlice([
   'NOTIFICATION_RETENTION_DAYS',
   'NOTIFICATION_RETENTION_INTERVAL_SECONDS',
   'NOTIFICATION_PARTITION_HOURS',
@@ -198,7 +198,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   WorkerConfig,
   CeleryNodeConfig,
   DeferredTaskConfig,
-  InboxRetentionConfig,
+  InboxPartitionsConfig,
   BroadcastConfig,
   ResultCleanupConfig,
   ResultCacheConfig,

@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import type { Gauge } from 'prom-client';
-import { InboxRetentionConfig } from '@app/config';
+import { InboxPartitionsConfig } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
 import { InboxPartitions, NotificationRepository } from '@app/persistence';
 import type { InboxPartitionSession } from '@app/persistence';
@@ -23,15 +22,15 @@ export interface MaintenanceReport {
 @Injectable()
 export class InboxPartitionMaintainer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(InboxPartitionMaintainer.name);
-  private readonly partitionCount: Gauge;
-  private readonly idsAhead: Gauge;
+  private readonly partitionCount;
+  private readonly idsAhead;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<MaintenanceReport | null> | null = null;
 
   constructor(
     private readonly partitions: InboxPartitions,
     private readonly inbox: NotificationRepository,
-    private readonly config: InboxRetentionConfig,
+    private readonly config: InboxPartitionsConfig,
     metrics: MetricsRegistry,
   ) {
     this.partitionCount = metrics.gauge({
