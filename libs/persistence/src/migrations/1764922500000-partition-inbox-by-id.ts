@@ -109,14 +109,19 @@ export class PartitionInboxById1764922500000 implements MigrationInterface {
   }
 }
 
-/** The id the sequence would draw next (so never one drawn before, even by a rolled back insert). */
+/**
+ * The id the identity would draw next (never one drawn before, even by an insert that rolled
+ * back), or past the highest id inserted explicitly.
+ */
 async function nextId(queryRunner: QueryRunner): Promise<number> {
-  const [{ next }] = await queryRunner.query(
-    `SELECT (CASE WHEN is_called THEN last_value + 1 ELSE last_value END)::bigint AS "next"
-       FROM ${(await queryRunner.query(`SELECT pg_get_serial_sequence('"notification_inbox"', 'id') AS s`))[0].s}`,
+  const [{ sequence }] = await queryRunner.query(
+    `SELECT pg_get_serial_sequence('"notification_inbox"', 'id') AS "sequence"`,
   );
-  const [{ max }] = await queryRunner.query(`SELECT coalesce(max("id"), 0)::bigint AS "max" FROM "notification_inbox"`);
-  return Math.max(Number(next), Number(max) + 1);
+  const [{ next }] = await queryRunner.query(
+    `SELECT greatest((SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM ${sequence}),
+                     (SELECT max("id") + 1 FROM "notification_inbox"))::bigint AS "next"`,
+  );
+  return Number(next);
 }
 
 /**
