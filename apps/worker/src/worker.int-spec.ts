@@ -436,6 +436,25 @@ describe('worker dead-lettering and inbox retention', () => {
     );
     expect(left).toEqual([{ message: 'old' }, { message: 'new' }]);
   });
+
+  it('requeues, instead of dead-lettering, a task whose id no partition holds yet, and stores it once one does', async () => {
+    await withDatabase((db) =>
+      db.query(
+        `SELECT setval(pg_get_serial_sequence('notification_inbox', 'id'), max(substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''(\\d+)')::bigint))
+           FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'notification_inbox'::regclass`,
+      ),
+    );
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 'beyond-partitions', message: 'x' }, { messageId: taskId });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // two attempts (TASK_MAX_ATTEMPTS) and more
+    expect(await taskRow(taskId)).toBeUndefined();
+    expect(await worker.get(InboxPartitionMaintainer).runOnce()).not.toBeNull();
+    const row = await eventually(
+      async () => ((await taskRow(taskId))?.status === 'SUCCESS' ? true : undefined),
+      15_000,
+    );
+    expect(row).toBe(true);
+  });
 });
 
 describe('worker on a quorum queue (AMQP_QUEUE_TYPE=quorum, prefetch 1)', () => {
