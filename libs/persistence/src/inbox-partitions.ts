@@ -7,6 +7,8 @@ export interface InboxPartition {
   name: string;
   from: number | null;
   to: number;
+  /** A concurrent detach that was interrupted: it is finished, not started again. */
+  detachPending: boolean;
 }
 
 /** Taken by whoever maintains the partitions, so two workers never create or drop one at once. */
@@ -25,16 +27,16 @@ export class InboxPartitionSession {
 
   /** Oldest first. */
   async list(): Promise<InboxPartition[]> {
-    const rows: Array<{ name: string; bound: string }> = await this.runner.query(
-      `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+    const rows: Array<{ name: string; bound: string; detachPending: boolean }> = await this.runner.query(
+      `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound, i.inhdetachpending AS "detachPending"
          FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
         WHERE i.inhparent = '"notification_inbox"'::regclass`,
     );
     return rows
-      .map(({ name, bound }) => {
+      .map(({ name, bound, detachPending }) => {
         const [, , from, to] = BOUND.exec(bound) ?? [];
         if (to === undefined) throw new Error(`Unexpected bound of ${name}: ${bound}`);
-        return { name, from: from === undefined ? null : Number(from), to: Number(to) };
+        return { name, from: from === undefined ? null : Number(from), to: Number(to), detachPending };
       })
       .sort((a, b) => (a.from ?? -Infinity) - (b.from ?? -Infinity));
   }
@@ -62,17 +64,28 @@ export class InboxPartitionSession {
     return row?.createdAt ?? null;
   }
 
+  /**
+   * Created apart, then attached: ATTACH locks the parent only against other DDL (SHARE UPDATE
+   * EXCLUSIVE), where CREATE TABLE ... PARTITION OF would hold every insert while it waits. The
+   * parent's indexes are built on the empty table as it is attached.
+   */
   async create(from: number, to: number): Promise<string> {
     const name = `notification_inbox_from_${from}`;
+    await this.runner.query(`CREATE TABLE "${name}" (LIKE "notification_inbox" INCLUDING DEFAULTS)`);
     await this.runner.query(
-      `CREATE TABLE "${name}" PARTITION OF "notification_inbox" FOR VALUES FROM (${from}) TO (${to})`,
+      `ALTER TABLE "notification_inbox" ATTACH PARTITION "${name}" FOR VALUES FROM (${from}) TO (${to})`,
     );
     return name;
   }
 
-  /** Detaches, then drops: no row is deleted one by one. */
+  /**
+   * Detaches CONCURRENTLY (inserts and reads go on), then drops: no row is deleted one by one.
+   * Not in a transaction block, as CONCURRENTLY requires: each statement commits on its own.
+   */
   async drop(partition: InboxPartition): Promise<void> {
-    await this.runner.query(`ALTER TABLE "notification_inbox" DETACH PARTITION "${partition.name}"`);
+    await this.runner.query(
+      `ALTER TABLE "notification_inbox" DETACH PARTITION "${partition.name}" ${partition.detachPending ? 'FINALIZE' : 'CONCURRENTLY'}`,
+    );
     await this.runner.query(`DROP TABLE "${partition.name}"`);
   }
 }
@@ -83,7 +96,7 @@ export class InboxPartitions {
 
   /**
    * Runs `work` on one connection holding the maintenance lock (a session advisory lock), each
-   * statement in its own short transaction; resolves to null, without running it, while another
+   * statement in a transaction of its own; resolves to null, without running it, while another
    * connection holds the lock.
    */
   async maintain<T>(work: (session: InboxPartitionSession) => Promise<T>): Promise<T | null> {

@@ -120,4 +120,29 @@ describe('InboxPartitionMaintainer (real Postgres)', () => {
     }, url);
     expect(await partitions()).toContain('notification_inbox_from_2000001');
   });
+
+  it('finishes a concurrent detach that was interrupted, then drops the partition', async () => {
+    await withDatabase(async (reader) => {
+      // A transaction that read the inbox holds the detach's second step until it times out.
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM notification_inbox');
+      await withDatabase(async (detacher) => {
+        await detacher.query(`SET lock_timeout = '200ms'`);
+        await expect(
+          detacher.query(
+            `ALTER TABLE notification_inbox DETACH PARTITION notification_inbox_from_2000001 CONCURRENTLY`,
+          ),
+        ).rejects.toThrow(/lock timeout/);
+      }, url);
+      await reader.query('COMMIT');
+    }, url);
+    const [pending] = await sql(
+      `SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = 'notification_inbox_from_2000001'::regclass`,
+    );
+    expect(pending).toEqual({ pending: true });
+    // Ninety days on, every row of the partition has expired.
+    const { dropped } = (await maintainer.runOnce(new Date(Date.now() + 90 * DAY_MS)))!;
+    expect(dropped).toContain('notification_inbox_from_2000001');
+    expect(await partitions()).not.toContain('notification_inbox_from_2000001');
+  });
 });

@@ -10,9 +10,9 @@ const now = new Date('2026-12-02T00:00:00Z');
 /** Partitions of a million ids: the first two old, the third current (holds the last id 2,500,000). */
 function fakeSession() {
   const partitions: InboxPartition[] = [
-    { name: 'notification_inbox_from_min', from: null, to: 1_000_001 },
-    { name: 'notification_inbox_from_1000001', from: 1_000_001, to: 2_000_001 },
-    { name: 'notification_inbox_from_2000001', from: 2_000_001, to: 3_000_001 },
+    { name: 'notification_inbox_from_min', from: null, to: 1_000_001, detachPending: false },
+    { name: 'notification_inbox_from_1000001', from: 1_000_001, to: 2_000_001, detachPending: false },
+    { name: 'notification_inbox_from_2000001', from: 2_000_001, to: 3_000_001, detachPending: false },
   ];
   const newest: Record<string, Date> = {
     notification_inbox_from_min: new Date(now.getTime() - 40 * DAY_MS),
@@ -25,7 +25,7 @@ function fakeSession() {
     lastId: jest.fn(async () => 2_500_000),
     newestCreatedAt: jest.fn(async (partition: InboxPartition) => newest[partition.name] ?? null),
     create: jest.fn(async (from: number, to: number) => {
-      partitions.push({ name: `notification_inbox_from_${from}`, from, to });
+      partitions.push({ name: `notification_inbox_from_${from}`, from, to, detachPending: false });
       return `notification_inbox_from_${from}`;
     }),
     drop: jest.fn(async (partition: InboxPartition) => {

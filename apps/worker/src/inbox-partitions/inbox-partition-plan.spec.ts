@@ -17,9 +17,9 @@ describe('partitionSpan', () => {
 });
 
 describe('partitionsToCreate', () => {
-  const first = { name: 'notification_inbox_from_min', from: null, to: 101 };
-  const next = { name: 'notification_inbox_from_101', from: 101, to: 201 };
-  const after = { name: 'notification_inbox_from_201', from: 201, to: 301 };
+  const first = { name: 'notification_inbox_from_min', from: null, to: 101, detachPending: false };
+  const next = { name: 'notification_inbox_from_101', from: 101, to: 201, detachPending: false };
+  const after = { name: 'notification_inbox_from_201', from: 201, to: 301, detachPending: false };
 
   it('creates none while two partitions of a span lie ahead of the last id', () => {
     expect(partitionsToCreate([first, next, after], 100, 100)).toEqual([]);
