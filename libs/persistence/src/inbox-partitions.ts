@@ -67,11 +67,12 @@ export class InboxPartitionSession {
   /**
    * Created apart, then attached: ATTACH locks the parent only against other DDL (SHARE UPDATE
    * EXCLUSIVE), where CREATE TABLE ... PARTITION OF would hold every insert while it waits. The
-   * parent's indexes are built on the empty table as it is attached.
+   * parent's indexes are built on the empty table as it is attached. A table left unattached by a
+   * pass whose ATTACH timed out is attached now (nothing writes to it before).
    */
   async create(from: number, to: number): Promise<string> {
     const name = `notification_inbox_from_${from}`;
-    await this.runner.query(`CREATE TABLE "${name}" (LIKE "notification_inbox" INCLUDING DEFAULTS)`);
+    await this.runner.query(`CREATE TABLE IF NOT EXISTS "${name}" (LIKE "notification_inbox" INCLUDING DEFAULTS)`);
     await this.runner.query(
       `ALTER TABLE "notification_inbox" ATTACH PARTITION "${name}" FOR VALUES FROM (${from}) TO (${to})`,
     );
