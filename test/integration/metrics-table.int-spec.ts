@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createGateway } from '../../apps/gateway/src/gateway.factory';
+import { InboxPartitionMaintainer } from '../../apps/worker/src/inbox-partitions/inbox-partition-maintainer';
 import { createWorker } from '../../apps/worker/src/worker.factory';
 import type { WorkerApp } from '../../apps/worker/src/worker.factory';
 import {
@@ -398,6 +399,15 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
           { messageId: randomUUID() },
         );
       await eventually(async () => ((await read('worker', 'notify_amqp_queue_depth')) >= 1 ? true : undefined));
+    },
+    notify_inbox_partitions: async () => {
+      // A maintenance pass: the partition ids go to now and at least two opened ahead of it.
+      await worker.get(InboxPartitionMaintainer).runOnce();
+      expect(await read('worker', 'notify_inbox_partitions')).toBeGreaterThanOrEqual(3);
+    },
+    notify_inbox_partition_ids_ahead: async () => {
+      await worker.get(InboxPartitionMaintainer).runOnce();
+      expect(await read('worker', 'notify_inbox_partition_ids_ahead')).toBeGreaterThanOrEqual(2_000_000);
     },
   };
 

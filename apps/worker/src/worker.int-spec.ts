@@ -15,7 +15,7 @@ import {
 import { TcpProxy } from '@test/support/tcp-proxy';
 import { NotificationPublisher, deadLetterQueueOf } from '@app/publishing';
 import * as amqp from 'amqplib';
-import { InboxRetentionService } from './inbox-retention/inbox-retention.service';
+import { InboxPartitionMaintainer } from './inbox-partitions/inbox-partition-maintainer';
 import { createWorker } from './worker.factory';
 
 describe('worker (real RabbitMQ, Postgres and Redis)', () => {
@@ -412,22 +412,48 @@ describe('worker dead-lettering and inbox retention', () => {
     }
   });
 
-  it('deletes notifications older than NOTIFICATION_RETENTION_DAYS and keeps the rest', async () => {
+  it('keeps inbox partitions open ahead of the ids to come, and drops none that holds a row newer than NOTIFICATION_RETENTION_DAYS', async () => {
     const user = `retention-${randomUUID().slice(0, 8)}`;
+    await storeNotification(user, 'old', { createdAt: new Date(Date.now() - 31 * 86400_000) });
+    const recent = await storeNotification(user, 'new', { createdAt: new Date(Date.now() - 29 * 86400_000) });
+    expect(await worker.get(InboxPartitionMaintainer).runOnce()).not.toBeNull();
+    const [{ ahead }] = await withDatabase(
+      async (db) =>
+        (
+          await db.query(
+            `SELECT count(*)::int AS ahead FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'notification_inbox'::regclass
+                AND substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \\(''(\\d+)')::bigint > $1`,
+            [recent.id],
+          )
+        ).rows,
+    );
+    expect(ahead).toBeGreaterThanOrEqual(2);
+    // Retention drops whole partitions (its own spec): these rows share the partition ids go to now.
+    const left = await withDatabase(
+      async (db) =>
+        (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1 ORDER BY id', [user])).rows,
+    );
+    expect(left).toEqual([{ message: 'old' }, { message: 'new' }]);
+  });
+
+  it('requeues, instead of dead-lettering, a task whose id no partition holds yet, and stores it once one does', async () => {
     await withDatabase((db) =>
       db.query(
-        `INSERT INTO notification_inbox (user_id, task_id, message, seq, created_at)
-         SELECT $1::varchar, $1 || '-' || n, '"old"'::json, n, now() - interval '31 days' FROM generate_series(1, 1500) AS n`,
-        [user],
+        `SELECT setval(pg_get_serial_sequence('notification_inbox', 'id'), max(substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''(\\d+)')::bigint))
+           FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'notification_inbox'::regclass`,
       ),
     );
-    await storeNotification(user, 'new', { createdAt: new Date(Date.now() - 29 * 86400_000) });
-    const deleted = await worker.get(InboxRetentionService).runOnce();
-    expect(deleted).toBeGreaterThanOrEqual(1500);
-    const left = await withDatabase(
-      async (db) => (await db.query('SELECT message FROM notification_inbox WHERE user_id = $1', [user])).rows,
+    const taskId = randomUUID();
+    await publisher.publish(config.AMQP_QUEUE, { user_id: 'beyond-partitions', message: 'x' }, { messageId: taskId });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // two attempts (TASK_MAX_ATTEMPTS) and more
+    expect(await taskRow(taskId)).toBeUndefined();
+    expect(await worker.get(InboxPartitionMaintainer).runOnce()).not.toBeNull();
+    const row = await eventually(
+      async () => ((await taskRow(taskId))?.status === 'SUCCESS' ? true : undefined),
+      15_000,
     );
-    expect(left).toEqual([{ message: 'new' }]);
+    expect(row).toBe(true);
   });
 });
 

@@ -5,7 +5,7 @@ import { MetricsModule, MetricsRegistry } from '@app/metrics';
 import { LoggingModule } from '@app/runtime';
 import { BroadcastRetentionModule } from './broadcast-retention/broadcast-retention.module';
 import { HealthModule } from './health/health.module';
-import { InboxRetentionModule } from './inbox-retention/inbox-retention.module';
+import { InboxPartitionsModule } from './inbox-partitions/inbox-partitions.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { registerQueueMetrics } from './queue-metrics';
 import { ResultsModule } from './results/results.module';
@@ -21,7 +21,7 @@ export class WorkerModule {
         LoggingModule.forRoot(config, 'worker'),
         MetricsModule.forRoot('worker'),
         NotificationsModule,
-        InboxRetentionModule,
+        InboxPartitionsModule,
         BroadcastRetentionModule,
         HealthModule.forRoot(consumer),
         ResultsModule,

@@ -130,6 +130,8 @@ const environmentSchema = z
     DEFERRED_TASK_POLL_MS: integer(50, 60_000).default(500),
     NOTIFICATION_RETENTION_DAYS: integer(0, 36500).default(90),
     NOTIFICATION_RETENTION_INTERVAL_SECONDS: integer(1, 86400).default(3600),
+    // The time one inbox partition is sized to hold, from the recent rate of notifications.
+    NOTIFICATION_PARTITION_HOURS: integer(1, 720).default(24),
     RESUME_WINDOW: integer(1, 100_000).default(1000),
     // How long broadcasts are kept and resent to a client that resumes (a day by default).
     BROADCAST_RETENTION_SECONDS: integer(60, 365 * 86400).default(86400),

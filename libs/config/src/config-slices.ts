@@ -139,10 +139,11 @@ export abstract class CeleryNodeConfig extends configSlice([
 /** Tasks with a Celery eta: held in memory when due soon, else stored and published again when due. */
 export abstract class DeferredTaskConfig extends configSlice(['DEFERRED_TASK_HOLD_SECONDS', 'DEFERRED_TASK_POLL_MS']) {}
 
-/** The worker's deletion of old inbox notifications. */
-export abstract class InboxRetentionConfig extends configSlice([
+/** The worker's inbox partitions: opened ahead, dropped once their notifications expire. */
+export abstract class InboxPartitionsConfig extends configSlice([
   'NOTIFICATION_RETENTION_DAYS',
   'NOTIFICATION_RETENTION_INTERVAL_SECONDS',
+  'NOTIFICATION_PARTITION_HOURS',
 ]) {}
 
 /** The worker's deletion of expired task results (Celery's `result_expires`). */
@@ -197,7 +198,7 @@ export const CONFIG_SLICES: readonly AnyConfigSlice[] = [
   WorkerConfig,
   CeleryNodeConfig,
   DeferredTaskConfig,
-  InboxRetentionConfig,
+  InboxPartitionsConfig,
   BroadcastConfig,
   ResultCleanupConfig,
   ResultCacheConfig,

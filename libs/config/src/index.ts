@@ -8,7 +8,7 @@ export {
   DeferredTaskConfig,
   DemoConfig,
   HttpConfig,
-  InboxRetentionConfig,
+  InboxPartitionsConfig,
   JwtConfig,
   PublishApiConfig,
   RedisConfig,

@@ -110,4 +110,80 @@ describe('migrateDatabase (real Postgres)', () => {
       await dropDatabase(url);
     }
   });
+
+  describe('partitioning the inbox by id', () => {
+    const url = scratchUrl();
+    const PARTITIONED = ALL_MIGRATIONS.indexOf('PartitionInboxById1764922500000');
+    const partitionsOf = (db: DataSource) =>
+      db.query(`SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits AS i
+                  JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'notification_inbox'::regclass ORDER BY c.oid`);
+    const rowsOf = (db: DataSource) =>
+      db.query(
+        `SELECT id::int, seq::int, user_id, task_id, recipient_index, message::text FROM notification_inbox ORDER BY id`,
+      );
+    let db: DataSource;
+    let before: Array<Record<string, unknown>>;
+
+    beforeAll(async () => {
+      await createDatabaseIfMissing(url);
+      db = new DataSource({ ...dataSourceOptions(url, 1), migrations: MIGRATIONS.slice(0, PARTITIONED) });
+      await db.initialize();
+      await db.runMigrations();
+      await db.query(
+        `INSERT INTO notification_inbox (user_id, task_id, message, seq, recipient_index, created_at)
+         SELECT 'u' || (n % 3), 't' || (n / 2), json_build_object('n', n), n, n % 2, now() - (1000 - n) * interval '1 minute'
+           FROM generate_series(1, 1000) AS n`,
+      );
+      // An id drawn by an insert that rolled back is never drawn again.
+      await db.query(`SELECT nextval(pg_get_serial_sequence('notification_inbox', 'id'))`);
+      before = await rowsOf(db);
+      await db.destroy();
+      db = new DataSource(dataSourceOptions(url, 1));
+      await db.initialize();
+    });
+
+    afterAll(async () => {
+      await db?.destroy();
+      await dropDatabase(url);
+    });
+
+    it('makes the old table the first partition, keeping every row, and goes on with the ids', async () => {
+      expect(await db.runMigrations()).toHaveLength(ALL_MIGRATIONS.length - PARTITIONED);
+      expect(await rowsOf(db)).toEqual(before);
+      const partitions = await partitionsOf(db);
+      expect(partitions[0]).toEqual({
+        name: 'notification_inbox_from_min',
+        bound: "FOR VALUES FROM (MINVALUE) TO ('1002')",
+      });
+      expect(partitions.slice(1).map((partition: { name: string }) => partition.name)).toEqual([
+        'notification_inbox_from_1002',
+        'notification_inbox_from_1001002',
+      ]);
+      const [inserted] = await db.query(
+        `INSERT INTO notification_inbox (user_id, task_id, message, seq) VALUES ('u1', 'after', '{}', 1001)
+         RETURNING id::int, tableoid::regclass::text AS partition`,
+      );
+      expect(inserted).toEqual({ id: 1002, partition: 'notification_inbox_from_1002' });
+      // The old indexes were attached, not built again beside them.
+      const [{ count }] = await db.query(
+        `SELECT count(*)::int AS count FROM pg_indexes WHERE tablename = 'notification_inbox_from_min'`,
+      );
+      expect(count).toBe(4);
+    });
+
+    it('reverts to one table with every row, the unique task index and the identity going on', async () => {
+      await db.undoLastMigration();
+      expect(await partitionsOf(db).catch(() => [])).toEqual([]);
+      const rows = await rowsOf(db);
+      expect(rows.slice(0, -1)).toEqual(before);
+      expect(rows.at(-1)).toMatchObject({ id: 1002, task_id: 'after' });
+      const [next] = await db.query(
+        `INSERT INTO notification_inbox (user_id, task_id, message, seq) VALUES ('u1', 'later', '{}', 1002) RETURNING id::int`,
+      );
+      expect(next.id).toBe(1003);
+      await expect(
+        db.query(`INSERT INTO notification_inbox (user_id, task_id, message, seq) VALUES ('u1', 'later', '{}', 1003)`),
+      ).rejects.toThrow(/notification_inbox_task_id_recipient/);
+    });
+  });
 });

@@ -5,6 +5,8 @@ export { DeferredTaskRepository } from './deferred-task.repository';
 export { dataSourceOptions } from './data-source-options';
 export { createDatabaseIfMissing, dropDatabase, migrateDatabase } from './database-migrator';
 export { Notification } from './notification.entity';
+export type { InboxPartition, InboxPartitionSession } from './inbox-partitions';
+export { InboxPartitions } from './inbox-partitions';
 export type { InboxRecord, NewNotification, StoreResult, SuccessRecord } from './inbox-writer';
 export { InboxWriter, deliveryReportOf, recipientsReportOf } from './inbox-writer';
 export { LagTolerantReads } from './lag-tolerant-reads';

@@ -3,11 +3,12 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 /**
  * One notification in a user's inbox. Written in the same transaction as its task result, before
  * it is fanned out, so a notification is never delivered without being stored. `id` grows with
- * every notification, so "everything after X" is a range scan per user.
+ * every notification, so "everything after X" is a range scan per user. The table is partitioned
+ * by ranges of `id` (see the migration PartitionInboxById).
  */
 @Entity({ name: 'notification_inbox' })
 @Index('notification_inbox_user_id_id', ['userId', 'id'])
-@Index('notification_inbox_task_id_recipient', ['taskId', 'recipientIndex'], { unique: true })
+@Index('notification_inbox_task_id_recipient', ['taskId', 'recipientIndex'])
 export class Notification {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id!: string;

@@ -6,8 +6,8 @@ import { dropDatabase, migrateDatabase } from './database-migrator';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
 
-/** Retention bisects the ids of the whole inbox: on a database of its own, so no other spec's rows count. */
-describe('NotificationRepository retention (real Postgres)', () => {
+/** The bisection reads the ids of the whole inbox, and the boundary tests place ids: no other spec's rows count. */
+describe('NotificationRepository on a database of its own (real Postgres)', () => {
   const url = (() => {
     const scratch = new URL(process.env.DATABASE_URL!);
     scratch.pathname = `/notify_retention_${randomBytes(4).toString('hex')}`;
@@ -47,10 +47,63 @@ describe('NotificationRepository retention (real Postgres)', () => {
     expect(await inbox.lastIdCreatedBefore(new Date(day(300).getTime() + 1))).toBe(ids[299]);
   });
 
-  it('deletes the oldest up to an id, a batch at a time', async () => {
-    expect(await inbox.deleteUpTo(ids[9], 4)).toBe(4);
-    expect(await inbox.deleteUpTo(ids[9], 100)).toBe(6);
-    expect(await inbox.deleteUpTo(ids[9], 100)).toBe(0);
-    expect(await inbox.lastIdCreatedBefore(day(5))).toBe(0);
+  describe('across a partition boundary (the migration opens [1, 1000001) and [1000001, 2000001))', () => {
+    const ids = ['999998', '999999', '1000000', '1000001', '1000002'];
+    const idsOf = (rows: Array<{ id: string | number }>) => rows.map((row) => String(row.id));
+
+    beforeAll(() =>
+      withDatabase(async (db) => {
+        await db.query(
+          `INSERT INTO notification_inbox (id, user_id, task_id, message, seq)
+           SELECT id, 'x', 'x' || id, '{}', row_number() OVER (ORDER BY id) FROM unnest($1::bigint[]) AS id`,
+          [ids],
+        );
+        await db.query(`INSERT INTO notification_sequence (user_id, last_seq) VALUES ('x', 5)`);
+      }, url),
+    );
+
+    it('holds the user in two partitions', async () => {
+      const rows = await withDatabase(
+        async (db) =>
+          (
+            await db.query(
+              `SELECT DISTINCT tableoid::regclass::text AS partition FROM notification_inbox WHERE user_id = 'x' ORDER BY 1`,
+            )
+          ).rows,
+        url,
+      );
+      expect(rows.map((row) => row.partition)).toEqual([
+        'notification_inbox_from_1',
+        'notification_inbox_from_1000001',
+      ]);
+    });
+
+    it('lists newest first, and after or before an id, as one table would', async () => {
+      const newest = await inbox.list('x', { unreadOnly: false, limit: 3 });
+      expect([idsOf(newest.items), newest.hasMore]).toEqual([['1000002', '1000001', '1000000'], true]);
+      const before = await inbox.list('x', { before: '1000001', unreadOnly: false, limit: 3 });
+      expect([idsOf(before.items), before.hasMore]).toEqual([['1000000', '999999', '999998'], false]);
+      const after = await inbox.list('x', { after: '999999', unreadOnly: false, limit: 10 });
+      expect(idsOf(after.items)).toEqual(['1000000', '1000001', '1000002']);
+    });
+
+    it('resumes after an id in the older partition through the newer one', async () => {
+      const { end, rows } = await inbox.catchUpFrom('x', 999_998, 10);
+      expect(end).toEqual({ id: 1_000_002, seq: 5 });
+      expect(idsOf(rows)).toEqual(ids.slice(1));
+      expect(idsOf(await inbox.between('x', 999_999, 1_000_001, 10))).toEqual(['1000000', '1000001']);
+      expect(await inbox.countBetween('x', 999_998, 1_000_002, 10)).toBe(4);
+      expect(await inbox.position('x')).toEqual({ id: 1_000_002, seq: 5 });
+    });
+
+    it('counts and marks read in both partitions', async () => {
+      expect(await inbox.countUnread('x')).toBe(5);
+      expect(await inbox.markRead('x', ['999999', '1000001', '7'])).toEqual(['999999', '1000001']);
+      expect(await inbox.countUnread('x')).toBe(3);
+      const unread = await inbox.list('x', { unreadOnly: true, limit: 10 });
+      expect(idsOf(unread.items)).toEqual(['1000002', '1000000', '999998']);
+      expect(await inbox.markAllRead('x')).toBe(3);
+      expect(await inbox.countUnread('x')).toBe(0);
+    });
   });
 });

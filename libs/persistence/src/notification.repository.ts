@@ -184,13 +184,4 @@ export class NotificationRepository {
     }
     return lo >= Number(bounds.min) ? lo : 0;
   }
-
-  /** Deletes up to `batchSize` of the oldest notifications with an id up to `lastId`; returns how many. */
-  async deleteUpTo(lastId: number, batchSize: number): Promise<number> {
-    const [, count] = await this.rows.query(
-      `DELETE FROM "notification_inbox" WHERE "id" IN (SELECT "id" FROM "notification_inbox" WHERE "id" <= $1 ORDER BY "id" LIMIT $2)`,
-      [lastId, batchSize],
-    );
-    return count;
-  }
 }

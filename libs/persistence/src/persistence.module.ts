@@ -5,6 +5,7 @@ import { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
 import { BroadcastRepository } from './broadcast.repository';
 import { DeferredTaskRepository } from './deferred-task.repository';
+import { InboxPartitions } from './inbox-partitions';
 import { InboxWriter } from './inbox-writer';
 import { LagTolerantReads } from './lag-tolerant-reads';
 import { Notification } from './notification.entity';
@@ -38,6 +39,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskResultRepository,
     NotificationRepository,
     InboxWriter,
+    InboxPartitions,
     DeferredTaskRepository,
     RevokedTaskRepository,
     TaskStatsQueries,
@@ -49,6 +51,7 @@ import { TaskResultRepository } from './task-result.repository';
     TaskResultRepository,
     NotificationRepository,
     InboxWriter,
+    InboxPartitions,
     DeferredTaskRepository,
     RevokedTaskRepository,
     TaskStatsQueries,

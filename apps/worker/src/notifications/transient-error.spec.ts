@@ -6,6 +6,7 @@ describe('isTransientError', () => {
     Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
     Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
     Object.assign(new Error('could not serialize access'), { code: '40001' }),
+    Object.assign(new Error('no partition of relation "notification_inbox" found for row'), { code: '23514' }),
     new Error('Connection terminated unexpectedly'),
     new Error('Connection is closed.'),
     new Error('Reached the max retries per request limit (which is 20).'),
@@ -16,6 +17,7 @@ describe('isTransientError', () => {
   it.each([
     Object.assign(new Error('value too long for type character varying(255)'), { code: '22001' }),
     Object.assign(new Error('invalid input syntax for type json'), { code: '22P02' }),
+    Object.assign(new Error('new row violates check constraint "positive"'), { code: '23514' }),
     new TypeError("Cannot read properties of undefined (reading 'id')"),
   ])('gives up on %s', (error) => {
     expect(isTransientError(error)).toBe(false);

@@ -7,6 +7,7 @@ import { CreateRevokedTask1764922100000 } from './1764922100000-create-revoked-t
 import { CreateUserTokenCutoff1764922200000 } from './1764922200000-create-user-token-cutoff';
 import { CreateBroadcast1764922300000 } from './1764922300000-create-broadcast';
 import { InboxRowsPerRecipient1764922400000 } from './1764922400000-inbox-rows-per-recipient';
+import { PartitionInboxById1764922500000 } from './1764922500000-partition-inbox-by-id';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateUserTokenCutoff1764922200000,
   CreateBroadcast1764922300000,
   InboxRowsPerRecipient1764922400000,
+  PartitionInboxById1764922500000,
 ];
