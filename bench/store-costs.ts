@@ -2,7 +2,8 @@
  * `npm run bench:store`: what Postgres spends to store one notification, piece by piece, on one
  * connection and a database of its own: wall time and WAL bytes per notification of the worker's
  * store statement (single-user and list forms), of each of its writes alone (the inbox row, the
- * django-celery-results row, the per-user counter) and of the baseline's two inserts (bench/baseline).
+ * django-celery-results row, the per-user counter) and of the baseline's two inserts (bench/baseline);
+ * then the bytes per row of the two tables, indexes included.
  * The unit costs behind docs/capacity.md; the whole-system figures are `npm run bench`'s.
  *
  *   npm run bench:store                    batches of 500 and of 1 (as under load and at 1,000/s)
@@ -10,8 +11,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { createDatabaseIfMissing, dropDatabase, migrateDatabase } from '../libs/persistence/src/database-migrator';
-import { listStoreStatement, singleUserStoreStatement } from '../libs/persistence/src/inbox-store.statements';
+import {
+  createDatabaseIfMissing,
+  dropDatabase,
+  listStoreStatement,
+  migrateDatabase,
+  singleUserStoreStatement,
+} from '@app/persistence';
 
 const USERS = 200;
 const args = process.argv.slice(2);
@@ -107,6 +113,21 @@ async function measure(db: Client, run: (typeof pieces)[string], size: number, b
   return { us: micros / notifications, walBytes: Number(rows[0].bytes) / notifications };
 }
 
+/** Bytes on disk per row (heap, TOAST and every index) of the two tables a notification writes. */
+async function printStorage(db: Client): Promise<void> {
+  await db.query('VACUUM ANALYZE notification_inbox, django_celery_results_taskresult');
+  console.log(`\n| table | rows | bytes per row, with its indexes | of which indexes |\n|---|---|---|---|`);
+  for (const table of ['notification_inbox', 'django_celery_results_taskresult']) {
+    const { rows } = await db.query<{ n: number; total: string; indexes: string }>(
+      `SELECT count(*)::int AS n, pg_total_relation_size($1::regclass)::text AS total,
+              pg_indexes_size($1::regclass)::text AS indexes FROM ${table}`,
+      [table],
+    );
+    const [{ n, total, indexes }] = rows;
+    console.log(`| ${table} | ${n} | ${Math.round(Number(total) / n)} | ${Math.round(Number(indexes) / n)} |`);
+  }
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main(): Promise<void> {
@@ -136,6 +157,7 @@ async function main(): Promise<void> {
         );
       }
     }
+    await printStorage(db);
   } finally {
     await db.end();
     await dropDatabase(url.toString());

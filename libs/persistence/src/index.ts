@@ -9,6 +9,8 @@ export type { InboxPartition, InboxPartitionSession } from './inbox-partitions';
 export { InboxPartitions } from './inbox-partitions';
 export type { InboxRecord, NewNotification, StoreResult, SuccessRecord } from './inbox-writer';
 export { InboxWriter, deliveryReportOf, recipientsReportOf } from './inbox-writer';
+// The writer's SQL, for bench/store-costs.ts to measure as the worker runs it.
+export { listStoreStatement, singleUserStoreStatement } from './inbox-store.statements';
 export { LagTolerantReads } from './lag-tolerant-reads';
 export type { InboxPage, InboxPosition, InboxQuery } from './notification.repository';
 export { NotificationRepository } from './notification.repository';
