@@ -119,8 +119,9 @@ async function printStorage(db: Client): Promise<void> {
   console.log(`\n| table | rows | bytes per row, with its indexes | of which indexes |\n|---|---|---|---|`);
   for (const table of ['notification_inbox', 'django_celery_results_taskresult']) {
     const { rows } = await db.query<{ n: number; total: string; indexes: string }>(
-      `SELECT count(*)::int AS n, pg_total_relation_size($1::regclass)::text AS total,
-              pg_indexes_size($1::regclass)::text AS indexes FROM ${table}`,
+      // The inbox is partitioned: its bytes are its partitions' (a plain table is its own only part).
+      `SELECT (SELECT count(*)::int FROM ${table}) AS n, sum(pg_total_relation_size(relid))::text AS total,
+              sum(pg_indexes_size(relid))::text AS indexes FROM (SELECT relid FROM pg_partition_tree($1::regclass) UNION SELECT $1::regclass) AS parts`,
       [table],
     );
     const [{ n, total, indexes }] = rows;
