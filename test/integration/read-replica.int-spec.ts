@@ -45,6 +45,17 @@ describe('reads that tolerate lag go to the replica; resume and receipts to the 
     const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
+  /** `notify_lag_tolerant_reads_total` by `served_by`, read from the gateway's /metrics. */
+  const readsServedBy = async (): Promise<Record<string, number>> => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const counts: Record<string, number> = {};
+    for (const [, by, value] of text.matchAll(
+      /^notify_lag_tolerant_reads_total\{[^}]*served_by="(\w+)"[^}]*\} (\d+)/gm,
+    )) {
+      counts[by] = Number(value);
+    }
+    return counts;
+  };
   const listedIds = async (token: string) =>
     ((await get('/api/notifications', token)).body.results as Array<{ id: number }>).map(({ id }) => id).sort();
 
@@ -100,9 +111,20 @@ describe('reads that tolerate lag go to the replica; resume and receipts to the 
   it('reads from the primary while the replica is down, and keeps answering', async () => {
     const userId = `replica-${randomUUID().slice(0, 8)}`;
     const token = signToken({ user_id: userId });
+    const before = await readsServedBy();
     await pair.stopReplica();
     const stored = await storeNotification(userId, { n: 3 }, { databaseUrl: primaryUrl });
     expect(await listedIds(token)).toEqual([stored.id]);
     expect(await listedIds(token)).toEqual([stored.id]);
+
+    // The first read found the replica down; the second did not try it again (its back-off).
+    const after = await readsServedBy();
+    const grew = (by: string) => (after[by] ?? 0) - (before[by] ?? 0);
+    expect(before.replica).toBeGreaterThan(0);
+    expect({
+      replica: grew('replica'),
+      primary_after_replica_error: grew('primary_after_replica_error'),
+      primary_while_replica_backs_off: grew('primary_while_replica_backs_off'),
+    }).toEqual({ replica: 0, primary_after_replica_error: 1, primary_while_replica_backs_off: 1 });
   });
 });

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { DatabaseConfig } from '@app/config';
+import { MetricsRegistry } from '@app/metrics';
 import { dataSourceOptions } from './data-source-options';
 import { BroadcastRepository } from './broadcast.repository';
 import { DeferredTaskRepository } from './deferred-task.repository';
@@ -32,9 +33,9 @@ import { TaskResultRepository } from './task-result.repository';
   providers: [
     {
       provide: LagTolerantReads,
-      inject: [getDataSourceToken(), DatabaseConfig],
-      useFactory: (primary: DataSource, config: DatabaseConfig) =>
-        new LagTolerantReads(primary, config.DATABASE_REPLICA_URL, config.DATABASE_POOL_SIZE),
+      inject: [getDataSourceToken(), DatabaseConfig, { token: MetricsRegistry, optional: true }],
+      useFactory: (primary: DataSource, config: DatabaseConfig, metrics?: MetricsRegistry) =>
+        new LagTolerantReads(primary, config.DATABASE_REPLICA_URL, config.DATABASE_POOL_SIZE, metrics),
     },
     TaskResultRepository,
     NotificationRepository,
