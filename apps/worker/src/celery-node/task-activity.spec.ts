@@ -18,7 +18,7 @@ describe('TaskActivity', () => {
   function setUp() {
     const activity = new TaskActivity(parseAppConfig({ WORKER_NAME: 'celery@test' }));
     const events: Array<[string, Record<string, unknown>]> = [];
-    activity.onEvent((type, fields) => events.push([type, fields]));
+    activity.onEvent((type, fields) => events.push([type, fields()]));
     return { activity, events };
   }
 

@@ -25,8 +25,12 @@ export type TaskEnd =
   | { status: 'REVOKED'; expired: boolean }
   | { status: 'REJECTED' };
 
-/** A Celery event: its type (`task-succeeded`) and its fields, before the sender's own are added. */
-export type TaskEventListener = (type: string, fields: Record<string, unknown>) => void;
+/**
+ * A Celery event: its type (`task-succeeded`) and its fields, before the sender's own are added.
+ * The fields are made on request: with task events off (the default) nobody asks, and their
+ * Python reprs are not worth making for every task.
+ */
+export type TaskEventListener = (type: string, fields: () => Record<string, unknown>) => void;
 
 interface Running {
   task: KnownTask;
@@ -58,7 +62,7 @@ export class TaskActivity {
   }
 
   received(task: KnownTask): void {
-    this.emit('task-received', {
+    this.emit('task-received', () => ({
       uuid: task.taskId,
       name: task.taskName,
       args: task.argsRepr,
@@ -68,7 +72,7 @@ export class TaskActivity {
       retries: task.retries,
       eta: task.eta?.toISOString() ?? null,
       expires: task.expires?.toISOString() ?? null,
-    });
+    }));
   }
 
   /** The task waits in memory for its eta (not when it is stored in Postgres). */
@@ -84,7 +88,7 @@ export class TaskActivity {
     this.held.delete(task.taskId);
     this.running.set(task.taskId, { task, startedAt: Date.now() });
     this.totals.set(task.taskName, (this.totals.get(task.taskName) ?? 0) + 1);
-    this.emit('task-started', { uuid: task.taskId });
+    this.emit('task-started', () => ({ uuid: task.taskId }));
   }
 
   /** The run ended without an outcome (it will be retried, or the worker is closing). */
@@ -99,12 +103,12 @@ export class TaskActivity {
     this.processedCount += 1;
     const runtime = run ? (Date.now() - run.startedAt) / 1000 : 0;
     if (end.status === 'SUCCESS')
-      this.emit('task-succeeded', { uuid: taskId, result: pythonRepr(end.result), runtime });
+      this.emit('task-succeeded', () => ({ uuid: taskId, result: pythonRepr(end.result), runtime }));
     else if (end.status === 'FAILURE')
-      this.emit('task-failed', { uuid: taskId, exception: end.exception, traceback: end.traceback });
+      this.emit('task-failed', () => ({ uuid: taskId, exception: end.exception, traceback: end.traceback }));
     else if (end.status === 'REVOKED')
-      this.emit('task-revoked', { uuid: taskId, terminated: false, signum: null, expired: end.expired });
-    else this.emit('task-rejected', { uuid: taskId, requeue: false });
+      this.emit('task-revoked', () => ({ uuid: taskId, terminated: false, signum: null, expired: end.expired }));
+    else this.emit('task-rejected', () => ({ uuid: taskId, requeue: false }));
   }
 
   active(): Array<{ task: KnownTask; startedAt: number }> {
@@ -124,7 +128,7 @@ export class TaskActivity {
     return this.processedCount;
   }
 
-  private emit(type: string, fields: Record<string, unknown>): void {
+  private emit(type: string, fields: () => Record<string, unknown>): void {
     for (const listener of this.listeners) listener(type, fields);
   }
 }

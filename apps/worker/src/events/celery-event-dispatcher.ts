@@ -44,7 +44,7 @@ export class CeleryEventDispatcher implements OnApplicationBootstrap, OnModuleDe
       )
       .catch(() => undefined);
     this.activity.onEvent((eventType, fields) => {
-      if (this.taskEvents) void this.send(eventType, fields);
+      if (this.taskEvents) void this.send(eventType, fields());
     });
     void this.sendWorkerEvent('worker-online');
     this.heartbeat = setInterval(() => {
