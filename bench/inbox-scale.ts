@@ -27,16 +27,21 @@
  * generate_series into each partition, then VACUUM ANALYZE and a CHECKPOINT (so a checkpoint of
  * the load does not run during the measures).
  *
- * A round: `--inserts` notifications stored through `InboxWriter` (batches of 500 single-user
- * tasks, all of them queued at once, as the worker's group commit forms them), into the current
- * partition; then `--resumes` catch-ups of random users from the last id before that round's
+ * A round: the results table emptied (results expire; otherwise each round's inserts would find
+ * it larger than the round before) and a CHECKPOINT; `--inserts` notifications stored through
+ * `InboxWriter` (batches of 500 single-user tasks, all of them queued at once, as the worker's
+ * group commit forms them), into the current partition; then `--resumes` catch-ups of random users from the last id before that round's
  * inserts (about inserts / users rows each, all in the current partition), 4 at a time; 1,000
  * listings and unread counts; 1,000 `holdsTask` of absent task ids; then retention: the oldest old
  * partition is checked expired and dropped (the maintainer's steps: list, newestCreatedAt, detach
  * concurrently, drop) and, so that the inbox keeps its size for the next round, created and
  * loaded again (not measured). The maintainer's rate estimate (two bisections of the ids, from
  * `lastIdCreatedBefore`) is timed too. Rounds at one size, then growth, then rounds at the other:
- * median and range per size.
+ * median and range per size. Between the two, after the growth, "a day passes": the
+ * notifications stored so far are marked read and the next ids go to the next partition (opened
+ * ahead, empty), so that the large inbox's rounds insert into an empty current partition as the
+ * small inbox's did (the small inbox's current partition stays, as yesterday's: the large inbox has
+ * one partition more than old + current + ahead).
  */
 import { statfsSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -206,6 +211,9 @@ class Bench {
 
   /** `INSERTS` single-user notifications through InboxWriter, queued at once. */
   async insert(m: Measures): Promise<number> {
+    // Results expire (RESULT_EXPIRES_SECONDS): each round starts with none, not with the rounds' before.
+    await this.db.query(`TRUNCATE django_celery_results_taskresult`);
+    await this.db.query(`CHECKPOINT`);
     await this.openAhead();
     const lastBefore = await this.session((session) => session.lastId());
     const success = {
@@ -235,6 +243,24 @@ class Bench {
     m['insert: notifications/s'] = INSERTS / took;
     m['insert: WAL bytes/notification'] = (await this.walSince(lsn)) / INSERTS;
     return lastBefore;
+  }
+
+  /**
+   * A new day: the notifications stored so far are read, and the next ids go to the next
+   * partition (opened ahead, empty), so the large inbox's rounds insert into an empty current
+   * partition as the small inbox's did.
+   */
+  async nextDay(): Promise<void> {
+    await this.db.query(`UPDATE notification_inbox SET read_at = now() WHERE id > $1 AND read_at IS NULL`, [LARGE]);
+    await this.session(async (session) => {
+      const lastId = await session.lastId();
+      const next = (await session.list()).find((partition) => partition.from !== null && partition.from > lastId)!;
+      await this.db.query(`SELECT setval(pg_get_serial_sequence('"notification_inbox"', 'id'), $1)`, [next.from! - 1]);
+    });
+    await this.openAhead();
+    for (const partition of await this.session((session) => session.list()))
+      if (partition.from! > LARGE) await this.db.query(`VACUUM ANALYZE "${partition.name}"`);
+    await this.db.query(`ANALYZE notification_inbox`);
   }
 
   /** `count` calls of `call`, `concurrency` at a time: per second, and p50/p99 ms. */
@@ -450,6 +476,7 @@ async function main(): Promise<void> {
       await bench.explainAll('small');
       log(`growing to ${LARGE.toLocaleString('en')} rows`);
       const largeLoad = await bench.load(Array.from({ length: OLD_PARTITIONS - 1 }, (_, k) => k));
+      await bench.nextDay();
       log(
         `large inbox: ${await bench.describe()}; ${LARGE - SMALL} rows loaded in ${largeLoad.seconds.toFixed(1)} s (${largeLoad.perMillion.toFixed(1)} s per million); ${freeGb()} GB free`,
       );
