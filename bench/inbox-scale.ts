@@ -15,9 +15,9 @@
  * Design. Partitions hold `--small` ids each (1,000,000 by default, the maintainer's minimum
  * span, what a quiet inbox gets). The ids below the current partition, 1 .. large, are reserved
  * for old rows: the small inbox is the newest old partition alone (ids large - small + 1 ..
- * large) plus the current partition (large + 1 ..) and two opened ahead; growing it creates the
- * older old partitions below, so the large inbox is large / small old partitions plus the same
- * current ones. Ids rise with created_at as in production: the old rows are 91 days old and older
+ * large) plus the current partition (large + 1 ..) and those opened ahead (as the maintainer:
+ * two partitions beyond the last id drawn); growing it creates the older old partitions below, so
+ * the large inbox is large / small old partitions plus the current ones (see nextDay). Ids rise with created_at as in production: the old rows are 91 days old and older
  * (one partition a day), all expired under the default 90 days; they are read (read_at set), as a
  * quarter-old inbox mostly is, so the partial unread index of an old partition is empty and the
  * unread count measures its per-partition probe, not more unread rows. User of id n: n % users;
