@@ -8,6 +8,7 @@
  *   npm run bench -- --only 1,2 --json bench.json
  *   npm run bench -- --repeat 5            interleaved rounds per comparison (default 3; 1 with --quick)
  *   npm run bench -- --only 1,5            scenario 5: tasks for lists of users (user_ids), the service alone
+ *   npm run bench -- --only 6              scenario 6: idle sockets' CPU and Redis memory (a second table)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { Client } from 'pg';
 import { BenchClients, percentile } from './bench-clients';
 import { BenchPublisher } from './bench-publisher';
 import { liveHeapBytes } from './heap-snapshot';
+import { IdleRow, idleSockets } from './idle-sockets';
 import { startCpuMeter } from './process-cpu';
 import { RunningSystem, SystemName, rssOf, startSystem } from './systems';
 
@@ -78,6 +80,7 @@ const baseEnv = {
   NODE_ENV: 'production',
 };
 const rows: Row[] = [];
+const idleRows: IdleRow[] = [];
 const SERVICE_NAMES: Record<string, string> = { postgres: 'Postgres', 'beam.smp': 'RabbitMQ', 'redis-server': 'Redis' };
 
 async function main(): Promise<void> {
@@ -103,12 +106,33 @@ async function main(): Promise<void> {
       manyUsers.note = [manyUsers.note, ofFewUsers].filter(Boolean).join('; ');
     }
     if (wants('5')) for (const listSize of quick ? [10, 100] : [100, 1000]) await recipientLists(listSize, fewUsers);
+    if (wants('6')) {
+      for (const name of ['baseline', 'service'] as const) {
+        idleRows.push(
+          await idleSockets(name, {
+            env: baseEnv,
+            databaseUrl,
+            redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+            prefix: baseEnv.REDIS_CHANNEL_PREFIX,
+            sockets: size(10_000, 1_000),
+            // Several of the SDK's 25 s pings, and 6 of the gateway's 10 s presence heartbeats, per window.
+            windowMs: size(60_000, 30_000),
+            settleMs: size(10_000, 3_000),
+            urlFor: socketUrl,
+          }),
+        );
+      }
+    }
   } finally {
     await dropDatabase();
   }
-  printTable();
+  if (rows.length > 0 || idleRows.length === 0) printTable();
+  if (idleRows.length > 0) printIdleTable();
   if (jsonFile)
-    writeFileSync(jsonFile, `${JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2)}\n`);
+    writeFileSync(
+      jsonFile,
+      `${JSON.stringify({ date: new Date().toISOString(), quick, rows, ...(idleRows.length > 0 && { idle: idleRows }) }, null, 2)}\n`,
+    );
 }
 
 function wants(scenario: string): boolean {
@@ -376,6 +400,44 @@ function printTable(): void {
   );
   console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
   for (const line of lines) console.log(`| ${line.join(' | ')} |`);
+}
+
+/** Scenario 6: µs of CPU per socket per second (= cores per million sockets), Redis bytes per channel. */
+function printIdleTable(): void {
+  const header = [
+    'scenario',
+    'system',
+    'sockets',
+    'gateway CPU µs/socket/s (silent)',
+    'gateway CPU µs/socket/s (SDK pings every 25 s)',
+    'gateway CPU µs per ping (pings/s: at 25 s; at 5 s)',
+    'Redis CPU µs/socket/s (silent)',
+    "Postgres CPU µs/socket/s (silent, the run database's backends)",
+    'Redis bytes/socket (open; close)',
+    'of which keys (presence) bytes/socket',
+    'Redis bytes/channel',
+    'note',
+  ];
+  console.log(`\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+  for (const row of idleRows) {
+    const cells = [
+      row.scenario,
+      row.system,
+      row.sockets,
+      row.gatewayUsPerSocketSecond,
+      row.pingingGatewayUsPerSocketSecond ?? '',
+      row.gatewayUsPerPing === undefined
+        ? ''
+        : `${row.gatewayUsPerPing} (${Math.round(row.pongs! / row.windowSeconds)}/s); ${row.gatewayUsPerPingFast} (${Math.round(row.pongsFast! / row.windowSeconds)}/s)`,
+      row.redisUsPerSocketSecond,
+      row.postgresUsPerSocketSecond,
+      `${row.redisBytesPerSocketUp}; ${row.redisBytesPerSocketDown}`,
+      row.keyBytesPerSocket,
+      row.redisBytesPerChannel,
+      `${row.note}; used_memory spread within one reading ≤ ${row.usedMemorySpread} B`,
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
 }
 
 function sleep(ms: number): Promise<void> {
