@@ -172,7 +172,8 @@ describe('migrateDatabase (real Postgres)', () => {
     });
 
     it('reverts to one table with every row, the unique task index and the identity going on', async () => {
-      await db.undoLastMigration();
+      // The migrations after it first, newest first.
+      for (let applied = ALL_MIGRATIONS.length; applied > PARTITIONED; applied--) await db.undoLastMigration();
       expect(await partitionsOf(db).catch(() => [])).toEqual([]);
       const rows = await rowsOf(db);
       expect(rows.slice(0, -1)).toEqual(before);

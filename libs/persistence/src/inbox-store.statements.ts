@@ -59,7 +59,9 @@ const freshOf = (elements: string) => `"fresh" AS (
   )`;
 
 /**
- * From `fresh` (one element per new (task, user) with `u`, `n`, `k`): `drawn` locks each user's
+ * From `fresh` (one element per new (task, user) with `u`, `n`, `k`): `floor` draws one id before
+ * all the batch's ids, which each user's counter keeps as where to look for the end of the inbox
+ * (`notification_inbox_end`, migration 1764922600000). `drawn` locks each user's
  * counter row (in user order, so two workers' batches cannot deadlock) and moves it on by that
  * user's new notifications. `held` aggregates it, so every counter is locked before any inbox row
  * (hence any id) exists: for each user, seq order, id order and commit order agree (a batch never
@@ -69,9 +71,12 @@ const freshOf = (elements: string) => `"fresh" AS (
  */
 const SEQUENCES = `"counts" AS (
     SELECT u, count(*) AS c FROM "fresh" GROUP BY u
+  ), "floor" AS (
+    SELECT nextval(pg_get_serial_sequence('"notification_inbox"', 'id')) AS id
   ), "drawn" AS (
-    INSERT INTO "notification_sequence" AS s ("user_id", "last_seq") SELECT u, c FROM "counts" ORDER BY u
-    ON CONFLICT ("user_id") DO UPDATE SET "last_seq" = s."last_seq" + EXCLUDED."last_seq"
+    INSERT INTO "notification_sequence" AS s ("user_id", "last_seq", "id_floor")
+    SELECT u, c, "floor".id FROM "counts", "floor" ORDER BY u
+    ON CONFLICT ("user_id") DO UPDATE SET "last_seq" = s."last_seq" + EXCLUDED."last_seq", "id_floor" = EXCLUDED."id_floor"
     RETURNING "user_id", "last_seq"
   ), "held" AS (
     SELECT array_agg("user_id") AS users, array_agg("last_seq") AS lasts FROM "drawn"

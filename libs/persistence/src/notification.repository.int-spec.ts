@@ -3,6 +3,7 @@ import { ConfigModule } from '@app/config';
 import { testConfig, withDatabase } from '@test/support/test-context';
 import { randomBytes } from 'node:crypto';
 import { dropDatabase, migrateDatabase } from './database-migrator';
+import { InboxWriter, StoreResult } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
 
@@ -104,6 +105,73 @@ describe('NotificationRepository on a database of its own (real Postgres)', () =
       expect(idsOf(unread.items)).toEqual(['1000002', '1000000', '999998']);
       expect(await inbox.markAllRead('x')).toBe(3);
       expect(await inbox.countUnread('x')).toBe(0);
+    });
+  });
+  describe("the end of a user's inbox (position, catch-up), read from the user's id floor", () => {
+    const success = {
+      taskName: 'send_notification',
+      taskArgs: '[]',
+      taskKwargs: '{}',
+      worker: 'spec',
+      receivedAt: new Date(),
+    };
+    const store = async (userId: string): Promise<{ id: number; seq: number }> => {
+      const result: StoreResult = await moduleRef
+        .get(InboxWriter)
+        .storeWithResult(
+          { userIds: [userId], listsRecipients: false, taskId: randomBytes(8).toString('hex'), messageJson: '{}' },
+          success,
+        );
+      if (result.status !== 'stored') throw new Error(`expected stored, got ${result.status}`);
+      return { id: Number(result.notifications[0].id), seq: Number(result.notifications[0].seq) };
+    };
+    /** The inbox partitions a statement run alone in a transaction locked: those it planned or started. */
+    const partitionsRead = (statement: string) =>
+      withDatabase(async (db) => {
+        await db.query('BEGIN');
+        try {
+          await db.query(statement);
+          const { rows } = await db.query(
+            `SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
+              WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' AND c.relname LIKE 'notification_inbox_from_%' ORDER BY 1`,
+          );
+          return rows.map((row) => row.relname as string);
+        } finally {
+          await db.query('ROLLBACK');
+        }
+      }, url);
+
+    beforeAll(() =>
+      // New ids in the second partition, [1000001, 2000001), past every row placed by hand.
+      withDatabase((db) => db.query(`SELECT setval(pg_get_serial_sequence('notification_inbox', 'id'), 1500000)`), url),
+    );
+
+    it('finds the newest id and seq after stores, reading only the partitions from the floor up', async () => {
+      await store('e');
+      const newest = await store('e');
+      expect(await inbox.position('e')).toEqual(newest);
+      const { end, rows } = await inbox.catchUpFrom('e', newest.id - 1, 10);
+      expect([end, rows.map((row) => Number(row.id))]).toEqual([newest, [newest.id]]);
+      expect(await partitionsRead(`SELECT * FROM notification_inbox_end('e')`)).toEqual([
+        'notification_inbox_from_1000001',
+      ]);
+    });
+
+    it('falls back to every partition when nothing lies at or above the floor', async () => {
+      // As a batch that lost its only task to another worker's claim leaves it.
+      await withDatabase(
+        (db) => db.query(`UPDATE notification_sequence SET id_floor = 1999999 WHERE user_id = 'x'`),
+        url,
+      );
+      expect(await inbox.position('x')).toEqual({ id: 1_000_002, seq: 5 });
+      expect(await partitionsRead(`SELECT * FROM notification_inbox_end('x')`)).toEqual(
+        expect.arrayContaining(['notification_inbox_from_1', 'notification_inbox_from_1000001']),
+      );
+    });
+
+    it('is the start for a user who never had a notification', async () => {
+      expect(await inbox.position('nobody')).toEqual({ id: 0, seq: 0 });
+      expect(await inbox.catchUpFrom('nobody', 0, 10)).toEqual({ end: { id: 0, seq: 0 }, rows: [] });
     });
   });
 });

@@ -29,8 +29,8 @@ const COLUMNS = `"id", "seq", "user_id" AS "userId", "task_id" AS "taskId", "mes
 
 const FRAME_COLUMNS = `"id", "seq", "task_id" AS "taskId", ${ISO_CREATED_AT} AS "createdAt", "message"::text AS "messageJson"`;
 
-const END_OF_INBOX = `coalesce((SELECT max("id") FROM "notification_inbox" WHERE "user_id" = $1), 0)::bigint AS "endId",
-  coalesce((SELECT "last_seq" FROM "notification_sequence" WHERE "user_id" = $1), 0)::bigint AS "endSeq"`;
+/** The user's newest id and last seq, in one snapshot, reading only the partitions it needs (migration 1764922600000). */
+const END_OF_INBOX = `end_id AS "endId", end_seq AS "endSeq" FROM "notification_inbox_end"($1)`;
 
 /**
  * Users' inboxes: every notification the worker delivered, and whether its user has read it.
@@ -64,7 +64,7 @@ export class NotificationRepository {
     limit: number,
   ): Promise<{ end: InboxPosition; rows: StoredNotification[] }> {
     const found: Array<Partial<StoredNotification> & { endId: string; endSeq: string }> = await this.rows.query(
-      `WITH "end" AS (SELECT ${END_OF_INBOX})
+      `WITH "end" AS MATERIALIZED (SELECT ${END_OF_INBOX})
        SELECT "end".*, r.* FROM "end" LEFT JOIN LATERAL (
          SELECT ${FRAME_COLUMNS} FROM "notification_inbox"
           WHERE "user_id" = $1 AND "id" > $2 AND "id" <= "end"."endId" ORDER BY "id" LIMIT $3) AS r ON true`,

@@ -8,6 +8,7 @@ import { CreateUserTokenCutoff1764922200000 } from './1764922200000-create-user-
 import { CreateBroadcast1764922300000 } from './1764922300000-create-broadcast';
 import { InboxRowsPerRecipient1764922400000 } from './1764922400000-inbox-rows-per-recipient';
 import { PartitionInboxById1764922500000 } from './1764922500000-partition-inbox-by-id';
+import { InboxEndFromIdFloor1764922600000 } from './1764922600000-inbox-end-from-id-floor';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateBroadcast1764922300000,
   InboxRowsPerRecipient1764922400000,
   PartitionInboxById1764922500000,
+  InboxEndFromIdFloor1764922600000,
 ];
