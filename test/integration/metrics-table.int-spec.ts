@@ -93,7 +93,8 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
     );
     publisher = await TestPublisher.connect(config.AMQP_URL);
     fanout = new RedisFanout(config);
-    gateway = await createGateway(config);
+    // The primary stands in for a replica: reads that may lag count which server answered.
+    gateway = await createGateway({ ...config, DATABASE_REPLICA_URL: config.DATABASE_URL });
     await gateway.listen(0, '127.0.0.1');
     gatewayUrl = `127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
     worker = await createWorker(config);
@@ -251,6 +252,14 @@ describe('the metrics table of docs/operations.md (real gateway, worker and serv
       await eventually(() => socket.framesOf('notification')[0]);
       await socket.close();
       await rises('gateway', 'notify_delivery_latency_seconds_count', before);
+    },
+    notify_lag_tolerant_reads_total: async () => {
+      const before = await read('gateway', 'notify_lag_tolerant_reads_total', { served_by: 'replica' });
+      const listing = await fetch(`http://${gatewayUrl}/api/notifications`, {
+        headers: { authorization: `Bearer ${signToken({ user_id: 'metrics-replica' })}` },
+      });
+      expect(listing.status).toBe(200);
+      await rises('gateway', 'notify_lag_tolerant_reads_total', before, { served_by: 'replica' });
     },
     notify_dead_letter_actions_total: async () => {
       const before = await read('gateway', 'notify_dead_letter_actions_total', { action: 'list' });

@@ -8,6 +8,8 @@ import { ControlCommands } from './control-commands';
 import { isAddressedTo } from './mailbox-message';
 import type { MailboxMessage } from './mailbox-message';
 
+/** The longest a start waits for the mailbox: a broker that is away must not hold the task consumer. */
+const CONTROL_READY_WAIT_MS = 5000;
 /**
  * The worker's node in kombu's pidbox (kombu/pidbox.py `Node`), which `celery inspect`,
  * `celery control`, `AsyncResult.revoke()` and Flower broadcast to: a queue
@@ -43,9 +45,16 @@ export class PidboxMailbox implements OnApplicationBootstrap {
     return `${this.config.WORKER_NAME}.${this.config.CELERY_CONTROL_EXCHANGE}.pidbox`;
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Resolves once the mailbox consumes (or after CONTROL_READY_WAIT_MS, the broker being away), so
+   * that a worker that has started answers `celery inspect ping`, as a Celery worker does once it
+   * says "ready". Without the wait, a ping sent right after the start could miss it.
+   */
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.config.CELERY_REMOTE_CONTROL) return;
     const exchange = `${this.config.CELERY_CONTROL_EXCHANGE}.pidbox`;
+    let consuming!: () => void;
+    const firstSetup = new Promise<void>((resolve) => (consuming = resolve));
     void this.broker.addSetup(async (channel: Channel) => {
       await channel.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
       // As kombu's `_publish_reply` declares it before each reply: a reply to a missing exchange
@@ -58,6 +67,14 @@ export class PidboxMailbox implements OnApplicationBootstrap {
       });
       await channel.bindQueue(this.queueName, exchange, '');
       await channel.consume(this.queueName, (message) => void this.receive(message), { noAck: true });
+      consuming();
+    });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CONTROL_READY_WAIT_MS).unref();
+      void firstSetup.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
   }
 
