@@ -19,7 +19,7 @@ export interface IdleRow {
   windowSeconds: number;
   /**
    * CPU seconds over each window: no sockets (one warm-up socket) before they open and after they
-   * close, `sockets` silent, and (service) sending the SDK's pings every 25 s and every 5 s.
+   * close, `sockets` silent, and sending the SDK's pings every 25 s and every 5 s.
    */
   cpuEmpty: CpuSeconds;
   cpuEmptyAfter: CpuSeconds;
@@ -119,19 +119,13 @@ export async function idleSockets(name: SystemName, options: IdleOptions): Promi
 
     const backends = (await backendsOf(db)).length;
 
-    let cpuPinging: CpuSeconds | undefined;
-    let pongs: number | undefined;
-    let cpuPingingFast: CpuSeconds | undefined;
-    let pongsFast: number | undefined;
-    if (name === 'service') {
-      // The SDK's default; then 5 times as often, the rate a gateway holding 5 times as many sockets sees.
-      let pinging = pingLikeTheSdk(clients.sockets, SDK_PING_INTERVAL_MS);
-      cpuPinging = await cpuOver(system, db, windowMs);
-      pongs = pinging.stop();
-      pinging = pingLikeTheSdk(clients.sockets, SDK_PING_INTERVAL_MS / 5);
-      cpuPingingFast = await cpuOver(system, db, windowMs);
-      pongsFast = pinging.stop();
-    }
+    // The SDK's default; then 5 times as often, the rate a gateway holding 5 times as many sockets sees.
+    let pinging = pingLikeTheSdk(clients.sockets, SDK_PING_INTERVAL_MS);
+    const cpuPinging = await cpuOver(system, db, windowMs);
+    const pongs = pinging.stop();
+    pinging = pingLikeTheSdk(clients.sockets, SDK_PING_INTERVAL_MS / 5);
+    const cpuPingingFast = await cpuOver(system, db, windowMs);
+    const pongsFast = pinging.stop();
     const stillOpen = clients.openCount();
 
     await clients.closeAll();

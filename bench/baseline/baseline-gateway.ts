@@ -1,6 +1,8 @@
 /**
  * The baseline gateway: ws, jsonwebtoken and ioredis, without the framework. Authenticates the
- * `token` query parameter, subscribes to the user's channel, forwards frames as they come.
+ * `token` query parameter, subscribes to the user's channel, forwards frames as they come, and
+ * answers the SDK's application ping (`{"event":"ping"}`) with a pong, so that what a ping costs
+ * the service has a floor to be read against (scenario 6).
  */
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
@@ -39,6 +41,10 @@ async function join(ws: WebSocket, userId: string): Promise<void> {
     await subscriber.subscribe(prefix + group);
   }
   members.add(ws);
+  ws.on('message', (data) => {
+    const frame = JSON.parse((data as Buffer).toString()) as { event?: unknown; data?: unknown; ref?: unknown };
+    if (frame.event === 'ping') ws.send(JSON.stringify({ event: 'pong', data: frame.data ?? null, ref: frame.ref }));
+  });
   ws.on('close', () => {
     members.delete(ws);
     if (members.size === 0) {
