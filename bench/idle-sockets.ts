@@ -24,20 +24,20 @@ export interface IdleRow {
   cpuEmpty: CpuSeconds;
   cpuEmptyAfter: CpuSeconds;
   cpuIdle: CpuSeconds;
-  cpuPinging?: CpuSeconds;
-  cpuPingingFast?: CpuSeconds;
+  cpuPinging: CpuSeconds;
+  cpuPingingFast: CpuSeconds;
   /** (idle − the mean of the empty windows) / window / sockets: µs of CPU per socket per second (= cores per million sockets). */
   gatewayUsPerSocketSecond: number;
   redisUsPerSocketSecond: number;
   postgresUsPerSocketSecond: number;
   rabbitmqUsPerSocketSecond: number;
   /** The same for the gateway with every socket sending the SDK's ping every 25 s. */
-  pingingGatewayUsPerSocketSecond?: number;
-  pingingRedisUsPerSocketSecond?: number;
+  pingingGatewayUsPerSocketSecond: number;
+  pingingRedisUsPerSocketSecond: number;
   /** Pongs received, and the gateway's µs per ping (over the empty windows' mean), at 25 s and at 5 s per socket. */
-  pongs?: number;
+  pongs: number;
   gatewayUsPerPing?: number;
-  pongsFast?: number;
+  pongsFast: number;
   gatewayUsPerPingFast?: number;
   /** Postgres backends of the run's database at the end of the silent window. */
   backends: number;
@@ -160,16 +160,13 @@ export async function idleSockets(name: SystemName, options: IdleOptions): Promi
       redisUsPerSocketSecond: perSocketSecond(cpuIdle.redis, empty.redis),
       postgresUsPerSocketSecond: perSocketSecond(cpuIdle.postgres, empty.postgres),
       rabbitmqUsPerSocketSecond: perSocketSecond(cpuIdle.rabbitmq, empty.rabbitmq),
-      pingingGatewayUsPerSocketSecond: cpuPinging && perSocketSecond(cpuPinging.gateway, empty.gateway),
-      pingingRedisUsPerSocketSecond: cpuPinging && perSocketSecond(cpuPinging.redis, empty.redis),
+      pingingGatewayUsPerSocketSecond: perSocketSecond(cpuPinging.gateway, empty.gateway),
+      pingingRedisUsPerSocketSecond: perSocketSecond(cpuPinging.redis, empty.redis),
       pongs,
-      gatewayUsPerPing:
-        cpuPinging && pongs ? Math.round(((cpuPinging.gateway - empty.gateway) * 1e6) / pongs) : undefined,
+      gatewayUsPerPing: pongs > 0 ? Math.round(((cpuPinging.gateway - empty.gateway) * 1e6) / pongs) : undefined,
       pongsFast,
       gatewayUsPerPingFast:
-        cpuPingingFast && pongsFast
-          ? Math.round(((cpuPingingFast.gateway - empty.gateway) * 1e6) / pongsFast)
-          : undefined,
+        pongsFast > 0 ? Math.round(((cpuPingingFast.gateway - empty.gateway) * 1e6) / pongsFast) : undefined,
       backends,
       channelsBefore,
       channelsWith,
@@ -181,8 +178,8 @@ export async function idleSockets(name: SystemName, options: IdleOptions): Promi
       note: [
         `${stillOpen}/${count} open at the end, opened in ${openedInSeconds.toFixed(1)} s`,
         `channels ${channelsBefore} → ${channelsWith}`,
-        `CPU s over ${windowSeconds} s, no sockets / idle${cpuPinging ? ' / pings every 25 s / every 5 s' : ''} / no sockets after: ${describe(cpuEmpty, cpuIdle, cpuPinging, cpuPingingFast, cpuEmptyAfter)}`,
-        pongs !== undefined && `${pongs} and ${pongsFast} pongs`,
+        `CPU s over ${windowSeconds} s, no sockets / idle / pings every 25 s / every 5 s / no sockets after: ${describe(cpuEmpty, cpuIdle, cpuPinging, cpuPingingFast, cpuEmptyAfter)}`,
+        `${pongs} and ${pongsFast} pongs`,
         `${backends} Postgres backends of the run's database`,
         `used_memory ${memoryBefore.median} → ${memoryWith.median} → ${memoryAfter.median} B`,
         `keys ${keysBefore} → ${keysWith} → ${keysAfter} B`,
@@ -235,10 +232,9 @@ function meanOf(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
   };
 }
 
-function describe(...windows: (CpuSeconds | undefined)[]): string {
-  const present = windows.filter((window): window is CpuSeconds => window !== undefined);
+function describe(...windows: CpuSeconds[]): string {
   return (['gateway', 'redis', 'postgres', 'postgresAll', 'rabbitmq'] as const)
-    .map((part) => `${part} ${present.map((window) => window[part]).join('/')}`)
+    .map((part) => `${part} ${windows.map((window) => window[part]).join('/')}`)
     .join(', ');
 }
 

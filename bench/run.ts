@@ -425,10 +425,10 @@ function printIdleTable(): void {
       row.system,
       row.sockets,
       row.gatewayUsPerSocketSecond,
-      row.pingingGatewayUsPerSocketSecond ?? '',
+      row.pingingGatewayUsPerSocketSecond,
       row.gatewayUsPerPing === undefined
         ? ''
-        : `${row.gatewayUsPerPing} (${Math.round(row.pongs! / row.windowSeconds)}/s); ${row.gatewayUsPerPingFast} (${Math.round(row.pongsFast! / row.windowSeconds)}/s)`,
+        : `${row.gatewayUsPerPing} (${Math.round(row.pongs / row.windowSeconds)}/s); ${row.gatewayUsPerPingFast} (${Math.round(row.pongsFast / row.windowSeconds)}/s)`,
       row.redisUsPerSocketSecond,
       row.postgresUsPerSocketSecond,
       `${row.redisBytesPerSocketUp}; ${row.redisBytesPerSocketDown}`,
