@@ -10,6 +10,7 @@ import type { MailboxMessage } from './mailbox-message';
 
 /** The longest a start waits for the mailbox: a broker that is away must not hold the task consumer. */
 const CONTROL_READY_WAIT_MS = 5000;
+
 /**
  * The worker's node in kombu's pidbox (kombu/pidbox.py `Node`), which `celery inspect`,
  * `celery control`, `AsyncResult.revoke()` and Flower broadcast to: a queue
