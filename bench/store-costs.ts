@@ -1,6 +1,6 @@
 /**
  * `npm run bench:store`: what Postgres spends to store one notification, piece by piece, on one
- * connection and a database of its own: wall time and WAL bytes per notification of the worker's
+ * connection and a database of its own: wall time, the backend's CPU time and WAL bytes per notification of the worker's
  * store statement (single-user and list forms), of each of its writes alone (the inbox row, the
  * django-celery-results row, the per-user counter) and of the baseline's two inserts (bench/baseline);
  * then the bytes per row of the two tables, indexes included.
@@ -10,6 +10,7 @@
  *   npm run bench:store -- --rounds 5      alternating rounds (default 3; the median is printed)
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import {
   createDatabaseIfMissing,
@@ -98,19 +99,32 @@ async function walPosition(db: Client): Promise<string> {
   return (await db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0].lsn;
 }
 
-/** µs of wall time and bytes of WAL per notification for `batches` batches of `size`. */
+/**
+ * Nanoseconds the backend has run on a CPU (Linux, Postgres on this host): steadier than wall time,
+ * which a checkpoint's fsyncs can stretch by 30 %, and what the whole-system bench counts.
+ */
+const backendCpuNs = (pid: number) => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+
+/** µs of wall time and of backend CPU, and bytes of WAL, per notification for `batches` batches of `size`. */
 async function measure(db: Client, run: (typeof pieces)[string], size: number, batches: number) {
   const work = Array.from({ length: batches }, () => batchOf(size, false));
+  const backend = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
   const from = await walPosition(db);
+  const cpuFrom = backendCpuNs(backend);
   const started = process.hrtime.bigint();
   for (const batch of work) await run(db, batch);
   const micros = Number(process.hrtime.bigint() - started) / 1000;
+  const cpuMicros = (backendCpuNs(backend) - cpuFrom) / 1000;
   const { rows } = await db.query<{ bytes: string }>(
     'SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS bytes',
     [from],
   );
   const notifications = size * batches;
-  return { us: micros / notifications, walBytes: Number(rows[0].bytes) / notifications };
+  return {
+    us: micros / notifications,
+    cpuUs: cpuMicros / notifications,
+    walBytes: Number(rows[0].bytes) / notifications,
+  };
 }
 
 /** Bytes on disk per row (heap, TOAST and every index) of the two tables a notification writes. */
@@ -140,21 +154,24 @@ async function main(): Promise<void> {
     await migrateDatabase(url.toString());
     await db.connect();
     await db.query(BASELINE_SCHEMA);
-    console.log(`| batch | piece | µs per notification (rounds) | WAL bytes per notification |\n|---|---|---|---|`);
+    console.log(
+      `| batch | piece | µs per notification (rounds) | backend CPU µs per notification (rounds) | WAL bytes per notification |\n|---|---|---|---|---|`,
+    );
     for (const [size, batches] of [
       [500, 40],
       [1, 1000],
     ]) {
-      const results = new Map<string, Array<{ us: number; walBytes: number }>>();
+      const results = new Map<string, Array<{ us: number; cpuUs: number; walBytes: number }>>();
       for (let round = 0; round < rounds; round++)
         for (const [name, run] of Object.entries(pieces)) {
           if (round === 0) await measure(db, run, size, Math.max(1, batches / 10)); // warm: plans, caches
           results.set(name, [...(results.get(name) ?? []), await measure(db, run, size, batches)]);
         }
+      const withRounds = (values: number[]) =>
+        `${median(values).toFixed(1)} (${values.map((value) => value.toFixed(1)).join(', ')})`;
       for (const [name, runs] of results) {
-        const us = runs.map((run) => run.us);
         console.log(
-          `| ${size} | ${name} | ${median(us).toFixed(1)} (${us.map((value) => value.toFixed(1)).join(', ')}) | ${Math.round(median(runs.map((run) => run.walBytes)))} |`,
+          `| ${size} | ${name} | ${withRounds(runs.map((run) => run.us))} | ${withRounds(runs.map((run) => run.cpuUs))} | ${Math.round(median(runs.map((run) => run.walBytes)))} |`,
         );
       }
     }
