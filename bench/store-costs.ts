@@ -1,13 +1,16 @@
 /**
  * `npm run bench:store`: what Postgres spends to store one notification, piece by piece, on one
- * connection and a database of its own: wall time, the backend's CPU time and WAL bytes per notification of the worker's
- * store statement (single-user and list forms), of each of its writes alone (the inbox row, the
- * django-celery-results row, the per-user counter) and of the baseline's two inserts (bench/baseline);
- * then the bytes per row of the two tables, indexes included.
+ * connection and a database of its own: wall time, the backend's CPU time and WAL bytes per
+ * notification of the worker's store statement (single-user and list forms), of each of its writes
+ * alone (the inbox row, the django-celery-results row, the per-user counter), of the results row
+ * without its extended fields or without Django's secondary indexes, and of the baseline's two
+ * inserts (bench/baseline); then the bytes per row of the two tables, indexes included.
  * The unit costs behind docs/capacity.md; the whole-system figures are `npm run bench`'s.
  *
  *   npm run bench:store                    batches of 500 and of 1 (as under load and at 1,000/s)
  *   npm run bench:store -- --rounds 5      alternating rounds (default 3; the median is printed)
+ *   npm run bench:store -- --partitions 93 the inbox in 93 partitions (the default retention's count:
+ *                                          90 daily ones and those ahead) instead of the migration's few
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,6 +26,19 @@ import {
 const USERS = 200;
 const args = process.argv.slice(2);
 const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 3;
+const partitions = args.includes('--partitions') ? Number(args[args.indexOf('--partitions') + 1]) : 0;
+
+/** Empty partitions after the last one until the inbox has `count` (a statement's cost may grow with them). */
+const partitionsUpTo = (count: number) => `
+  DO $$ DECLARE high bigint; have int; BEGIN
+    SELECT max(substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \\(''(\\d+)''\\)')::bigint), count(*)
+      INTO high, have FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'notification_inbox'::regclass;
+    FOR k IN 0..${count} - have - 1 LOOP
+      EXECUTE format('CREATE TABLE notification_inbox_ahead_%s PARTITION OF notification_inbox FOR VALUES FROM (%s) TO (%s)',
+                     k, high + k * 1000000, high + (k + 1) * 1000000);
+    END LOOP;
+  END $$;`;
 
 type Element = [string, string, string, string, string, number, null, string | string[]];
 /** A batch as the worker sends it: one element per task, each for one of USERS users. */
@@ -47,6 +63,26 @@ const BASELINE_SCHEMA = `
     task_id varchar(255) NOT NULL UNIQUE, message json NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
   CREATE INDEX baseline_inbox_user_id_id ON baseline_inbox (user_id, id);`;
 
+/** django-celery-results' table with only the indexes its unique task id needs, to price the other six. */
+const RESULTS_WITHOUT_SECONDARY_INDEXES = `
+  CREATE TABLE results_unique_task_id_only (LIKE django_celery_results_taskresult INCLUDING DEFAULTS INCLUDING IDENTITY);
+  ALTER TABLE results_unique_task_id_only ADD PRIMARY KEY (id), ADD UNIQUE (task_id);
+  CREATE INDEX results_unique_task_id_only_like ON results_unique_task_id_only (task_id varchar_pattern_ops);`;
+
+/**
+ * A batch's django-celery-results rows into `table`; `extended` as Celery's `result_extended`
+ * (off, the row has no task name, arguments or worker).
+ */
+const resultRows = (table: string, extended: boolean) => (db: Client, batch: Element[]) =>
+  db.query(
+    `INSERT INTO ${table} (task_id, status, content_type, content_encoding, result, date_done,
+       traceback, meta, task_args, task_kwargs, task_name, worker, date_created, date_started)
+     SELECT x->>0, 'SUCCESS', 'application/json', 'utf-8', '{"notification_id": 1, "group": "Notifications_1"}', now(),
+       NULL, '{"children": []}', ${extended ? `x->>3, x->>4, x->>2, 'bench'` : 'NULL, NULL, NULL, NULL'}, now(), now()
+       FROM ${ELEMENTS}`,
+    [JSON.stringify(batch)],
+  );
+
 const ELEMENTS = `jsonb_array_elements($1::jsonb) AS x`;
 
 /** Each piece: how it runs one batch. */
@@ -65,14 +101,15 @@ const pieces: Record<string, (db: Client, batch: Element[]) => Promise<unknown>>
        SELECT x->>7, x->>0, (x->>1)::json, 0, 0 FROM ${ELEMENTS}`,
       [JSON.stringify(batch)],
     ),
-  '  the django-celery-results row alone': (db, batch) =>
-    db.query(
-      `INSERT INTO django_celery_results_taskresult (task_id, status, content_type, content_encoding, result, date_done,
-         traceback, meta, task_args, task_kwargs, task_name, worker, date_created, date_started)
-       SELECT x->>0, 'SUCCESS', 'application/json', 'utf-8', '{"notification_id": 1, "group": "Notifications_1"}', now(),
-         NULL, '{"children": []}', x->>3, x->>4, x->>2, 'bench', now(), now() FROM ${ELEMENTS}`,
-      [JSON.stringify(batch)],
-    ),
+  '  the django-celery-results row alone': resultRows('django_celery_results_taskresult', true),
+  '    the same without task name, arguments and worker (result_extended off)': resultRows(
+    'django_celery_results_taskresult',
+    false,
+  ),
+  "    the same with all its columns, without Django's six secondary indexes": resultRows(
+    'results_unique_task_id_only',
+    true,
+  ),
   '  the per-user counter alone': (db, batch) =>
     db.query(
       `INSERT INTO notification_sequence AS s (user_id, last_seq) SELECT x->>7, count(*) FROM ${ELEMENTS} GROUP BY 1 ORDER BY 1
@@ -153,7 +190,12 @@ async function main(): Promise<void> {
   try {
     await migrateDatabase(url.toString());
     await db.connect();
-    await db.query(BASELINE_SCHEMA);
+    await db.query(BASELINE_SCHEMA + RESULTS_WITHOUT_SECONDARY_INDEXES);
+    if (partitions) await db.query(partitionsUpTo(partitions));
+    const { rows: parts } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'notification_inbox'::regclass`,
+    );
+    console.log(`notification_inbox: ${parts[0].n} partitions\n`);
     console.log(
       `| batch | piece | µs per notification (rounds) | backend CPU µs per notification (rounds) | WAL bytes per notification |\n|---|---|---|---|---|`,
     );

@@ -34,8 +34,9 @@ const TASKS = (users: string) => `"task" AS (
 /**
  * `prior`: the batch's tasks that are already SUCCESS (one probe of the unique task id each: the
  * LATERAL keeps the planner from reading every SUCCESS row through the status index instead).
- * `before`: the rows those tasks hold, with their user and message text (index probes per task;
- * the LIMIT keeps the planner from flattening this into a join that scans the inbox).
+ * `before`: the rows those tasks hold, with their user and message text, read by a function
+ * (migration 1764922700000) so that the search, which spans every partition, is started only for
+ * those tasks and not with every statement.
  * `broadcasts`: a task id that names a broadcast names nothing else (BroadcastRepository).
  */
 const BEFORE = `"prior" AS (
@@ -43,9 +44,8 @@ const BEFORE = `"prior" AS (
       SELECT "status" FROM "django_celery_results_taskresult" WHERE "task_id" = x.t LIMIT 1) AS r
      WHERE r."status" = '${TaskStatus.Success}'
   ), "before" AS (
-    SELECT i.* FROM "task" AS x, LATERAL (
-      SELECT "task_id", "id", "seq", "user_id", "recipient_index", ${ISO_CREATED_AT} AS "created_at", "message"::text AS "message"
-        FROM "notification_inbox" WHERE "task_id" = x.t LIMIT ${MAX_ROWS_PER_TASK}) AS i
+    SELECT i."task_id", i."id", i."seq", i."user_id", i."recipient_index", ${ISO_CREATED_AT} AS "created_at", i."message"
+      FROM "task" AS x, LATERAL notification_inbox_task_rows(x.t, ${MAX_ROWS_PER_TASK}) AS i
      WHERE x.t IN (SELECT t FROM "prior")
   ), "broadcasts" AS (
     SELECT x.t FROM "task" AS x WHERE EXISTS (SELECT 1 FROM "broadcast" WHERE "task_id" = x.t)

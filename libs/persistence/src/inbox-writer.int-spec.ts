@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskRow, testConfig, withDatabase } from '@test/support/test-context';
-import { singleUserStoreStatement } from './inbox-store.statements';
+import { listStoreStatement, singleUserStoreStatement } from './inbox-store.statements';
 import { InboxWriter, StoreResult, deliveryReportOf } from './inbox-writer';
 import { NotificationRepository } from './notification.repository';
 import { PersistenceModule } from './persistence.module';
@@ -226,6 +226,38 @@ describe('InboxWriter (real Postgres)', () => {
     expect(read('django_celery_results_taskresult').length).toBeGreaterThan(0);
     for (const scan of [...read('django_celery_results_taskresult'), ...read('notification_inbox')])
       expect(scan.rows).toBeLessThanOrEqual(tasks.length);
+  });
+
+  it('opens only the inbox partition its rows go to: the search for a redelivered task starts only for one', async () => {
+    // At least two partitions exist (the migration opens the ones after the first ids), so a
+    // statement that started a search of every partition would lock one its rows are not in.
+    const forms: Array<[string, string | string[]]> = [
+      [singleUserStoreStatement(true), `parts-${randomUUID()}`],
+      [listStoreStatement(true), [`parts-${randomUUID()}`, `parts-${randomUUID()}`]],
+    ];
+    for (const [statement, users] of forms)
+      await withDatabase(async (db) => {
+        const partitions = await db.query(
+          `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'notification_inbox'::regclass`,
+        );
+        expect(partitions.rows[0].n).toBeGreaterThan(1);
+        await db.query('BEGIN');
+        try {
+          const task = [randomUUID(), '{"text":"locks"}', 'n', '[]', '{}', Date.now(), null, users];
+          const { rows } = await db.query(statement, [JSON.stringify([task]), 'w']);
+          const locked = await db.query(
+            `SELECT c.relname FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation
+              WHERE l.pid = pg_backend_pid() AND c.relkind = 'r' AND c.relname LIKE 'notification_inbox_%'`,
+          );
+          const [[outcome, [[id]]]] = JSON.parse(rows[0].results);
+          const home = await db.query(`SELECT tableoid::regclass::text AS name FROM notification_inbox WHERE id = $1`, [
+            id,
+          ]);
+          expect([outcome, locked.rows.map((row) => row.relname)]).toEqual(['stored', [home.rows[0].name]]);
+        } finally {
+          await db.query('ROLLBACK');
+        }
+      });
   });
 
   describe('a task for a list of users', () => {

@@ -9,6 +9,7 @@ import { CreateBroadcast1764922300000 } from './1764922300000-create-broadcast';
 import { InboxRowsPerRecipient1764922400000 } from './1764922400000-inbox-rows-per-recipient';
 import { PartitionInboxById1764922500000 } from './1764922500000-partition-inbox-by-id';
 import { InboxEndFromIdFloor1764922600000 } from './1764922600000-inbox-end-from-id-floor';
+import { InboxTaskRowsFunction1764922700000 } from './1764922700000-inbox-task-rows-function';
 
 /** Every migration, oldest first. Listed explicitly so they load the same from source and from dist. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   InboxRowsPerRecipient1764922400000,
   PartitionInboxById1764922500000,
   InboxEndFromIdFloor1764922600000,
+  InboxTaskRowsFunction1764922700000,
 ];
