@@ -46,6 +46,7 @@
 import { statfsSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { parseAppConfig } from '@app/config';
 import {
   InboxPartitions,
   InboxWriter,
@@ -113,7 +114,8 @@ class Bench {
     this.partitions = new InboxPartitions(db);
     this.inbox = new NotificationRepository(db.getRepository(Notification), reads);
     this.results = new TaskResultRepository(db.getRepository(TaskResult), reads);
-    this.writer = new InboxWriter(db, this.results);
+    // The store statement's batching as shipped (STORE_BATCH_WAIT_MS's default).
+    this.writer = new InboxWriter(db, this.results, parseAppConfig({}));
   }
 
   private async session<T>(work: (session: InboxPartitionSession) => Promise<T>): Promise<T> {

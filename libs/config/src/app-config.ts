@@ -61,6 +61,7 @@ const environmentSchema = z
     DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/notifications'),
     DATABASE_POOL_SIZE: integer(1, 200).default(10),
     DATABASE_REPLICA_URL: url(['postgres:', 'postgresql:']).optional(),
+    STORE_BATCH_WAIT_MS: integer(0, 1000).default(2),
 
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     REDIS_CHANNEL_PREFIX: z.string().max(64).default('notifications:'),

@@ -37,12 +37,14 @@ export abstract class HttpConfig extends configSlice(['PORT', 'CORS_ORIGINS']) {
 
 /**
  * Postgres: the results table, the inbox and the deferred tasks (libs/persistence, the CLI's `tasks`),
- * and an optional streaming replica for the reads that tolerate a little lag.
+ * an optional streaming replica for the reads that tolerate a little lag, and how long the worker
+ * gathers tasks into one store statement.
  */
 export abstract class DatabaseConfig extends configSlice([
   'DATABASE_URL',
   'DATABASE_POOL_SIZE',
   'DATABASE_REPLICA_URL',
+  'STORE_BATCH_WAIT_MS',
 ]) {}
 
 /** The Redis fan-out between workers and gateways (libs/fanout). */

@@ -1,5 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { ConfigModule } from '@app/config';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { ConfigModule, DatabaseConfig } from '@app/config';
 import type { TaskStatus } from '@app/contracts';
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -258,6 +259,38 @@ describe('InboxWriter (real Postgres)', () => {
           await db.query('ROLLBACK');
         }
       });
+  });
+
+  describe('when no statement is running, the first task waits STORE_BATCH_WAIT_MS for others', () => {
+    const writerWaiting = (ms: number) =>
+      new InboxWriter(moduleRef.get(getDataSourceToken()), moduleRef.get(TaskResultRepository), {
+        STORE_BATCH_WAIT_MS: ms,
+      } as DatabaseConfig);
+    /** When the rows of two tasks stored 20 ms apart were created: one statement gives both one time. */
+    const createdAtOfTwo = async (into: InboxWriter) => {
+      const first = store(`gather-${randomUUID()}`, randomUUID(), {}, into);
+      await sleep(20);
+      const second = store(`gather-${randomUUID()}`, randomUUID(), {}, into);
+      return [stored(await first).createdAt, stored(await second).createdAt];
+    };
+
+    it('and the tasks that come meanwhile share its statement', async () => {
+      const [first, second] = await createdAtOfTwo(writerWaiting(200));
+      expect(second).toBe(first);
+    });
+
+    it('unless the wait is 0: then it goes at once, alone', async () => {
+      const [first, second] = await createdAtOfTwo(writerWaiting(0));
+      expect(second).not.toBe(first);
+    });
+
+    it('unless a full batch is already waiting', async () => {
+      const into = writerWaiting(600_000);
+      const results = await Promise.all(
+        Array.from({ length: 500 }, () => store(`gather-full-${randomUUID()}`, randomUUID(), {}, into)),
+      );
+      expect(new Set(results.map((result) => stored(result).createdAt)).size).toBe(1);
+    });
   });
 
   describe('a task for a list of users', () => {
