@@ -91,7 +91,7 @@ const MAX_BATCH = 500;
  * one, so under load one commit (one fsync) serves many tasks. When no statement is running, the
  * first task waits STORE_BATCH_WAIT_MS for others (not when a full batch is already waiting):
  * at a steady 1,000 tasks/s, each would otherwise take a statement of its own: about 360 µs of
- * Postgres CPU for one task, against about 45 a task in a batch of 500 (bench:store).
+ * Postgres CPU for one task, against about 40 a task in a batch of 500 (bench:store).
  * A task for several users goes alone: one statement, all its rows. A task id already in the
  * batch waits for the next one, which sees what this one stored. If a shared statement fails, its
  * tasks are retried one by one, so that one bad row cannot fail the others.
